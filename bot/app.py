@@ -1,0 +1,181 @@
+"""The library API the CLI calls: open the store, import, export, pick and render a day."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.dates import AnniversaryDate, years_between
+from bot.errors import InputError
+from bot.mentions import MentionDirectory
+from bot.model import Event
+from bot.paths import data_dir, default_store_path
+from bot.render import Thread, render_thread
+from bot.store import ImportResult, Store
+
+MILESTONE_EVERY = 25
+
+
+def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
+    """Open the store at ``path`` (default: the user's data directory).
+
+    A store created here is seeded with the bundled sample data so that a new user's first
+    command has something real to show (``ANNIVERSARY_BOT_SEED=0`` creates it empty).
+    """
+    target = Path(path) if path is not None else default_store_path()
+    is_new = str(target) == ":memory:" or not target.exists()
+    store = Store(target)
+    seed = seed and os.environ.get("ANNIVERSARY_BOT_SEED", "1") != "0"
+    if seed and is_new and store.is_empty():
+        seed_store(store)
+    return store
+
+
+def seed_store(store: Store) -> ImportResult:
+    return import_paths(store, [data_dir()])[1]
+
+
+def import_paths(
+    store: Store,
+    paths: Iterable[str | Path],
+    progress: Callable[[int], None] | None = None,
+    store_progress: Callable[[int], None] | None = None,
+):
+    """Validate every file first, then write all of it in one transaction."""
+    from bot.loader import load_files
+
+    batch = load_files(paths, progress)
+
+    def locate(event_id: str, path: tuple) -> str:
+        return batch.locations[event_id].at(path)
+
+    store.check_mention_references(batch.events, batch.members, batch.lists, locate)
+    result = store.import_events(
+        batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows
+    )
+    return batch, result
+
+
+def export_events(store: Store, out: TextIO, fmt: str = "yaml") -> int:
+    """Write every event (and the mention members and lists) in a form ``import`` reads back."""
+    events = [event.to_dict() for event in store.iter_events()]
+    document: dict[str, Any] = {}
+    members = [_compact_member(m) for m in store.members()]
+    lists = [_compact_list(x) for x in store.mention_lists()]
+    if members:
+        document["members"] = members
+    if lists:
+        document["lists"] = lists
+    document["events"] = events
+    if fmt == "json":
+        import json
+
+        json.dump(document, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif fmt == "yaml":
+        import yaml
+
+        yaml.dump(
+            document, out, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False, width=100
+        )
+    else:
+        raise InputError(f"unknown export format {fmt!r}: expected yaml or json")
+    return len(events)
+
+
+def _compact_member(member: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in member.items() if v not in (None, [], {})}
+
+
+def _compact_list(mention_list: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mention_list.items() if v not in (None, [])}
+
+
+def _yaml_dumper():
+    import yaml
+
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+        pass
+
+    def represent_str(dumper, value: str):
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
+
+
+def anniversary_events(store: Store, day: dt.date, leap_day: str = "feb28") -> list[Event]:
+    """The events whose anniversary falls on ``day``.
+
+    February 29 events are posted on February 28 (``leap_day="feb28"``) or March 1
+    (``"mar1"``) in common years.
+    """
+    events = store.events_on(day.month, day.day)
+    stand_in = (2, 28) if leap_day == "feb28" else (3, 1)
+    if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
+        events += store.events_on(2, 29)
+    return events
+
+
+def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
+    if date.year is None:
+        return False
+    years = years_between(date.year, day.year)
+    return years > 0 and years % every == 0
+
+
+def order_events(events: list[Event], day: dt.date) -> list[Event]:
+    """A stable order: priority, then milestone anniversaries, curated before imported."""
+
+    def key(event: Event):
+        return (
+            -event.priority,
+            not is_milestone(event.date, day),
+            event.origin != "curated",
+            event.date.year if event.date.year is not None else 10**6,
+            event.id,
+        )
+
+    return sorted(events, key=key)
+
+
+def threads_for_day(
+    store: Store,
+    day: dt.date,
+    fmt: str = "text",
+    limit: int | None = 1,
+    platform: str | None = None,
+    user_templates: str | Path | None = None,
+    config_lists: list[dict[str, Any]] = (),
+    leap_day: str = "feb28",
+) -> list[Thread]:
+    events = order_events(anniversary_events(store, day, leap_day), day)
+    if limit is not None:
+        events = events[:limit]
+    directory = MentionDirectory.from_store(store, config_lists) if events else None
+    return [render_thread(event, day, fmt, directory, platform, user_templates) for event in events]
+
+
+def nearest_days_with_events(store: Store, day: dt.date) -> list[str]:
+    """The closest month-days before and after ``day`` that have events, in words."""
+    days = store.days_with_events()
+    if not days:
+        return []
+
+    def position(month_day: tuple[int, int]) -> int:
+        return dt.date(2000, *month_day).timetuple().tm_yday  # 2000: a leap year
+
+    target = position((day.month, day.day))
+    after = min(days, key=lambda md: (position(md) - target) % 367)
+    before = min(days, key=lambda md: (target - position(md)) % 367)
+    names = []
+    for month, day_of_month in dict.fromkeys([before, after]):
+        names.append(
+            f"{calendar.month_name[month]} {day_of_month} ({month:02d}-{day_of_month:02d})"
+        )
+    return names

@@ -1,0 +1,528 @@
+"""The command line: each command is a docstring with an example and a few calls to the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from bot import __version__
+from bot.errors import BotError, InputError
+
+
+class Context:
+    def __init__(self, config_path: str | None, db_path: str | None) -> None:
+        self.config_path = config_path
+        self.db_path = db_path
+
+    @cached_property
+    def config(self):
+        from bot.config import load_config
+
+        return load_config(self.config_path)
+
+    @cached_property
+    def store(self):
+        from bot.app import open_store
+
+        return open_store(self.db_path or self.config.store)
+
+    def today(self, timezone: str | None = None):
+        from bot.clock import today
+
+        return today(timezone or self.config.timezone)
+
+    def day(self, value: str | None, timezone: str | None = None):
+        from bot.dates import parse_day_option
+
+        today = self.today(timezone)
+        return parse_day_option(value, today) if value else today
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class BotGroup(click.Group):
+    """Turns a BotError into one line on stderr and its exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BotError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="anniversary-bot")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file (else $ANNIVERSARY_BOT_CONFIG, else the user config dir).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    metavar="PATH",
+    help="Event store (SQLite file); default: the user data dir, seeded with the sample data.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+    """Post a community's daily "this day in history" threads, on time, exactly once.
+
+    Example: anniversary-bot preview --date 01-10
+    """
+    ctx.obj = Context(config_path, db_path)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+@cli.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@pass_context
+def import_command(obj: Context, paths: tuple[str, ...]) -> None:
+    """Import events from YAML, JSON or JSON-lines files or folders (all or nothing).
+
+    Example: anniversary-bot import my-events/ wikipedia-onthisday.jsonl.gz
+    """
+    from bot.app import import_paths
+
+    with _progress("Reading", sum(_size(p) for p in paths)) as read_bar:
+        batch, result = import_paths(obj.store, paths, progress=read_bar)
+    merged = (
+        f", {batch.duplicates_merged} identical duplicates merged"
+        if batch.duplicates_merged
+        else ""
+    )
+    click.echo(
+        f"Imported {batch.event_count:,} events ({result.added:,} new, {result.updated:,} updated"
+        f"{merged}), {result.members} members, {result.lists} lists, into {obj.store.path}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: standard output).",
+)
+@pass_context
+def export(obj: Context, fmt: str, out: str | None) -> None:
+    """Export every event, member and list in a form `import` reads back.
+
+    Example: anniversary-bot export --out events.yaml
+    """
+    from bot.app import export_events
+
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            count = export_events(obj.store, handle, fmt)
+        click.echo(f"Exported {count:,} events to {out}", err=True)
+    else:
+        export_events(obj.store, sys.stdout, fmt)
+
+
+@cli.group()
+def events() -> None:
+    """List and show the events in the store."""
+
+
+@events.command(name="list")
+@click.option(
+    "--date",
+    "date_text",
+    metavar="MM-DD|YYYY-MM-DD",
+    help="Only this anniversary (YYYY also matches the year).",
+)
+@click.option("--search", metavar="TEXT", help="Only events whose id, title or lead contain TEXT.")
+@click.option("--limit", type=int, default=None, help="At most this many.")
+@pass_context
+def events_list(obj: Context, date_text: str | None, search: str | None, limit: int | None) -> None:
+    """List events: id, date, tags, title.
+
+    Example: anniversary-bot events list --date 01-10
+    """
+    from bot.dates import parse_date
+
+    month = day = year = None
+    if date_text:
+        try:
+            parsed = parse_date(date_text)
+        except ValueError as error:
+            raise InputError(f"--date: {error}") from None
+        month, day, year = parsed.month, parsed.day, parsed.year
+    found = obj.store.find_events(month, day, year, search, limit)
+    for event in found:
+        tags = ",".join(event.tags)
+        click.echo(f"{event.id}\t{event.date.iso()}\t{tags}\t{event.title}")
+    click.echo(f"{len(found):,} event{'s' if len(found) != 1 else ''}", err=True)
+
+
+@events.command(name="show")
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True, help="As JSON instead of YAML.")
+@pass_context
+def events_show(obj: Context, event_id: str, as_json: bool) -> None:
+    """Show one event as its curator would write it.
+
+    Example: anniversary-bot events show 1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky
+    """
+    event = obj.store.get_event(event_id).to_dict()
+    if as_json:
+        click.echo(json.dumps(event, ensure_ascii=False, indent=2))
+    else:
+        import yaml
+
+        from bot.app import _yaml_dumper
+
+        click.echo(
+            yaml.dump(event, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False, width=100),
+            nl=False,
+        )
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--date", "date_text", metavar="MM-DD|YYYY-MM-DD", help="The day to preview (default: today)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "html"]),
+    help="Default: the destination's format.",
+)
+@click.option(
+    "--to",
+    "destination",
+    metavar="DEST",
+    help="Render as for this destination (default: the first).",
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Every event of the day, not only those the destination posts.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable: per thread its event, date and posts.",
+)
+@pass_context
+def preview(obj: Context, date_text, fmt, destination, show_all, out, as_json) -> None:
+    """Show the day's thread(s) exactly as they would be posted, with each post's length.
+
+    Example: anniversary-bot preview --date 01-10 --format markdown
+    """
+    from bot.app import nearest_days_with_events, threads_for_day
+    from bot.preview import format_preview, format_preview_html
+
+    config = obj.config
+    dest = (
+        config.destination(destination) if destination else next(iter(config.destinations.values()))
+    )
+    day = obj.day(date_text, dest.timezone)
+    fmt = fmt or dest.format
+    threads = threads_for_day(
+        obj.store,
+        day,
+        fmt,
+        limit=None if show_all else dest.max_threads_per_day,
+        user_templates=config.templates,
+        config_lists=config.lists,
+        leap_day=dest.leap_day,
+    )
+    if as_json:
+        text = json.dumps(
+            {"day": day.isoformat(), "destination": dest.name, "format": fmt,
+             "threads": [t.to_json() for t in threads]},
+            ensure_ascii=False, indent=2,
+        ) + "\n"  # fmt: skip
+    elif not threads:
+        nearest = nearest_days_with_events(obj.store, day)
+        hint = (
+            f" Nearest days with events: {', '.join(nearest)}."
+            if nearest
+            else " The store is empty: see 'anniversary-bot import'."
+        )
+        text = f"No events for {day:%B} {day.day} ({day:%m-%d}).{hint}\n"
+    elif fmt == "html":
+        text = format_preview_html(threads, dest.name)
+    else:
+        text = format_preview(threads, dest.name)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(
+            f"Wrote {len(threads)} thread{'s' if len(threads) != 1 else ''} to {out}", err=True
+        )
+    else:
+        click.echo(text, nl=False)
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def _destinations(obj: Context, names: tuple[str, ...]):
+    config = obj.config
+    return [config.destination(n) for n in names] if names else list(config.destinations.values())
+
+
+@cli.command()
+@click.option(
+    "--date",
+    "date_text",
+    metavar="MM-DD|YYYY-MM-DD",
+    help="The day to post (default: today in each destination's time zone).",
+)
+@click.option(
+    "--to", "names", multiple=True, metavar="DEST", help="Only this destination (repeatable)."
+)
+@click.option("--dry-run", is_flag=True, help="Render and show what would be sent; touch nothing.")
+@pass_context
+def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: bool) -> None:
+    """Post the day's threads to each destination, each post exactly once.
+
+    Running it again for the same day sends nothing new; a post that failed is retried when
+    its retry time has come.
+
+    Example: anniversary-bot post --to outbox
+    """
+    from bot.preview import format_preview
+    from bot.publish import PublishLog, day_threads, publish_day
+
+    _setup_logging()
+    failures = 0
+    for dest in _destinations(obj, names):
+        day = obj.day(date_text, dest.timezone)
+        if dry_run:
+            threads = day_threads(obj.store, obj.config, dest, day)
+            log = PublishLog(obj.store)
+            for thread in threads:
+                done = {r["number"] for r in log.rows(dest.name, day, ("sent",), thread.event_id)}
+                if done:
+                    click.echo(f"(already sent: posts {sorted(done)} of {thread.event_id})")
+            click.echo(
+                format_preview(threads, dest.name)
+                if threads
+                else f"{dest.name}: nothing to post on {day}"
+            )
+            continue
+        results = publish_day(obj.store, obj.config, dest, day)
+        if not results:
+            click.echo(f"{dest.name}: no events for {day:%B} {day.day}; nothing posted")
+        for result in results:
+            click.echo(result.summary())
+            failures += result.state in ("failed", "unconfirmed")
+    if failures:
+        raise BotError(
+            f"{failures} thread{'s' if failures > 1 else ''} not fully sent: see 'anniversary-bot history --failed'"
+        )
+
+
+@cli.command()
+@click.option("--date", "date_text", metavar="MM-DD|YYYY-MM-DD", help="Only this day.")
+@click.option("--to", "destination", metavar="DEST", help="Only this destination.")
+@click.option("--failed", is_flag=True, help="Only failed and unconfirmed posts.")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@pass_context
+def history(obj: Context, date_text, destination, failed, as_json) -> None:
+    """What went out, when, where to see it, and what failed and why.
+
+    Example: anniversary-bot history --failed
+    """
+    from bot.publish import PublishLog
+
+    day = obj.day(date_text) if date_text else None
+    states = ("failed", "unconfirmed", "sending") if failed else None
+    rows = PublishLog(obj.store).rows(destination, day, states)
+    if as_json:
+        keep = ("key", "destination", "event_id", "day", "number", "state", "attempts", "sent_at",
+                "remote_id", "url", "last_error", "next_retry_at")  # fmt: skip
+        click.echo(json.dumps([{k: r[k] for k in keep} for r in rows], indent=2))
+        return
+    for r in rows:
+        line = f"{r['day']}  {r['destination']}  {r['event_id']} #{r['number']}  {r['state']}"
+        if r["state"] == "sent":
+            line += f"  {r['sent_at']}  {r['url'] or r['remote_id']}"
+        else:
+            line += f"  attempts={r['attempts']}"
+            if r["next_retry_at"] and r["state"] == "failed":
+                line += f"  next retry {r['next_retry_at']}"
+            if r["last_error"]:
+                line += f"  {r['last_error']}"
+        click.echo(line)
+    click.echo(f"{len(rows)} post{'s' if len(rows) != 1 else ''}", err=True)
+
+
+@cli.command()
+@click.option("--to", "destination", metavar="DEST", help="Only this destination.")
+@click.option(
+    "--mark-sent",
+    "mark_sent",
+    metavar="KEY",
+    multiple=True,
+    help="Record an unconfirmed post as sent (you checked it is there) instead of re-sending it.",
+)
+@pass_context
+def retry(obj: Context, destination: str | None, mark_sent: tuple[str, ...]) -> None:
+    """Re-send failed and unconfirmed posts now, after you have looked at them.
+
+    Example: anniversary-bot retry --to forum
+    """
+    import datetime as dt
+
+    from bot.posters.base import Published
+    from bot.publish import PublishLog, publish_day
+
+    _setup_logging()
+    log = PublishLog(obj.store)
+    for key in mark_sent:
+        rows = [r for r in log.rows(states=("unconfirmed", "failed", "sending")) if r["key"] == key]
+        if not rows:
+            raise InputError(
+                f"--mark-sent: no failed or unconfirmed post with key {key!r}: see 'anniversary-bot history --failed'"
+            )
+        log.mark_sent(key, Published(remote_id="(confirmed by hand)"))
+        click.echo(f"marked sent: {key}")
+    pending = log.rows(destination, None, ("failed", "unconfirmed"))
+    targets = sorted({(r["destination"], r["day"]) for r in pending})
+    if not targets and not mark_sent:
+        click.echo("Nothing to retry.")
+    failures = 0
+    for name, day_text in targets:
+        dest = obj.config.destination(name)
+        for result in publish_day(
+            obj.store, obj.config, dest, dt.date.fromisoformat(day_text), force_retry=True
+        ):
+            click.echo(result.summary())
+            failures += result.state in ("failed", "unconfirmed")
+    if failures:
+        raise BotError(f"{failures} thread{'s' if failures > 1 else ''} still not fully sent")
+
+
+@cli.command()
+@pass_context
+def posters(obj: Context) -> None:
+    """List the poster adapters installed: built-in ones and plugins.
+
+    Example: anniversary-bot posters
+    """
+    from bot.posters import available_posters, poster_class
+
+    for name, origin in sorted(available_posters().items()):
+        cls = poster_class(name)
+        caps = cls.capabilities
+        limit = f"max {caps.max_length:,} chars" if caps.max_length else "no length limit"
+        click.echo(f"{name}	{origin}	{limit}	{cls.description}")
+
+
+@cli.group(name="config")
+def config_group() -> None:
+    """Show or check the configuration."""
+
+
+@config_group.command(name="show")
+@pass_context
+def config_show(obj: Context) -> None:
+    """Print the resolved config with every secret masked.
+
+    Example: anniversary-bot --config bot.yaml config show
+    """
+    import yaml
+
+    click.echo(yaml.safe_dump(obj.config.masked(), sort_keys=False, allow_unicode=True), nl=False)
+
+
+@config_group.command(name="check")
+@pass_context
+def config_check(obj: Context) -> None:
+    """Validate the config and, where an adapter can, test its credentials.
+
+    Example: anniversary-bot --config bot.yaml config check
+    """
+    from bot.posters.base import PostError
+    from bot.publish import make_poster
+
+    config = obj.config
+    click.echo(
+        f"{config.path or 'embedded default'}: valid, {len(config.destinations)} destination(s)"
+    )
+    problems = 0
+    for dest in config.destinations.values():
+        poster = make_poster(dest)
+        try:
+            click.echo(f"{dest.name} ({dest.type}): {poster.check()}")
+        except PostError as error:
+            problems += 1
+            click.echo(f"{dest.name} ({dest.type}): FAILED: {error}")
+        finally:
+            poster.close()
+    if problems:
+        raise BotError(f"{problems} destination(s) failed the check")
+
+
+def _setup_logging() -> None:
+    import logging
+    import os
+
+    from bot.secrets_filter import configure_logging
+
+    configure_logging(
+        getattr(logging, os.environ.get("ANNIVERSARY_BOT_LOG", "WARNING").upper(), logging.WARNING)
+    )
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _size(path: str) -> int:
+    p = Path(path)
+    if p.is_file():
+        return p.stat().st_size
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return 0
+
+
+class _progress:
+    """A progress bar on a terminal; nothing at all when output is redirected."""
+
+    def __init__(self, label: str, length: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and length > 1_000_000:
+            self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        bar = self.bar.__enter__()
+        return bar.update
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="anniversary-bot")
+    except BrokenPipeError:
+        sys.exit(0)

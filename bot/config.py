@@ -1,0 +1,150 @@
+"""The configuration file: found, read, validated, with secrets resolved at run time.
+
+Where it is found: ``--config PATH``, else ``$ANNIVERSARY_BOT_CONFIG``, else ``config.yaml`` in
+the user's config directory; with none of these, the embedded default (the bundled store and a
+file outbox). Secrets are never written in the file: a value ``{"$env": "NAME"}`` or
+``{"$file": "path"}`` is read when the config is loaded and is masked wherever config is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.paths import default_outbox_path, user_config_dir
+
+MASK = "********"
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Secret(str):
+    """A resolved secret: its repr and its place in ``config show`` are masked, and every log
+    line that would contain it is masked too."""
+
+    def __new__(cls, value: str) -> Secret:
+        from bot.secrets_filter import register
+
+        register(value)
+        return super().__new__(cls, value)
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+
+@dataclass
+class Destination:
+    name: str
+    type: str
+    format: str
+    time: str = "07:00"
+    timezone: str | None = None
+    max_threads_per_day: int = 1
+    leap_day: str = "feb28"
+    catch_up_hours: float = 6.0
+    excerpt: str = "split"
+    dedupe_mentions: bool = False
+    rotate_mentions: bool = False
+    require_approval: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    secret_keys: tuple[str, ...] = ()
+
+
+@dataclass
+class Config:
+    path: Path | None
+    store: Path | None
+    templates: Path | None
+    timezone: str | None
+    destinations: dict[str, Destination]
+    lists: list[dict[str, Any]] = field(default_factory=list)
+
+    def destination(self, name: str) -> Destination:
+        if name not in self.destinations:
+            known = ", ".join(self.destinations) or "none"
+            raise ConfigError(f"unknown destination {name!r}: the config defines {known}")
+        return self.destinations[name]
+
+    def masked(self) -> dict[str, Any]:
+        """The resolved config as a mapping, with every secret masked."""
+        data: dict[str, Any] = {
+            "config file": str(self.path) if self.path else "(none: embedded default)",
+            "store": str(self.store) if self.store else "(default)",
+        }
+        if self.templates:
+            data["templates"] = str(self.templates)
+        if self.timezone:
+            data["timezone"] = self.timezone
+        data["destinations"] = {}
+        for name, dest in self.destinations.items():
+            shown = {
+                "type": dest.type,
+                "format": dest.format,
+                "time": dest.time,
+                "timezone": dest.timezone or self.timezone or "UTC",
+                "max_threads_per_day": dest.max_threads_per_day,
+            }
+            for key, value in dest.settings.items():
+                shown[key] = MASK if isinstance(value, Secret) or key in dest.secret_keys else value
+            data["destinations"][name] = shown
+        if self.lists:
+            data["lists"] = [x["name"] for x in self.lists]
+        return data
+
+
+def default_config() -> Config:
+    outbox = Destination(
+        name="outbox",
+        type="outbox",
+        format="text",
+        settings={"path": str(default_outbox_path()), "format": "text"},
+    )
+    return Config(None, None, None, None, {"outbox": outbox})
+
+
+def find_config_path(explicit: str | Path | None) -> Path | None:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from --config)")
+        return path
+    from_env = os.environ.get("ANNIVERSARY_BOT_CONFIG")
+    if from_env:
+        path = Path(from_env).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from $ANNIVERSARY_BOT_CONFIG)")
+        return path
+    path = user_config_dir() / "config.yaml"
+    return path if path.is_file() else None
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    path = find_config_path(explicit)
+    if path is None:
+        return default_config()
+    from bot.config_schema import parse_config
+
+    return parse_config(path)
+
+
+def resolve_secret(value: Any, where: str, base: Path) -> Any:
+    """``{"$env": NAME}`` and ``{"$file": path}`` become a ``Secret``; anything else stays."""
+    if not (isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("$env", "$file")):
+        return value
+    kind, name = next(iter(value.items()))
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: {kind} needs a name, e.g. {{{kind}: NAME}}")
+    if kind == "$env":
+        if name not in os.environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set: export it first")
+        return Secret(os.environ[name])
+    secret_path = (base / Path(name).expanduser()) if not Path(name).is_absolute() else Path(name)
+    try:
+        return Secret(secret_path.read_text(encoding="utf-8").strip())
+    except OSError as error:
+        raise ConfigError(
+            f"{where}: cannot read secret file {secret_path}: {error.strerror}"
+        ) from None

@@ -1,0 +1,140 @@
+"""Validation of the config file (pydantic), kept apart so the default config costs no import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.config import TIME_PATTERN, Config, Destination, resolve_secret
+from bot.errors import ConfigError
+from bot.loader import TextLoader, format_path
+from bot.schema import MentionListIn
+
+
+class DestinationIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    format: Literal["text", "markdown", "html"] | None = None
+    time: str = "07:00"
+    timezone: str | None = None
+    max_threads_per_day: int = Field(1, ge=1, le=50)
+    leap_day: Literal["feb28", "mar1"] = "feb28"
+    catch_up_hours: float = Field(6.0, ge=0, le=24)
+    excerpt: Literal["split", "truncate"] = "split"
+    dedupe_mentions: bool = False
+    rotate_mentions: bool = False
+    require_approval: bool = False
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not TIME_PATTERN.match(value):
+            raise ValueError(f"expected a time of day as HH:MM (24-hour), got {value!r}")
+        return value
+
+
+class ConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store: str | None = None
+    templates: str | None = None
+    timezone: str | None = None
+    lists: list[MentionListIn] = []
+    destinations: dict[str, DestinationIn] = Field(min_length=1)
+
+
+def _error(path: Path, error: ValidationError) -> ConfigError:
+    first = error.errors()[0]
+    loc = format_path(first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        message = "required key is missing"
+    elif first["type"] == "extra_forbidden":
+        message = "unknown key: see config.example.yaml for the keys"
+    return ConfigError(f"{path}: {loc}: {message}")
+
+
+def parse_config(path: Path) -> Config:
+    import yaml
+
+    from bot.clock import zone
+    from bot.posters import poster_class
+
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=TextLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(
+            f"{where}: YAML syntax error: {getattr(error, 'problem', error)}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the config: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping with 'destinations:' (see config.example.yaml)"
+        )
+    try:
+        parsed = ConfigIn.model_validate(raw)
+    except ValidationError as error:
+        raise _error(path, error) from None
+    base = path.parent
+    if parsed.timezone:
+        _check_zone(zone, parsed.timezone, f"{path}: timezone")
+    destinations: dict[str, Destination] = {}
+    for name, dest in parsed.destinations.items():
+        where = f"{path}: destinations.{name}"
+        cls = poster_class(dest.type, where=f"{where}.type")
+        if dest.timezone:
+            _check_zone(zone, dest.timezone, f"{where}.timezone")
+        extra = dict(dest.model_extra or {})
+        resolved: dict[str, Any] = {}
+        for key, value in extra.items():
+            if key in cls.secret_settings and not (isinstance(value, dict) and value):
+                raise ConfigError(
+                    f"{where}.{key}: is a secret: write {{$env: NAME}} or {{$file: path}}, "
+                    "never the value itself"
+                )
+            resolved[key] = resolve_secret(value, f"{where}.{key}", base)
+        fmt = dest.format or resolved.get("format") or cls.default_format
+        if fmt not in cls.formats:
+            raise ConfigError(
+                f"{where}.format: {cls.name} takes {', '.join(cls.formats)}, not {fmt!r}"
+            )
+        if "format" in cls.settings_keys():
+            resolved["format"] = fmt
+        settings = cls.validate_settings(resolved, where, base)
+        destinations[name] = Destination(
+            name=name,
+            type=dest.type,
+            format=fmt,
+            time=dest.time,
+            timezone=dest.timezone,
+            max_threads_per_day=dest.max_threads_per_day,
+            leap_day=dest.leap_day,
+            catch_up_hours=dest.catch_up_hours,
+            excerpt=dest.excerpt,
+            dedupe_mentions=dest.dedupe_mentions,
+            rotate_mentions=dest.rotate_mentions,
+            require_approval=dest.require_approval,
+            settings=settings,
+            secret_keys=tuple(cls.secret_settings),
+        )
+    return Config(
+        path=path,
+        store=(base / Path(parsed.store).expanduser()) if parsed.store else None,
+        templates=(base / Path(parsed.templates).expanduser()) if parsed.templates else None,
+        timezone=parsed.timezone,
+        destinations=destinations,
+        lists=[x.model_dump() for x in parsed.lists],
+    )
+
+
+def _check_zone(zone, name: str, where: str) -> None:
+    try:
+        zone(name)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None

@@ -1,0 +1,149 @@
+"""The event as the rest of the program sees it, read from the store or from files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dates import AnniversaryDate, parse_date
+
+EVENT_COLUMNS = (
+    "id", "month", "day", "year", "title", "lead", "credit", "tags", "priority", "sensitive",
+    "source", "origin", "parts",
+)  # fmt: skip
+BLOCK_TYPES = ("text", "quote", "video", "images", "background", "links", "mentions")
+ORIGINS = ("curated", "wikipedia")
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0]
+    return slug or "event"
+
+
+def id_prefix(date: AnniversaryDate) -> str:
+    # "44bc-03-15" rather than "-0044-03-15": an id starting with "-" reads as a CLI option
+    if date.year is None:
+        return date.month_day
+    if date.year < 0:
+        return f"{-date.year}bc-{date.month_day}"
+    return f"{date.year:04d}-{date.month_day}"
+
+
+def derive_id(date: AnniversaryDate, title: str) -> str:
+    return f"{id_prefix(date)}-{slugify(title)}"
+
+
+def short_hash(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:8]
+
+
+@dataclass
+class Event:
+    id: str
+    date: AnniversaryDate
+    title: str
+    lead: str
+    parts: list[dict[str, Any]]
+    credit: str | None = None
+    tags: list[str] = field(default_factory=list)
+    priority: int = 0
+    sensitive: bool = False
+    source: str | None = None
+    origin: str = "curated"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], origin: str = "curated") -> Event:
+        """From the normalised form the validator produces (all optional keys present)."""
+        return cls(
+            id=data["id"],
+            date=parse_date(data["date"]),
+            title=data["title"],
+            lead=data["lead"],
+            parts=data["parts"],
+            credit=data.get("credit"),
+            tags=list(data.get("tags") or []),
+            priority=data.get("priority", 0),
+            sensitive=bool(data.get("sensitive", False)),
+            source=data.get("source"),
+            origin=data.get("origin", origin),
+        )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Event:
+        return cls(
+            id=row["id"],
+            date=AnniversaryDate(row["month"], row["day"], row["year"]),
+            title=row["title"],
+            lead=row["lead"],
+            parts=json.loads(row["parts"]),
+            credit=row["credit"],
+            tags=json.loads(row["tags"]),
+            priority=row["priority"],
+            sensitive=bool(row["sensitive"]),
+            source=row["source"],
+            origin=row["origin"],
+        )
+
+    def to_row(self) -> tuple:
+        return (
+            self.id,
+            self.date.month,
+            self.date.day,
+            self.date.year,
+            self.title,
+            self.lead,
+            self.credit,
+            json.dumps(self.tags),
+            self.priority,
+            int(self.sensitive),
+            self.source,
+            self.origin,
+            json.dumps(self.parts, ensure_ascii=False),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The curator's form, without keys left at their defaults, for export."""
+        data: dict[str, Any] = {"id": self.id, "date": self.date.iso(), "title": self.title}
+        data["lead"] = self.lead
+        if self.credit is not None:
+            data["credit"] = self.credit
+        if self.tags:
+            data["tags"] = self.tags
+        if self.priority:
+            data["priority"] = self.priority
+        if self.sensitive:
+            data["sensitive"] = True
+        if self.source is not None:
+            data["source"] = self.source
+        if self.origin != "curated":
+            data["origin"] = self.origin
+        data["parts"] = [
+            {"blocks": [_compact(block) for block in part["blocks"]]} for part in self.parts
+        ]
+        return data
+
+    def mention_names(self) -> tuple[set[str], set[str]]:
+        """The list names and member names this event's parts mention."""
+        lists: set[str] = set()
+        members: set[str] = set()
+        for part in self.parts:
+            for block in part["blocks"]:
+                if block["type"] == "mentions":
+                    lists.update(block["lists"])
+                    members.update(block["members"])
+        return lists, members
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value

@@ -1,0 +1,254 @@
+"""Render an event into a Thread: the lead post and its replies, in a given format.
+
+Event data is only ever passed to templates as values, never compiled as a template. Every
+value a template prints goes through the format's ``finalize`` (Markdown escaping where the
+format is Markdown, and ``@`` neutralised everywhere) so that text from event data cannot ping
+anyone; only the ``mention`` filter, fed from the expanded mention list, prints a live mention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from bot import dates
+from bot.errors import BotError
+from bot.mentions import Member, MentionDirectory
+from bot.model import Event
+from bot.paths import templates_dir
+
+FORMATS = ("text", "markdown", "html")
+_AT_WORD = re.compile(r"@(?=[\w.-])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>+-]|\d+[.)])(?=\s)", re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+class Raw(str):
+    """Text that a template prints as it is: URLs, and mentions from the expanded list."""
+
+
+def neutralise_at(text: str) -> str:
+    # "@name" and "@everyone" in event text must not become a mention anywhere
+    return _AT_WORD.sub("@" + ZERO_WIDTH_SPACE, text)
+
+
+def escape_markdown(text: str) -> str:
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
+
+
+def _finalize_text(value: Any) -> Any:
+    if isinstance(value, Raw | Markup) or not isinstance(value, str):
+        return value
+    return neutralise_at(value)
+
+
+def _finalize_markdown(value: Any) -> Any:
+    if isinstance(value, Raw | Markup) or not isinstance(value, str):
+        return value
+    return neutralise_at(escape_markdown(value))
+
+
+FINALIZERS = {"text": _finalize_text, "markdown": _finalize_markdown, "html": _finalize_text}
+
+
+@dataclass
+class Post:
+    """One message of a thread. ``title`` is set on the lead post only."""
+
+    number: int
+    body: str
+    title: str | None = None
+    mentions: list[Member] = field(default_factory=list)
+    part: int = 1
+    continued: bool = False
+
+    @property
+    def length(self) -> int:
+        return len(self.body)
+
+
+@dataclass
+class Thread:
+    event_id: str
+    date: dates.AnniversaryDate
+    day: dt.date
+    format: str
+    posts: list[Post]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "date": self.date.iso(),
+            "day": self.day.isoformat(),
+            "format": self.format,
+            "posts": [
+                {
+                    "number": post.number,
+                    "part": post.part,
+                    "title": post.title,
+                    "body": post.body,
+                    "mentions": [
+                        {
+                            "id": m.id,
+                            "name": m.name,
+                            **({"handles": m.handles} if m.handles else {}),
+                        }
+                        for m in post.mentions
+                    ],
+                    "length": post.length,
+                }
+                for post in self.posts
+            ],
+            "warnings": self.warnings,
+        }
+
+
+def split_lines(text: str) -> list[str]:
+    """The non-empty lines of a text: an excerpt's paragraphs and headings each stand alone."""
+    return [line.strip() for line in str(text).split("\n") if line.strip()]
+
+
+def _url(value: Any) -> Raw:
+    text = str(value)
+    if not re.fullmatch(r"https?://\S+", text):
+        raise ValueError(f"not a URL: {text!r}")
+    return Raw(text)
+
+
+def _mention_filter(platform: str | None, fmt: str):
+    def mention(member: Member) -> Any:
+        handle = member.handle(platform)
+        if handle is None:
+            return neutralise_at(member.name)  # named in text, no ping
+        if platform == "discourse":
+            return Raw(f"@{handle}")
+        if platform == "mastodon":
+            return Raw(handle)
+        if platform == "discord":
+            return Raw(f"<@{handle}>")
+        if platform == "slack":
+            return Raw(f"<@{handle}>")
+        if platform == "matrix":
+            if fmt == "html":
+                return Markup('<a href="https://matrix.to/#/{0}">{1}</a>').format(
+                    handle, member.name
+                )
+            return Raw(member.name)
+        return Raw(handle)
+
+    return mention
+
+
+@lru_cache(maxsize=32)
+def environment(fmt: str, user_templates: str | None = None, platform: str | None = None):
+    if fmt not in FORMATS:
+        raise BotError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}", 2)
+    loaders = []
+    if user_templates:
+        loaders.append(jinja2.FileSystemLoader(user_templates))
+    loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=fmt == "html",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=FINALIZERS[fmt],
+        auto_reload=False,
+    )
+    env.filters.update(
+        date_words=dates.date_in_words,
+        ordinal=dates.ordinal,
+        url=_url,
+        mention=_mention_filter(platform, fmt),
+        raw=Raw,
+        split_paragraphs=split_lines,
+        raw_html=Markup,
+    )
+    env.globals["format"] = fmt
+    env.globals["platform"] = platform
+    return env
+
+
+def _template_error(error: Exception) -> BotError:
+    """Name the template and line where rendering failed."""
+    where = ""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        where = f"{error.filename or error.name}:{error.lineno}: "
+    else:
+        tb = sys.exc_info()[2]
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename.endswith(".j2"):
+                where = f"{filename}:{tb.tb_lineno}: "
+            tb = tb.tb_next
+    return BotError(f"{where}template error: {error}")
+
+
+def render_thread(
+    event: Event,
+    day: dt.date,
+    fmt: str = "text",
+    directory: MentionDirectory | None = None,
+    platform: str | None = None,
+    user_templates: str | Path | None = None,
+) -> Thread:
+    """Render ``event`` as it would be posted on ``day`` (the anniversary's date this year)."""
+    env = environment(fmt, str(user_templates) if user_templates else None, platform)
+    directory = directory or MentionDirectory()
+    years = dates.years_between(event.date.year, day.year) if event.date.year else None
+    context = {
+        "event": event,
+        "day": day,
+        "years": years,
+        "years_ago": dates.years_ago(event.date.year, day.year),
+    }
+    posts: list[Post] = []
+    try:
+        post_template = env.get_template(f"{fmt}/post.j2")
+        title = env.get_template(f"{fmt}/title.j2").render(context).strip()
+        for index, part in enumerate(event.parts):
+            blocks, mentioned = _resolve_mentions(part["blocks"], directory)
+            body = post_template.render(context, part={"number": index + 1, "blocks": blocks})
+            posts.append(
+                Post(
+                    number=index + 1,
+                    body=_BLANK_RUNS.sub("\n\n", body).strip(),
+                    title=title if index == 0 else None,
+                    mentions=mentioned,
+                    part=index + 1,
+                )
+            )
+    except jinja2.TemplateError as error:
+        raise _template_error(error) from None
+    return Thread(event.id, event.date, day, fmt, posts)
+
+
+def _resolve_mentions(
+    blocks: list[dict[str, Any]], directory: MentionDirectory
+) -> tuple[list[dict[str, Any]], list[Member]]:
+    resolved: list[dict[str, Any]] = []
+    mentioned: list[Member] = []
+    for block in blocks:
+        if block["type"] == "mentions":
+            members = directory.expand(block["lists"], block["members"])
+            mentioned.extend(m for m in members if m not in mentioned)
+            block = {"type": "mentions", "members": members}
+        resolved.append(block)
+    return resolved, mentioned
+
+
+def thread_as_dict(thread: Thread) -> dict[str, Any]:
+    return asdict(thread)

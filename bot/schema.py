@@ -1,0 +1,161 @@
+"""Validation of what curators write: events, mention members and lists.
+
+Pydantic is imported only here, and this module only when files are read, so that commands
+that read the store (``preview``, the daily job) start fast.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from bot.dates import parse_date
+
+URL_PATTERN = r"^https?://[^\s]+$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+Url = Annotated[str, StringConstraints(pattern=URL_PATTERN)]
+Text = Annotated[str, StringConstraints(min_length=1)]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+
+
+class Strict(BaseModel):
+    # strict: a number where text is expected is an error, not silently converted
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TextBlock(Strict):
+    type: Literal["text"]
+    text: Text
+
+
+class QuoteBlock(Strict):
+    type: Literal["quote"]
+    text: Text
+    cite: str | None = None
+
+
+class VideoBlock(Strict):
+    type: Literal["video"]
+    url: Url
+    title: str | None = None
+    description: str | None = None
+
+
+class Image(Strict):
+    caption: Text
+    url: Url | None = None
+    file: str | None = None
+
+
+class ImagesBlock(Strict):
+    type: Literal["images"]
+    images: Annotated[list[Image], Field(min_length=1)]
+
+
+class BackgroundBlock(Strict):
+    type: Literal["background"]
+    url: Url
+    excerpt: Text
+    source: str | None = None
+
+
+class Link(Strict):
+    title: Text
+    url: Url
+
+
+class LinksBlock(Strict):
+    type: Literal["links"]
+    links: Annotated[list[Link], Field(min_length=1)]
+    title: str = "Links"
+
+
+class MentionsBlock(Strict):
+    type: Literal["mentions"]
+    lists: list[Name] = []
+    members: list[Text] = []
+
+    @model_validator(mode="after")
+    def _some_names(self) -> MentionsBlock:
+        if not self.members and not self.lists:
+            raise ValueError("name at least one mention list (lists:) or member (members:)")
+        return self
+
+
+Block = Annotated[
+    TextBlock
+    | QuoteBlock
+    | VideoBlock
+    | ImagesBlock
+    | BackgroundBlock
+    | LinksBlock
+    | MentionsBlock,
+    Field(discriminator="type"),
+]
+
+
+class Part(Strict):
+    blocks: Annotated[list[Block], Field(min_length=1)]
+
+
+class EventIn(Strict):
+    id: Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=200)] | None = None
+    date: str
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    lead: Text
+    credit: str | None = None
+    tags: list[Name] = []
+    priority: int = 0
+    sensitive: bool = False
+    source: Url | None = None
+    origin: Literal["curated", "wikipedia"] = "curated"
+    parts: Annotated[list[Part], Field(min_length=1)]
+
+    @field_validator("date")
+    @classmethod
+    def _valid_date(cls, value: str) -> str:
+        return parse_date(value).iso()
+
+
+class MemberIn(Strict):
+    id: Name
+    name: Text
+    handles: dict[Literal["discourse", "mastodon", "discord", "slack", "matrix"], Text] = {}
+    tags: list[Name] = []
+    opted_out: str | None = None
+
+    @field_validator("handles")
+    @classmethod
+    def _valid_handles(cls, handles: dict[str, str]) -> dict[str, str]:
+        for platform, handle in handles.items():
+            pattern, example = HANDLE_FORMATS[platform]
+            if not re.fullmatch(pattern, handle):
+                raise ValueError(f"{platform} handle {handle!r} is malformed: expected {example}")
+        return handles
+
+
+class MentionListIn(Strict):
+    name: Name
+    description: str | None = None
+    members: list[Name] = []
+    include_tags: list[Name] = []
+
+
+HANDLE_FORMATS: dict[str, tuple[str, str]] = {
+    "discourse": (r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,59}", "a username such as jane_doe"),
+    "mastodon": (r"@[A-Za-z0-9_]{1,30}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "@user@instance.example"),
+    "discord": (r"\d{15,21}", "a numeric user id such as 123456789012345678"),
+    "slack": (r"[UW][A-Z0-9]{6,14}", "a user id such as U0123ABCD"),
+    "matrix": (r"@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:\d+)?", "@user:server.example"),
+}

@@ -1,0 +1,40 @@
+"""Keep secret values out of every log line, whatever library writes it (urllib3 logs URL
+paths at debug level, and a Discord webhook URL is itself a secret)."""
+
+from __future__ import annotations
+
+import logging
+
+MASK = "********"
+_known: set[str] = set()
+
+
+def register(value: str) -> None:
+    if value and len(value) >= 4:
+        _known.add(value)
+
+
+def mask(text: str) -> str:
+    for secret in sorted(_known, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class SecretFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _known:
+            message = record.getMessage()
+            masked = mask(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

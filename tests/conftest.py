@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.app import import_paths
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+REFERENCE_THREAD = SHARED / "reference" / "seed-thread-trotsky-1928-01-10.txt"
+SHARED_DATA = SHARED / "data" / "wikipedia-onthisday-2019.jsonl.gz"
+DATA = ROOT / "data"
+REFERENCE_EVENT_ID = "1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own user data/config dir, and no config from the environment."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ANNIVERSARY_BOT_HOME", str(home))
+    monkeypatch.delenv("ANNIVERSARY_BOT_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store(":memory:")
+
+
+@pytest.fixture(scope="session")
+def sample_store_path(tmp_path_factory) -> Path:
+    """A store file seeded with the bundled data, built once; copy it before writing."""
+    path = tmp_path_factory.mktemp("sample") / "store.db"
+    store = Store(path)
+    import_paths(store, [DATA])
+    store.close()
+    return path
+
+
+@pytest.fixture
+def sample_store(sample_store_path, tmp_path) -> Store:
+    import shutil
+
+    target = tmp_path / "store.db"
+    shutil.copy(sample_store_path, target)
+    return Store(target)
+
+
+@pytest.fixture
+def reference_day() -> dt.date:
+    return dt.date(2026, 1, 10)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli_run():
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    def run(*args: str, input: str | None = None):
+        runner = CliRunner()
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run

@@ -1,0 +1,63 @@
+"""The full shared data set (133,026 records): skipped where ../shared is not beside the project."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.loader import wiki_record_to_event
+from tests.conftest import SHARED_DATA
+
+needs_shared = pytest.mark.skipif(
+    not SHARED_DATA.exists(), reason=f"shared data set not found at {SHARED_DATA}"
+)
+
+
+@needs_shared
+def test_import_all_records(tmp_path, cli_run, monkeypatch):
+    monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")
+    db = tmp_path / "full.db"
+    code, out, err = cli_run("--db", str(db), "import", str(SHARED_DATA))
+    assert code == 0, err
+    assert out.startswith(
+        "Imported 133,023 events (133,023 new, 0 updated, 3 identical duplicates merged)"
+    )
+    from bot.store import Store
+
+    store = Store(db)
+    assert store.count_events() == 133_023
+    kinds = dict(store.conn.execute("select tags, count(*) from events group by tags").fetchall())
+    assert kinds == {'["birth"]': 79_338, '["death"]': 35_951, '["event"]': 17_734}
+    assert len(store.days_with_events()) == 366
+    # importing the same file again updates, never duplicates
+    code, out, _ = cli_run("--db", str(db), "import", str(SHARED_DATA))
+    assert code == 0 and "(0 new, 133,023 updated" in out
+    assert store.count_events() == 133_023
+
+
+def test_wiki_record_becomes_a_short_event():
+    record = {
+        "month": 1, "day": 10, "year": 1928, "kind": "event",
+        "text": "The Soviet Union orders the exile of Leon Trotsky to Alma-Ata.",
+        "links": [{"title": "Leon Trotsky", "url": "https://en.wikipedia.org/wiki/Leon_Trotsky"}],
+        "source": "https://en.wikipedia.org/wiki/January_10",
+    }  # fmt: skip
+    event = wiki_record_to_event(record)
+    assert event.date.iso() == "1928-01-10"
+    assert event.tags == ["event"] and event.origin == "wikipedia"
+    assert event.lead == record["text"]
+    (part,) = event.parts
+    (block,) = part["blocks"]
+    assert block["type"] == "links"
+    assert [link["url"] for link in block["links"]] == [
+        "https://en.wikipedia.org/wiki/Leon_Trotsky",
+        "https://en.wikipedia.org/wiki/January_10",
+    ]
+    birth = wiki_record_to_event(
+        {**record, "kind": "birth", "year": -63, "text": "Augustus, Roman emperor (d. 14)"}
+    )
+    assert birth.title == "Augustus is born"
+    assert birth.lead == "Augustus, Roman emperor (d. 14), was born."
+    assert birth.id.startswith("63bc-01-10-birth-")
+    assert json.dumps(birth.parts)  # stored as JSON

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import io
+
+from bot.app import export_events, import_paths
+from bot.loader import load_files
+from bot.store import Store, migrations
+from tests.conftest import write
+
+EVENT = """\
+date: "1969-07-20"
+title: Apollo 11 lands on the Moon
+lead: Neil Armstrong and Buzz Aldrin walked on the Moon.
+tags: [space]
+parts:
+  - blocks:
+      - type: text
+        text: One small step.
+"""
+
+
+def test_schema_is_created_by_migrations(store):
+    applied = [m.name for m in migrations.applied(store.db)]
+    assert applied == [m.name for m in migrations._migrations]
+    assert store.db["events"].exists()
+    assert ["month", "day"] in [index.columns for index in store.db["events"].indexes]
+
+
+def test_store_written_by_older_version_is_upgraded(tmp_path):
+    path = tmp_path / "old.db"
+    older = Store.__new__(Store)  # a store as version 1 of the schema left it
+    from sqlite_utils import Database
+
+    db = Database(path)
+    migrations.apply(db, stop_before="m002_mentions")
+    db["events"].insert(
+        {"id": "old-event", "month": 1, "day": 10, "year": 1928, "title": "Old", "lead": "x.",
+         "parts": '[{"blocks": [{"type": "text", "text": "t"}]}]', "origin": "curated"}
+    )  # fmt: skip
+    db.close()
+    del older
+    store = Store(path)
+    assert not migrations.pending(store.db)
+    assert store.db["members"].exists()
+    assert [e.id for e in store.events_on(1, 10)] == ["old-event"]
+
+
+def test_import_twice_updates_never_duplicates(store, tmp_path):
+    path = write(tmp_path / "e.yaml", EVENT)
+    _, first = import_paths(store, [path])
+    assert (first.added, first.updated) == (1, 0)
+    write(path, EVENT.replace("One small step.", "One giant leap."))
+    _, second = import_paths(store, [path])
+    assert (second.added, second.updated) == (0, 1)
+    assert store.count_events() == 1
+    (event,) = store.events_on(7, 20)
+    assert event.parts[0]["blocks"][0]["text"] == "One giant leap."
+    assert event.id == "1969-07-20-apollo-11-lands-on-the-moon"
+
+
+def test_export_then_import_yields_identical_events(sample_store, tmp_path):
+    exported = io.StringIO()
+    count = export_events(sample_store, exported)
+    assert count == sample_store.count_events() >= 366 + 20
+    path = write(tmp_path / "export.yaml", exported.getvalue())
+    fresh = Store(":memory:")
+    import_paths(fresh, [path])
+    assert list(fresh.iter_events()) == list(sample_store.iter_events())
+    assert fresh.members() == sample_store.members()
+    assert fresh.mention_lists() == sample_store.mention_lists()
+
+
+def test_export_json_round_trip(sample_store, tmp_path):
+    exported = io.StringIO()
+    export_events(sample_store, exported, "json")
+    path = write(tmp_path / "export.json", exported.getvalue())
+    fresh = Store(":memory:")
+    import_paths(fresh, [path])
+    assert list(fresh.iter_events()) == list(sample_store.iter_events())
+
+
+def test_multi_document_yaml_and_event_list(tmp_path):
+    path = write(
+        tmp_path / "multi.yaml",
+        EVENT + "---\n" + EVENT.replace("07-20", "07-21"),
+    )
+    batch = load_files([path])
+    assert [e.date.iso() for e in batch.events] == ["1969-07-20", "1969-07-21"]
+    listed = write(tmp_path / "list.yaml", "- " + EVENT.replace("\n", "\n  ").rstrip() + "\n")
+    assert len(load_files([listed]).events) == 1
+
+
+def test_bc_and_unknown_year_dates(store, tmp_path):
+    path = write(
+        tmp_path / "e.yaml",
+        EVENT.replace('"1969-07-20"', '"-0044-03-15"').replace(
+            "Apollo 11 lands on the Moon", "Caesar is killed"
+        )
+        + "---\n"
+        + EVENT.replace('"1969-07-20"', '"05-01"').replace(
+            "Apollo 11 lands on the Moon", "May Day"
+        ),
+    )
+    import_paths(store, [path])
+    assert [e.id for e in store.events_on(3, 15)] == ["44bc-03-15-caesar-is-killed"]
+    assert store.events_on(3, 15)[0].date.year == -44
+    assert store.events_on(5, 1)[0].date.year is None
+    assert store.events_on(5, 1)[0].id == "05-01-may-day"
