@@ -394,6 +394,7 @@ def retry(obj: Context, destination: str | None, mark_sent: tuple[str, ...]) -> 
 
     _setup_logging()
     log = PublishLog(obj.store)
+    targets: set[tuple[str, str]] = set()
     for key in mark_sent:
         rows = [r for r in log.rows(states=("unconfirmed", "failed", "sending")) if r["key"] == key]
         if not rows:
@@ -401,16 +402,18 @@ def retry(obj: Context, destination: str | None, mark_sent: tuple[str, ...]) -> 
                 f"--mark-sent: no failed or unconfirmed post with key {key!r}: see 'anniversary-bot history --failed'"
             )
         log.mark_sent(key, Published(remote_id="(confirmed by hand)"))
+        targets.add((rows[0]["destination"], rows[0]["day"]))
         click.echo(f"marked sent: {key}")
     pending = log.rows(destination, None, ("failed", "unconfirmed"))
-    targets = sorted({(r["destination"], r["day"]) for r in pending})
-    if not targets and not mark_sent:
+    targets.update((r["destination"], r["day"]) for r in pending)
+    if not targets:
         click.echo("Nothing to retry.")
     failures = 0
-    for name, day_text in targets:
+    for name, day_text in sorted(targets):
         dest = obj.config.destination(name)
+        day = dt.date.fromisoformat(day_text)
         for result in publish_day(
-            obj.store, obj.config, dest, dt.date.fromisoformat(day_text), force_retry=True
+            obj.store, obj.config, dest, day, retry_now=True, resend_unconfirmed=True
         ):
             click.echo(result.summary())
             failures += result.state in ("failed", "unconfirmed")

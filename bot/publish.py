@@ -205,7 +205,8 @@ def publish_thread(
     *,
     clock: Clock = utc_now,
     sensitive: bool = False,
-    force_retry: bool = False,
+    retry_now: bool = False,
+    resend_unconfirmed: bool = False,
 ) -> ThreadResult:
     """Send every post of ``thread`` not yet sent, in order, each exactly once."""
     publish_log = PublishLog(store, clock)
@@ -232,7 +233,7 @@ def publish_thread(
                 PostResult(post.key, post.number, SENT, published.remote_id, published.url)
             )
             continue
-        if state == UNCONFIRMED and not force_retry:
+        if state == UNCONFIRMED and not resend_unconfirmed:
             stopped = f"waits for post {post.number}, unconfirmed"
             result.posts.append(
                 PostResult(post.key, post.number, UNCONFIRMED, error=row["last_error"])
@@ -244,7 +245,7 @@ def publish_thread(
             continue
         if (
             state == FAILED
-            and not force_retry
+            and not retry_now
             and row["next_retry_at"]
             and (dt.datetime.fromisoformat(row["next_retry_at"]) > clock())
         ):
@@ -260,7 +261,7 @@ def publish_thread(
         except PostError as error:
             attempts = row["attempts"] + 1
             publish_log.mark_failed(post.key, str(error), error.retry_after, attempts)
-            log.warning("%s: post %s failed: %s", destination, post.key, error)
+            log.info("%s: post %s failed: %s", destination, post.key, error)
             result.posts.append(PostResult(post.key, post.number, FAILED, error=str(error)))
             stopped = f"waits for post {post.number}, failed"
             continue
@@ -354,7 +355,8 @@ def publish_day(
     *,
     clock: Clock = utc_now,
     poster: Poster | None = None,
-    force_retry: bool = False,
+    retry_now: bool = False,
+    resend_unconfirmed: bool = False,
 ) -> list[ThreadResult]:
     poster = poster or make_poster(destination)
     try:
@@ -369,8 +371,9 @@ def publish_day(
                     thread,
                     clock=clock,
                     sensitive=event.sensitive,
-                    force_retry=force_retry,
-                )  # fmt: skip
+                    retry_now=retry_now,
+                    resend_unconfirmed=resend_unconfirmed,
+                )
             )
         return results
     finally:

@@ -10,8 +10,17 @@ _known: set[str] = set()
 
 
 def register(value: str) -> None:
-    if value and len(value) >= 4:
-        _known.add(value)
+    if not value or len(value) < 4:
+        return
+    _known.add(value)
+    if value.startswith(("http://", "https://")):
+        # libraries log a URL's path without its host: a webhook's path is its secret
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        for piece in (parts.path, parts.query):
+            if len(piece) >= 8:
+                _known.add(piece)
 
 
 def mask(text: str) -> str:

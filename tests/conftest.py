@@ -73,3 +73,37 @@ def cli_run():
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+THREE_PART_EVENT = """\
+date: "1969-07-20"
+title: Apollo 11 lands on the Moon
+lead: Neil Armstrong and Buzz Aldrin walked on the Moon.
+parts:
+  - blocks:
+      - type: video
+        title: The landing
+        url: https://example.org/landing
+      - type: text
+        text: Part one.
+  - blocks:
+      - type: text
+        text: Part two.
+  - blocks:
+      - type: text
+        text: Part three.
+"""
+
+
+@pytest.fixture
+def three_part_store(tmp_path) -> Path:
+    """A store file holding one three-part event on July 20."""
+    path = tmp_path / "three.db"
+    store = Store(path)
+    import_paths(store, [write(tmp_path / "apollo.yaml", THREE_PART_EVENT)])
+    store.close()
+    return path
+
+
+def write_config(path: Path, destinations: str, extra: str = "") -> Path:
+    return write(path, extra + "destinations:\n" + destinations)
