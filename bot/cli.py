@@ -57,6 +57,21 @@ class BotGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as error:
+            import os
+
+            if os.environ.get("ANNIVERSARY_BOT_DEBUG"):
+                raise
+            from bot.secrets_filter import mask
+
+            click.echo(
+                f"Error: unexpected {type(error).__name__}: {mask(str(error))} (a bug: please "
+                "report it; ANNIVERSARY_BOT_DEBUG=1 shows the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
 
 
 @click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -422,6 +437,75 @@ def retry(obj: Context, destination: str | None, mark_sent: tuple[str, ...]) -> 
 
 
 @cli.command()
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Do what today's jobs would do, now, and exit (for cron or a systemd timer).",
+)
+@click.option(
+    "--to",
+    "names",
+    multiple=True,
+    metavar="DEST",
+    help="With --once: only this destination (repeatable).",
+)
+@pass_context
+def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
+    """The main job: post each destination's threads daily at its local time.
+
+    Runs until stopped (SIGINT/SIGTERM finish the post in flight). With --once, posts today's
+    threads for every destination now, retries what failed today, and exits.
+
+    Example: anniversary-bot run --once
+    """
+    from bot.scheduler import DailyJob, run_forever
+
+    _setup_logging(default="INFO")
+    config = obj.config
+    store_path = obj.store.path  # opens (and on first use seeds) the store
+    if not once:
+        run_forever(store_path, config)
+        return
+    job = DailyJob(store_path, config)
+    failures = 0
+    for dest in _destinations(obj, names):
+        message = job.run_destination(dest.name, force=True)
+        click.echo(message)
+        failures += " failed" in message or " unconfirmed" in message
+    if failures:
+        raise BotError(
+            f"{failures} destination(s) not fully posted: see 'anniversary-bot history --failed'"
+        )
+
+
+@cli.command()
+@pass_context
+def status(obj: Context) -> None:
+    """Next run per destination, the last result, and anything failed or unconfirmed.
+
+    Example: anniversary-bot status
+    """
+    from bot.clock import now
+    from bot.publish import PublishLog
+    from bot.scheduler import next_runs
+
+    config = obj.config
+    log = PublishLog(obj.store)
+    for name, when in next_runs(config, now()).items():
+        click.echo(f"{name}: next run {when:%Y-%m-%d %H:%M %Z}")
+        rows = log.rows(name)
+        if rows:
+            last = max(rows, key=lambda r: (r["day"], r["updated_at"] or ""))
+            done = [r for r in rows if r["day"] == last["day"]]
+            sent = sum(r["state"] == "sent" for r in done)
+            click.echo(f"  last day {last['day']}: {sent}/{len(done)} posts sent")
+        else:
+            click.echo("  nothing posted yet")
+        for row in log.rows(name, None, ("failed", "unconfirmed", "sending")):
+            click.echo(f"  {row['state']}: {row['key']}: {row['last_error'] or ''}".rstrip())
+
+
+@cli.command()
 @pass_context
 def posters(obj: Context) -> None:
     """List the poster adapters installed: built-in ones and plugins.
@@ -482,15 +566,14 @@ def config_check(obj: Context) -> None:
         raise BotError(f"{problems} destination(s) failed the check")
 
 
-def _setup_logging() -> None:
+def _setup_logging(default: str = "WARNING") -> None:
     import logging
     import os
 
     from bot.secrets_filter import configure_logging
 
-    configure_logging(
-        getattr(logging, os.environ.get("ANNIVERSARY_BOT_LOG", "WARNING").upper(), logging.WARNING)
-    )
+    level = os.environ.get("ANNIVERSARY_BOT_LOG", default).upper()
+    configure_logging(getattr(logging, level, logging.WARNING))
 
 
 # --- plumbing -------------------------------------------------------------------------------

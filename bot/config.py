@@ -18,7 +18,7 @@ from bot.errors import ConfigError
 from bot.paths import default_outbox_path, user_config_dir
 
 MASK = "********"
-TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
 
 class Secret(str):

@@ -32,7 +32,9 @@ class DestinationIn(BaseModel):
     @classmethod
     def _time(cls, value: str) -> str:
         if not TIME_PATTERN.match(value):
-            raise ValueError(f"expected a time of day as HH:MM (24-hour), got {value!r}")
+            raise ValueError(
+                f"expected a time of day as HH:MM (24-hour, seconds optional), got {value!r}"
+            )
         return value
 
 

@@ -120,6 +120,8 @@ class PublishLog:
 
     def plan(self, posts: list[OutgoingPost], destination: str) -> dict[str, dict[str, Any]]:
         """Write a "planned" row for every post not in the log yet; keep rows that are."""
+        if not posts:
+            return {}
         now = self._now()
         with self.store.db.atomic():
             for post in posts:
@@ -360,8 +362,15 @@ def publish_day(
 ) -> list[ThreadResult]:
     poster = poster or make_poster(destination)
     try:
+        threads = day_threads(store, config, destination, day, type(poster))
+        # every thread of the day is planned before any is sent: a crash after the first
+        # thread must not let a later pick change which threads the day has
+        PublishLog(store, clock).plan(
+            [post for thread in threads for post in outgoing_posts(thread, destination.name)],
+            destination.name,
+        )
         results = []
-        for thread in day_threads(store, config, destination, day, type(poster)):
+        for thread in threads:
             event = store.get_event(thread.event_id)
             results.append(
                 publish_thread(

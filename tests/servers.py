@@ -117,10 +117,15 @@ class WebhookReceiver:
         if request.method != "POST" or split.path != self.path:
             return 404, {}, {"error": "not found"}
         timestamp = request.headers.get("X-Anniversary-Bot-Timestamp", "")
-        expected = "sha256=" + hmac.new(
-            self.secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
-        ).hexdigest()
-        if not hmac.compare_digest(expected, request.headers.get("X-Anniversary-Bot-Signature", "")):
+        expected = (
+            "sha256="
+            + hmac.new(
+                self.secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
+            ).hexdigest()
+        )
+        if not hmac.compare_digest(
+            expected, request.headers.get("X-Anniversary-Bot-Signature", "")
+        ):
             return 401, {}, {"error": "bad signature"}
         if self.script:
             status, headers = self.script.pop(0)
@@ -128,4 +133,8 @@ class WebhookReceiver:
         payload = request.json()
         assert payload["key"] == request.headers["X-Anniversary-Bot-Key"]
         self.accepted.setdefault(payload["key"], []).append(payload)
-        return 200, {}, {"id": f"msg-{payload['key']}", "url": f"{self.server.url}/m/{payload['key']}"}
+        return (
+            200,
+            {},
+            {"id": f"msg-{payload['key']}", "url": f"{self.server.url}/m/{payload['key']}"},
+        )

@@ -55,7 +55,9 @@ def webhook_config(tmp_path, receiver, lookup=True):
 @pytest.mark.parametrize("step", STEPS)
 def test_webhook_with_lookup_survives_sigkill(tmp_path, receiver, three_part_store, step):
     config, env = webhook_config(tmp_path, receiver)
-    crashed = run(config, three_part_store, "post", "--date", "2026-07-20", crash_at=step, env_extra=env)
+    crashed = run(
+        config, three_part_store, "post", "--date", "2026-07-20", crash_at=step, env_extra=env
+    )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     again = run(config, three_part_store, "post", "--date", "2026-07-20", env_extra=env)
     assert again.returncode == 0, again.stderr
@@ -85,9 +87,19 @@ def test_outbox_survives_sigkill(tmp_path, three_part_store, step):
         assert json.loads((folder / f"{stem}-0{n}.json").read_text())["number"] == n
 
 
-def test_without_lookup_an_interrupted_post_is_unconfirmed_not_resent(tmp_path, receiver, three_part_store):
+def test_without_lookup_an_interrupted_post_is_unconfirmed_not_resent(
+    tmp_path, receiver, three_part_store
+):
     config, env = webhook_config(tmp_path, receiver, lookup=False)
-    crashed = run(config, three_part_store, "post", "--date", "2026-07-20", crash_at="after-response:/2", env_extra=env)
+    crashed = run(
+        config,
+        three_part_store,
+        "post",
+        "--date",
+        "2026-07-20",
+        crash_at="after-response:/2",
+        env_extra=env,
+    )
     assert crashed.returncode == -signal.SIGKILL
     again = run(config, three_part_store, "post", "--date", "2026-07-20", env_extra=env)
     assert again.returncode == 1

@@ -27,7 +27,13 @@ def receiver():
 
 
 def webhook(receiver, **extra) -> WebhookPoster:
-    settings = {"url": receiver.url, "secret": SECRET, "format": "text", "lookup_url": None, "timeout": 5.0}
+    settings = {
+        "url": receiver.url,
+        "secret": SECRET,
+        "format": "text",
+        "lookup_url": None,
+        "timeout": 5.0,
+    }
     settings.update(extra)
     poster = WebhookPoster("hook", settings)
     # keep the tests quick: urllib3 backs off 0.5 s, 1 s, ... by default
@@ -113,7 +119,13 @@ def test_401_fails_fast_with_the_platform_message(receiver, three_part_store):
 
 def test_network_down_is_a_clear_failure(three_part_store):
     store, t = thread(three_part_store)
-    settings = {"url": "http://127.0.0.1:9/hook", "secret": SECRET, "format": "text", "lookup_url": None, "timeout": 2.0}
+    settings = {
+        "url": "http://127.0.0.1:9/hook",
+        "secret": SECRET,
+        "format": "text",
+        "lookup_url": None,
+        "timeout": 2.0,
+    }
     poster = WebhookPoster("hook", settings)
     poster.http.session.get_adapter("http://").max_retries.backoff_factor = 0
     result = publish_thread(store, poster, "hook", t)
@@ -133,13 +145,22 @@ def test_post_twice_sends_nothing_the_second_time(cli_run, tmp_path, three_part_
     assert code == 0, err
     assert out == "out: 1969-07-20-apollo-11-lands-on-the-moon: 3/3 posts sent (3 now)\n"
     files = sorted(p.name for p in (outbox / "2026-07-20").iterdir())
-    assert files == [f"1969-07-20-apollo-11-lands-on-the-moon-0{n}.{ext}" for n in (1, 2, 3) for ext in ("json", "txt")]
+    assert files == [
+        f"1969-07-20-apollo-11-lands-on-the-moon-0{n}.{ext}"
+        for n in (1, 2, 3)
+        for ext in ("json", "txt")
+    ]
     stamp = {p: p.stat().st_mtime_ns for p in (outbox / "2026-07-20").iterdir()}
     code, out, _ = cli_run(*args)
     assert code == 0
-    assert out == "out: 1969-07-20-apollo-11-lands-on-the-moon: 3/3 posts sent (already sent earlier)\n"
+    assert (
+        out
+        == "out: 1969-07-20-apollo-11-lands-on-the-moon: 3/3 posts sent (already sent earlier)\n"
+    )
     assert {p: p.stat().st_mtime_ns for p in (outbox / "2026-07-20").iterdir()} == stamp
-    sidecar = json.loads((outbox / "2026-07-20" / "1969-07-20-apollo-11-lands-on-the-moon-02.json").read_text())
+    sidecar = json.loads(
+        (outbox / "2026-07-20" / "1969-07-20-apollo-11-lands-on-the-moon-02.json").read_text()
+    )
     assert sidecar["reply_to"] == "2026-07-20/1969-07-20-apollo-11-lands-on-the-moon-01.txt"
     code, out, _ = cli_run("--config", str(config), "--db", str(three_part_store), "history")
     assert out.count("  sent  ") == 3
@@ -148,14 +169,25 @@ def test_post_twice_sends_nothing_the_second_time(cli_run, tmp_path, three_part_
 def test_dry_run_touches_nothing(cli_run, tmp_path, three_part_store):
     outbox = tmp_path / "outbox"
     config = write_config(tmp_path / "bot.yaml", f"  out:\n    type: outbox\n    path: {outbox}\n")
-    code, out, _ = cli_run("--config", str(config), "--db", str(three_part_store), "post", "--date", "2026-07-20", "--dry-run")
+    code, out, _ = cli_run(
+        "--config",
+        str(config),
+        "--db",
+        str(three_part_store),
+        "post",
+        "--date",
+        "2026-07-20",
+        "--dry-run",
+    )
     assert code == 0
     assert "---- post 3 of 3 (reply) ----\nPart three.\n---- 11 characters ----" in out
     assert not outbox.exists()
     assert PublishLog(Store(three_part_store)).rows() == []
 
 
-def test_failed_post_is_recorded_then_retried(cli_run, tmp_path, three_part_store, receiver, monkeypatch):
+def test_failed_post_is_recorded_then_retried(
+    cli_run, tmp_path, three_part_store, receiver, monkeypatch
+):
     monkeypatch.setenv("HOOK_URL", receiver.url)
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     config = write_config(
@@ -175,7 +207,9 @@ def test_failed_post_is_recorded_then_retried(cli_run, tmp_path, three_part_stor
     assert set(receiver.copies().values()) == {1} and len(receiver.copies()) == 3
 
 
-def test_config_show_masks_secrets_and_logs_never_show_them(cli_run, tmp_path, three_part_store, receiver, monkeypatch, capfd):
+def test_config_show_masks_secrets_and_logs_never_show_them(
+    cli_run, tmp_path, three_part_store, receiver, monkeypatch, capfd
+):
     monkeypatch.setenv("HOOK_URL", receiver.url)
     write = tmp_path / "secret.txt"
     write.write_text(SECRET + "\n")
@@ -189,7 +223,9 @@ def test_config_show_masks_secrets_and_logs_never_show_them(cli_run, tmp_path, t
     assert SECRET not in out and "s3cr3t-path-token" not in out
     monkeypatch.setenv("ANNIVERSARY_BOT_LOG", "DEBUG")
     receiver.script = [(500, {}), (429, {"Retry-After": "0"})]
-    code, out, err = cli_run("--config", str(config), "--db", str(three_part_store), "post", "--date", "2026-07-20")
+    code, out, err = cli_run(
+        "--config", str(config), "--db", str(three_part_store), "post", "--date", "2026-07-20"
+    )
     captured = capfd.readouterr()
     everything = out + err + captured.out + captured.err
     assert code == 0
@@ -201,14 +237,32 @@ def test_config_show_masks_secrets_and_logs_never_show_them(cli_run, tmp_path, t
 @pytest.mark.parametrize(
     "destination, message",
     [
-        ("  hook:\n    type: webhook\n    secret: {$env: X}\n", "destinations.hook.url: required key for webhook is missing"),
-        ("  hook:\n    type: webhook\n    url: http://x/y\n    secret: {$env: X}\n", "destinations.hook.url: is a secret: write {$env: NAME} or {$file: path}"),
+        (
+            "  hook:\n    type: webhook\n    secret: {$env: X}\n",
+            "destinations.hook.url: required key for webhook is missing",
+        ),
+        (
+            "  hook:\n    type: webhook\n    url: http://x/y\n    secret: {$env: X}\n",
+            "destinations.hook.url: is a secret: write {$env: NAME} or {$file: path}",
+        ),
         ("  hook:\n    type: telegraph\n", "destinations.hook.type: unknown adapter 'telegraph'"),
-        ("  out:\n    type: outbox\n    path: x\n    time: '25:00'\n", "destinations.out.time: expected a time of day as HH:MM"),
-        ("  out:\n    type: outbox\n    path: x\n    timezone: Mars/Olympus\n", "destinations.out.timezone: unknown time zone 'Mars/Olympus'"),
+        (
+            "  out:\n    type: outbox\n    path: x\n    time: '25:00'\n",
+            "destinations.out.time: expected a time of day as HH:MM",
+        ),
+        (
+            "  out:\n    type: outbox\n    path: x\n    timezone: Mars/Olympus\n",
+            "destinations.out.timezone: unknown time zone 'Mars/Olympus'",
+        ),
         ("  out:\n    type: outbox\n", "destinations.out.path: required key for outbox is missing"),
-        ("  out:\n    type: outbox\n    path: x\n    colour: red\n", "destinations.out.colour: unknown key for outbox (it takes: format, path)"),
-        ("  hook:\n    type: webhook\n    url: {$env: NOT_SET_ANYWHERE}\n    secret: {$env: NOT_SET_ANYWHERE}\n", "environment variable NOT_SET_ANYWHERE is not set"),
+        (
+            "  out:\n    type: outbox\n    path: x\n    colour: red\n",
+            "destinations.out.colour: unknown key for outbox (it takes: format, path)",
+        ),
+        (
+            "  hook:\n    type: webhook\n    url: {$env: NOT_SET_ANYWHERE}\n    secret: {$env: NOT_SET_ANYWHERE}\n",
+            "environment variable NOT_SET_ANYWHERE is not set",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_line(cli_run, tmp_path, destination, message, monkeypatch):

@@ -34,7 +34,9 @@ class JsonLinesPoster(Poster):
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-    def publish(self, post: OutgoingPost, lead: Published | None, previous: Published | None) -> Published:
+    def publish(
+        self, post: OutgoingPost, lead: Published | None, previous: Published | None
+    ) -> Published:
         record = {
             "key": post.key,
             "number": post.number,

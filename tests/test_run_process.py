@@ -1,0 +1,71 @@
+"""`anniversary-bot run` as a real process: posts when due, stops cleanly on SIGTERM, a
+restart does not post again, and a second instance refuses to start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import write_config
+
+
+def start(config, db, *extra):
+    env = {**os.environ, "ANNIVERSARY_BOT_LOG": "INFO"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "--db", str(db), "run", *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)  # polling a real process, not moving the scheduler's time
+    return False
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out, err
+
+
+def test_run_posts_when_due_then_a_restart_posts_nothing(tmp_path, sample_store_path):
+    import shutil
+
+    db = tmp_path / "store.db"
+    shutil.copy(sample_store_path, db)
+    outbox = tmp_path / "outbox"
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)).strftime("%H:%M:%S")
+    config = write_config(
+        tmp_path / "bot.yaml",
+        f"  out:\n    type: outbox\n    path: {outbox}\n    time: '{due}'\n    timezone: UTC\n",
+    )
+    process = start(config, db)
+    assert wait_for(lambda: len(list(outbox.rglob("*.json"))) >= 1), "nothing was posted"
+    # a second run on the same store refuses to start
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "--db", str(db), "run"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert "Error: another 'anniversary-bot run' (pid" in second.stderr
+    code, _, err = stop(process)
+    assert code == 0, err
+    assert "received SIGTERM" in err and "stopped" in err
+    assert "1/1 posts sent (1 now)" in err
+    files = {p: p.stat().st_mtime_ns for p in outbox.rglob("*") if p.is_file()}
+    assert len([p for p in files if p.suffix == ".txt"]) >= 1
+
+    restarted = start(config, db)
+    time.sleep(2)  # a real process: give its start-up sweep time to run, then stop it
+    code, _, err = stop(restarted)
+    assert code == 0, err
+    assert ": done" in err
+    assert {p: p.stat().st_mtime_ns for p in outbox.rglob("*") if p.is_file()} == files

@@ -1,0 +1,352 @@
+"""The daily scheduler: triggers across DST, catch-up, one instance, and a simulated year
+with faults, driven by time-machine (no real sleeping)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from bot.app import order_events
+from bot.config import Config, Destination
+from bot.dates import AnniversaryDate
+from bot.errors import BotError
+from bot.model import Event
+from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.publish import PublishLog
+from bot.scheduler import DailyJob, DailyTrigger, InstanceLock, build_scheduler, scheduled_at
+from bot.store import Store
+
+UTC = dt.UTC
+NY, LONDON, AUCKLAND = (
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Europe/London"),
+    ZoneInfo("Pacific/Auckland"),
+)
+
+
+# --- triggers and due times ---------------------------------------------------------------
+
+
+def fire_times(trigger, start, count):
+    times, previous = [], None
+    now = start
+    for _ in range(count):
+        previous = trigger.get_next_fire_time(previous, now)
+        times.append(previous)
+        now = previous
+    return times
+
+
+def test_spring_forward_fires_once_after_the_gap():
+    # 2026-03-08: New York clocks jump from 02:00 to 03:00; 02:30 does not exist
+    times = fire_times(DailyTrigger("02:30", NY), dt.datetime(2026, 3, 6, 12, tzinfo=UTC), 4)
+    local = [t.astimezone(NY) for t in times]
+    assert [t.date().day for t in local] == [7, 8, 9, 10]
+    assert [t.strftime("%H:%M") for t in local] == ["02:30", "03:30", "02:30", "02:30"]
+
+
+def test_fall_back_fires_once_at_the_first_occurrence():
+    # 2026-11-01: New York repeats 01:00-02:00; APScheduler's CronTrigger loops here
+    times = fire_times(DailyTrigger("01:30", NY), dt.datetime(2026, 10, 30, 12, tzinfo=UTC), 4)
+    assert [t.astimezone(NY).date().day for t in times] == [31, 1, 2, 3]
+    assert times[1] == dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT, the first one
+    assert len(set(times)) == 4
+
+
+def test_due_time_in_auckland_and_london():
+    assert (
+        scheduled_at(dt.date(2026, 9, 27), "02:15", AUCKLAND).astimezone(AUCKLAND).strftime("%H:%M")
+        == "03:15"
+    )
+    assert scheduled_at(dt.date(2026, 10, 25), "01:30", LONDON) == dt.datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
+
+
+def scheduled_jobs(job: DailyJob, config, **kwargs) -> dict:
+    """The jobs as the scheduler holds them once started (defaults applied), not running."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = build_scheduler(job, config, scheduler_cls=BackgroundScheduler, **kwargs)
+    scheduler.start(paused=True)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
+    scheduler.shutdown(wait=False)
+    return jobs
+
+
+def test_scheduler_jobs_are_configured_as_required(tmp_path):
+    config = Config(
+        None,
+        None,
+        None,
+        "Europe/London",
+        {"a": Destination("a", "outbox", "text", time="07:00", catch_up_hours=6)},
+    )
+    jobs = scheduled_jobs(DailyJob(tmp_path / "s.db", config), config)
+    daily = jobs["daily:a"]
+    assert daily.coalesce is True and daily.max_instances == 1
+    assert daily.misfire_grace_time == 6 * 3600
+    assert str(daily.trigger) == "daily at 07:00 Europe/London"
+    assert "sweep" in jobs
+
+
+def test_a_second_instance_refuses_to_start(tmp_path):
+    first = InstanceLock(tmp_path / "store.db")
+    first.acquire()
+    with pytest.raises(
+        BotError, match=rf"another 'anniversary-bot run' \(pid {os.getpid()}\) is using"
+    ):
+        InstanceLock(tmp_path / "store.db").acquire()
+    first.release()
+    InstanceLock(tmp_path / "store.db").acquire()  # the lock went with its holder
+
+
+# --- the simulated year -------------------------------------------------------------------
+
+
+class SimulatedCrash(BaseException):
+    """The process dies here (like SIGKILL): nothing after this line runs."""
+
+
+class Destination_:  # what the fake platform received
+    def __init__(self) -> None:
+        self.received: dict[str, list[dt.datetime]] = {}
+
+
+class FaultyPoster(Poster):
+    name = "sim"
+    description = "a platform that fails at random"
+    capabilities = Capabilities()
+    can_find = True
+
+    def __init__(
+        self, destination, settings, remote: dict, rng: random.Random, counter: dict, clock
+    ):
+        super().__init__(destination, settings)
+        self.remote, self.rng, self.counter, self.clock = remote, rng, counter, clock
+
+    def _fault(self, kind: str) -> None:
+        self.counter[kind] = self.counter.get(kind, 0) + 1
+
+    def publish(self, post: OutgoingPost, lead, previous) -> Published:
+        roll = self.rng.random()
+        if roll < 0.06:
+            self._fault("500")
+            raise PostError("sim answered 500", status=500)
+        if roll < 0.10:
+            self._fault("429")
+            raise PostError(
+                "sim is rate limiting", status=429, retry_after=self.rng.choice([30, 600, 3600])
+            )
+        if roll < 0.14:
+            self._fault("timeout")
+            raise PostError("sim did not answer within 30 s")
+        if roll < 0.17:
+            self._fault("crash before request")
+            raise SimulatedCrash()
+        assert post.number == 1 or previous is not None
+        self.remote.setdefault(post.key, []).append(self.clock())
+        if roll < 0.20:
+            self._fault("crash after response")
+            raise SimulatedCrash()
+        return Published(remote_id=post.key)
+
+    def find(self, post, lead):
+        return Published(remote_id=post.key) if post.key in self.remote else None
+
+
+def build_store(path) -> list[Event]:
+    """A year of events: some days none, some one, some several, and February 29."""
+    rng = random.Random(1234)
+    events = []
+    for month_day in range(366):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=month_day)
+        count = rng.choice([0, 0, 1, 1, 1, 2, 3])
+        if (day.month, day.day) == (2, 29):
+            count = 2
+        for n in range(count):
+            year = rng.choice([1900, 1926, 1951, 1975, 1988, 2001])
+            parts = [
+                {"blocks": [{"type": "text", "text": f"Part {p + 1}."}]}
+                for p in range(rng.choice([1, 2, 3]))
+            ]
+            events.append(
+                Event(
+                    id=f"{year}-{day:%m-%d}-e{n}",
+                    date=AnniversaryDate(day.month, day.day, year),
+                    title=f"Event {n} of {day:%B %d}",
+                    lead=f"event {n} happened.",
+                    parts=parts,
+                    priority=rng.choice([0, 0, 5]),
+                )  # fmt: skip
+            )
+    store = Store(path)
+    store.import_events(events)
+    store.close()
+    return events
+
+
+def expected_threads(events, destination, day):
+    on_day = [e for e in events if (e.date.month, e.date.day) == (day.month, day.day)]
+    common_year = not (day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0))
+    stand_in = (2, 28) if destination.leap_day == "feb28" else (3, 1)
+    if common_year and (day.month, day.day) == stand_in:
+        on_day += [e for e in events if (e.date.month, e.date.day) == (2, 29)]
+    return order_events(on_day, day)[: destination.max_threads_per_day]
+
+
+SEEDS = [int(s) for s in os.environ.get("ANNIVERSARY_BOT_SIM_SEEDS", "20261128").split(",")]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_simulated_year_every_day_posted_exactly_once(tmp_path, seed):
+    rng = random.Random(seed)
+    store_path = tmp_path / "year.db"
+    events = build_store(store_path)
+    destinations = {
+        "ny": Destination("ny", "sim", "text", time="02:30", timezone="America/New_York", max_threads_per_day=2),
+        "london": Destination("london", "sim", "text", time="01:30", timezone="Europe/London", max_threads_per_day=1, leap_day="mar1"),
+        "auckland": Destination("auckland", "sim", "text", time="02:15", timezone="Pacific/Auckland", max_threads_per_day=3, catch_up_hours=4),
+    }  # fmt: skip
+    config = Config(None, None, None, None, destinations)
+    remote: dict[str, dict[str, list]] = {name: {} for name in destinations}
+    faults: dict[str, int] = {}
+    outages: list[tuple[dt.datetime, dt.datetime]] = []
+    start = dt.datetime(2027, 2, 1, tzinfo=UTC)
+    end = dt.datetime(2028, 3, 15, tzinfo=UTC)
+
+    with time_machine.travel(start, tick=False) as traveller:
+        clock = lambda: dt.datetime.now(UTC)  # noqa: E731 - moved by time-machine
+
+        def factory(destination):
+            return FaultyPoster(destination.name, {}, remote[destination.name], rng, faults, clock)
+
+        def start_process():
+            job = DailyJob(store_path, config, clock, factory)
+            return {
+                j.id: [j, j.next_run_time]
+                for j in scheduled_jobs(job, config, sweep_minutes=60).values()
+            }
+
+        def run(job) -> bool:
+            try:
+                job.func(*job.args)
+            except SimulatedCrash:
+                return False
+            return True
+
+        jobs = start_process()
+        now = start
+        down_since = None
+        try:
+            while now < end:
+                job_id, (job, due) = min(jobs.items(), key=lambda item: item[1][1])
+                roll = rng.random()
+                if roll < 0.004:  # the machine sleeps, or the process is down, for a while
+                    gap = dt.timedelta(
+                        minutes=rng.choice([30, 90, 180, 300, 420, 600, 900, 1500, 1800])
+                    )
+                    if down_since is not None:  # no job ran since the last outage: still down
+                        outages[-1] = (outages[-1][0], now + gap)
+                    else:
+                        outages.append((now, now + gap))
+                    now += gap
+                    traveller.move_to(now)
+                    faults["clock jump / outage"] = faults.get("clock jump / outage", 0) + 1
+                    if rng.random() < 0.5:
+                        faults["restart after outage"] = faults.get("restart after outage", 0) + 1
+                        jobs = start_process()
+                        down_since = outages[-1][0]  # up again only once a job has run
+                        continue
+                    down_since = None
+                    # the same process wakes: each late job runs once (coalesce) within its grace
+                    for item in jobs.values():
+                        if item[1] <= now:
+                            if (now - item[1]).total_seconds() <= item[0].misfire_grace_time:
+                                if not run(item[0]):
+                                    jobs = start_process()
+                                    break
+                            item[1] = item[0].trigger.get_next_fire_time(item[1], now)
+                    continue
+                if roll < 0.03:
+                    faults["restart between jobs"] = faults.get("restart between jobs", 0) + 1
+                    jobs = start_process()
+                    continue
+                now = max(now, due)
+                traveller.move_to(now)
+                down_since = None
+                if not run(job):
+                    faults["restart during a job"] = faults.get("restart during a job", 0) + 1
+                    jobs = start_process()  # the process died mid-job and starts again
+                    continue
+                jobs[job_id][1] = job.trigger.get_next_fire_time(due, now)
+        except AssertionError:
+            raise
+        except BaseException:
+            print(f"simulation failed with seed {seed}")
+            raise
+
+    total_faults = sum(faults.values())
+    print(f"seed {seed}: {total_faults} faults injected: {faults}")
+    assert total_faults >= 1000, faults
+
+    store = Store(store_path)
+    log = PublishLog(store)
+    checked_days = misses = 0
+    for name, destination in destinations.items():
+        tz = ZoneInfo(destination.timezone)
+        day = (start + dt.timedelta(days=2)).astimezone(tz).date()
+        last_day = (end - dt.timedelta(days=1)).astimezone(tz).date()
+        while day < last_day:
+            due = scheduled_at(day, destination.time, tz)
+            expected = expected_threads(events, destination, day)
+            rows = log.rows(name, day)
+            keys = {f"{name}/{e.id}/{day}/{n + 1}" for e in expected for n in range(len(e.parts))}
+            assert {r["key"] for r in rows} == keys, (seed, name, day)
+            catch_up = dt.timedelta(hours=destination.catch_up_hours)
+            day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+            begun = min((dt.datetime.fromisoformat(r["created_at"]) for r in rows), default=None)
+            # a miss is allowed only where an outage outlasted catch_up after the due time
+            # (and the thread had not begun on time), or the bot was down when the day ended
+            miss_allowed = any(
+                (a <= due and b - due > catch_up and not (begun is not None and begun <= a))
+                or (a < day_end <= b)
+                for a, b in outages
+            )
+            for row in rows:
+                copies = remote[name].get(row["key"], [])
+                if row["state"] == "missed":
+                    misses += 1
+                    assert miss_allowed, (
+                        seed,
+                        name,
+                        day,
+                        row["key"],
+                        "missed without a long outage",
+                        row["last_error"],
+                    )
+                    assert copies == [], (seed, row["key"], "missed but it was posted")
+                else:
+                    assert row["state"] == "sent", (
+                        seed,
+                        name,
+                        day,
+                        row["key"],
+                        row["state"],
+                        row["last_error"],
+                    )
+                    assert len(copies) == 1, (seed, name, day, row["key"], copies)
+                    assert copies[0].astimezone(tz).date() == day, (seed, row["key"], copies[0])
+                    if begun is not None and any(
+                        a <= due and b - due > catch_up and not begun <= a for a, b in outages
+                    ):
+                        raise AssertionError((seed, name, day, "posted later than catch_up allows"))
+            checked_days += 1
+            day += dt.timedelta(days=1)
+    print(f"checked {checked_days} destination-days, {misses} recorded misses")
+    assert checked_days > 3 * 400
