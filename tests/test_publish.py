@@ -111,9 +111,9 @@ def test_401_fails_fast_with_the_platform_message(receiver, three_part_store):
         poster.publish(publish_thread.__globals__["outgoing_posts"](t, "hook")[0], None, None)
     assert len(receiver.requests) == 1
     assert raised.value.retryable is False
+    port = receiver.server.httpd.server_address[1]
     assert str(raised.value) == (
-        "webhook (127.0.0.1:%d) answered 401: bad signature (check the token or API key)"
-        % receiver.server.httpd.server_address[1]
+        f"webhook (127.0.0.1:{port}) answered 401: bad signature (check the token or API key)"
     )
 
 
