@@ -194,6 +194,8 @@ def outgoing_posts(thread: Thread, destination: str, sensitive: bool = False) ->
             title=post.title,
             mentions=tuple(post.mentions),
             sensitive=sensitive,
+            images=tuple(post.images),
+            continued=post.continued,
         )
         for post in thread.posts
     ]

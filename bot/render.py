@@ -59,7 +59,19 @@ def _finalize_markdown(value: Any) -> Any:
     return neutralise_at(escape_markdown(value))
 
 
+def escape_slack(text: str) -> str:
+    # Slack's control sequences (<!channel>, <@U123>, <url|label>) start with "<"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _finalize_slack(value: Any) -> Any:
+    if isinstance(value, Raw | Markup) or not isinstance(value, str):
+        return value
+    return neutralise_at(escape_slack(value))
+
+
 FINALIZERS = {"text": _finalize_text, "markdown": _finalize_markdown, "html": _finalize_text}
+PLATFORM_FINALIZERS = {("text", "slack"): _finalize_slack, ("markdown", "slack"): _finalize_slack}
 
 
 @dataclass
@@ -72,6 +84,8 @@ class Post:
     mentions: list[Member] = field(default_factory=list)
     part: int = 1
     continued: bool = False
+    # the part's images ({caption, url, file}), for platforms that upload them
+    images: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def length(self) -> int:
@@ -165,7 +179,7 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
         autoescape=fmt == "html",
         trim_blocks=True,
         lstrip_blocks=True,
-        finalize=FINALIZERS[fmt],
+        finalize=PLATFORM_FINALIZERS.get((fmt, platform), FINALIZERS[fmt]),
         auto_reload=False,
     )
     env.filters.update(
@@ -229,6 +243,12 @@ def render_thread(
                     title=title if index == 0 else None,
                     mentions=mentioned,
                     part=index + 1,
+                    images=[
+                        image
+                        for block in part["blocks"]
+                        if block["type"] == "images"
+                        for image in block["images"]
+                    ],
                 )
             )
     except jinja2.TemplateError as error:

@@ -45,6 +45,8 @@ class OutgoingPost:
     title: str | None = None
     mentions: tuple[Member, ...] = ()
     sensitive: bool = False
+    images: tuple[dict[str, Any], ...] = ()  # {caption, url, file}: for image uploads
+    continued: bool = False  # a continuation of the previous post (split to fit the limit)
 
     @property
     def is_lead(self) -> bool:
