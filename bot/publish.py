@@ -287,10 +287,27 @@ def publish_thread(
     return result
 
 
+def row_age(publish_log: PublishLog, key: str) -> float:
+    """Seconds since the row was last written (when it went "sending")."""
+    row = publish_log.store.conn.execute(
+        "select updated_at from publish_log where key = ?", [key]
+    ).fetchone()
+    updated = dt.datetime.fromisoformat(row[0])
+    return (publish_log.clock() - updated).total_seconds()
+
+
 def _reconcile(
     publish_log: PublishLog, poster: Poster, post: OutgoingPost, lead: Published | None
 ) -> str:
     """A row left "sending" by a crash: was it published? Ask the platform, or a person."""
+    if (
+        not poster.can_find
+        and poster.resend_window
+        and row_age(publish_log, post.key) <= poster.resend_window
+    ):
+        log.info("%s: re-sending %s: the platform drops a repeat", poster.destination, post.key)
+        publish_log.mark_planned(post.key)
+        return PLANNED
     if not poster.can_find:
         publish_log.mark_unconfirmed(
             post.key,

@@ -84,6 +84,10 @@ class Poster(ABC):
     platform: ClassVar[str | None] = None  # the member handle key its mentions use
     secret_settings: ClassVar[tuple[str, ...]] = ()
     can_find: ClassVar[bool] = False
+    # seconds during which sending the same post again is safe because the platform drops the
+    # repeat (Mastodon's Idempotency-Key, Matrix's transaction id): a post left "sending" by a
+    # crash within this window is re-sent instead of being marked unconfirmed
+    resend_window: ClassVar[float | None] = None
     Settings: ClassVar[type | None] = None  # pydantic model of the config keys
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
@@ -127,6 +131,10 @@ class Poster(ABC):
     @classmethod
     def prepare_settings(cls, settings: dict[str, Any], base: Path) -> dict[str, Any]:
         return settings
+
+    def load_limits(self) -> None:
+        """Read the platform's own limits where it exposes them, replacing ``self.capabilities``
+        (an instance attribute then shadows the class default). Called before fitting."""
 
     @abstractmethod
     def publish(
