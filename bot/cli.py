@@ -248,6 +248,8 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, as_json) -
     Example: anniversary-bot preview --date 01-10 --format markdown
     """
     from bot.app import nearest_days_with_events, threads_for_day
+    from bot.fitting import fit_for
+    from bot.posters import poster_class
     from bot.preview import format_preview, format_preview_html
 
     config = obj.config
@@ -256,15 +258,18 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, as_json) -
     )
     day = obj.day(date_text, dest.timezone)
     fmt = fmt or dest.format
+    poster = poster_class(dest.type)
     threads = threads_for_day(
         obj.store,
         day,
         fmt,
         limit=None if show_all else dest.max_threads_per_day,
+        platform=poster.platform,
         user_templates=config.templates,
         config_lists=config.lists,
         leap_day=dest.leap_day,
     )
+    threads = [fit_for(thread, dest, poster) for thread in threads]
     if as_json:
         text = json.dumps(
             {"day": day.isoformat(), "destination": dest.name, "format": fmt,

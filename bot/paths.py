@@ -39,6 +39,14 @@ def user_config_dir() -> Path:
     return user_config_path(APP_NAME, appauthor=False)
 
 
+def user_cache_dir() -> Path:
+    if "ANNIVERSARY_BOT_HOME" in os.environ:
+        return Path(os.environ["ANNIVERSARY_BOT_HOME"]) / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP_NAME, appauthor=False)
+
+
 def default_store_path() -> Path:
     return user_data_dir() / "store.db"
 

@@ -339,33 +339,37 @@ def make_poster(destination) -> Poster:
     return poster_class(destination.type)(destination.name, destination.settings)
 
 
-def day_threads(store: Store, config, destination, day: dt.date, poster_cls=None) -> list[Thread]:
-    """The threads ``destination`` posts on ``day``: the events already in its publish log for
-    that day if any (a later import must not change a day half-posted), else the day's pick."""
+def day_threads(store: Store, config, destination, day: dt.date, poster=None) -> list[Thread]:
+    """The threads ``destination`` posts on ``day``, fitted to its platform: the events
+    already in its publish log for that day if any (a later import must not change a day
+    half-posted), else the day's pick. ``poster``: the adapter instance or class."""
     from bot.app import threads_for_day
+    from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
     from bot.render import render_thread
 
-    cls = poster_cls or poster_class(destination.type)
+    poster = poster or poster_class(destination.type)
     planned = PublishLog(store).planned_event_ids(destination.name, day)
     if planned:
         directory = MentionDirectory.from_store(store, config.lists)
         events = [store.get_event(event_id) for event_id in planned]
-        return [
-            render_thread(e, day, destination.format, directory, cls.platform, config.templates)
+        threads = [
+            render_thread(e, day, destination.format, directory, poster.platform, config.templates)
             for e in events
         ]
-    return threads_for_day(
-        store,
-        day,
-        destination.format,
-        limit=destination.max_threads_per_day,
-        platform=cls.platform,
-        user_templates=config.templates,
-        config_lists=config.lists,
-        leap_day=destination.leap_day,
-    )
+    else:
+        threads = threads_for_day(
+            store,
+            day,
+            destination.format,
+            limit=destination.max_threads_per_day,
+            platform=poster.platform,
+            user_templates=config.templates,
+            config_lists=config.lists,
+            leap_day=destination.leap_day,
+        )
+    return [fit_for(thread, destination, poster) for thread in threads]
 
 
 def publish_day(
@@ -381,7 +385,8 @@ def publish_day(
 ) -> list[ThreadResult]:
     poster = poster or make_poster(destination)
     try:
-        threads = day_threads(store, config, destination, day, type(poster))
+        poster.load_limits()
+        threads = day_threads(store, config, destination, day, poster)
         # every thread of the day is planned before any is sent: a crash after the first
         # thread must not let a later pick change which threads the day has
         PublishLog(store, clock).plan(

@@ -86,6 +86,8 @@ class Post:
     continued: bool = False
     # the part's images ({caption, url, file}), for platforms that upload them
     images: list[dict[str, Any]] = field(default_factory=list)
+    # the part's first background source: where "Read more" points when a post is cut
+    source_url: str | None = None
 
     @property
     def length(self) -> int:
@@ -141,6 +143,12 @@ def _url(value: Any) -> Raw:
     return Raw(text)
 
 
+def mention_text(member: Member, platform: str | None, fmt: str) -> str:
+    """How ``member`` is written in a post for ``platform``: a live mention where they have a
+    handle there, their display name otherwise."""
+    return str(_mention_filter(platform, fmt)(member))
+
+
 def _mention_filter(platform: str | None, fmt: str):
     def mention(member: Member) -> Any:
         handle = member.handle(platform)
@@ -175,6 +183,7 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
     loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=fmt == "html",
         trim_blocks=True,
@@ -194,6 +203,18 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
     env.globals["format"] = fmt
     env.globals["platform"] = platform
     return env
+
+
+def _bytecode_cache():
+    """Compiled templates kept between runs: a short command (preview) skips compiling them."""
+    from bot.paths import user_cache_dir
+
+    folder = user_cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _template_error(error: Exception) -> BotError:
@@ -249,6 +270,9 @@ def render_thread(
                         if block["type"] == "images"
                         for image in block["images"]
                     ],
+                    source_url=next(
+                        (b["url"] for b in part["blocks"] if b["type"] == "background"), None
+                    ),
                 )
             )
     except jinja2.TemplateError as error:

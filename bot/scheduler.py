@@ -183,7 +183,7 @@ class DailyJob:
     def _record_missed(self, store: Store, destination, day: dt.date, late: dt.timedelta) -> str:
         poster = self.poster_factory(destination)
         poster.close()
-        threads = day_threads(store, self.config, destination, day, type(poster))
+        threads = day_threads(store, self.config, destination, day, poster)
         if not threads:
             return f"{destination.name}: {day}: no events; nothing posted"
         publish_log = PublishLog(store, self.clock)

@@ -88,20 +88,33 @@ class Poster(ABC):
     # repeat (Mastodon's Idempotency-Key, Matrix's transaction id): a post left "sending" by a
     # crash within this window is re-sent instead of being marked unconfirmed
     resend_window: ClassVar[float | None] = None
-    Settings: ClassVar[type | None] = None  # pydantic model of the config keys
+    # the pydantic model of the config keys, or "module:Class" naming it, so that importing an
+    # adapter (for its capabilities, in preview) does not import pydantic
+    Settings: ClassVar[type | str | None] = None
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
         self.destination = destination
         self.settings = settings
 
     @classmethod
+    def settings_model(cls) -> type | None:
+        if isinstance(cls.Settings, str):
+            import importlib
+
+            module, _, name = cls.Settings.partition(":")
+            return getattr(importlib.import_module(module), name)
+        return cls.Settings
+
+    @classmethod
     def settings_keys(cls) -> set[str]:
-        return set(cls.Settings.model_fields) if cls.Settings is not None else set()
+        model = cls.settings_model()
+        return set(model.model_fields) if model is not None else set()
 
     @classmethod
     def validate_settings(cls, values: dict[str, Any], where: str, base: Path) -> dict[str, Any]:
         """Check the destination's adapter keys; errors name the destination and key."""
-        if cls.Settings is None:
+        model_class = cls.settings_model()
+        if model_class is None:
             if values:
                 raise ConfigError(f"{where}.{next(iter(values))}: unknown key for {cls.name}")
             return {}
@@ -110,7 +123,7 @@ class Poster(ABC):
         from bot.config import Secret
 
         try:
-            model = cls.Settings.model_validate(values)
+            model = model_class.model_validate(values)
         except ValidationError as error:
             first = error.errors()[0]
             key = ".".join(str(x) for x in first["loc"])
@@ -135,6 +148,7 @@ class Poster(ABC):
     def load_limits(self) -> None:
         """Read the platform's own limits where it exposes them, replacing ``self.capabilities``
         (an instance attribute then shadows the class default). Called before fitting."""
+        return None
 
     @abstractmethod
     def publish(

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.posters.base import Capabilities, OutgoingPost, Poster, Published
-
-
-class ConsoleSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: str = "text"
 
 
 class ConsolePoster(Poster):
     name = "console"
     description = "prints each post to standard output"
     capabilities = Capabilities(replies=True, titles=True)
-    Settings = ConsoleSettings
+    Settings = "bot.posters.settings:ConsoleSettings"
 
     def publish(
         self, post: OutgoingPost, lead: Published | None, previous: Published | None

@@ -14,17 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
 
 EXTENSIONS = {"text": ".txt", "markdown": ".md", "html": ".html"}
-
-
-class OutboxSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str
-    format: str = "text"
 
 
 def write_atomically(path: Path, content: str) -> None:
@@ -46,7 +38,7 @@ class OutboxPoster(Poster):
     description = "writes each post as a file (.txt, .md or .html) plus a JSON sidecar"
     capabilities = Capabilities(replies=True, titles=True, mention_syntax="{name}")
     can_find = True
-    Settings = OutboxSettings
+    Settings = "bot.posters.settings:OutboxSettings"
 
     @classmethod
     def prepare_settings(cls, settings: dict[str, Any], base: Path) -> dict[str, Any]:

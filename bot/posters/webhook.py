@@ -15,22 +15,11 @@ import json
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
 
 SIGNATURE_HEADER = "X-Anniversary-Bot-Signature"
 TIMESTAMP_HEADER = "X-Anniversary-Bot-Timestamp"
 KEY_HEADER = "X-Anniversary-Bot-Key"
-
-
-class WebhookSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(pattern=r"^https?://\S+$")
-    secret: str = Field(min_length=16)
-    format: str = "text"
-    lookup_url: str | None = Field(None, pattern=r"^https?://\S+$")
-    timeout: float = Field(30.0, gt=0, le=300)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -43,7 +32,7 @@ class WebhookPoster(Poster):
     description = "POSTs each post as signed JSON to a URL you run"
     capabilities = Capabilities(replies=True, titles=True)
     secret_settings = ("url", "secret")
-    Settings = WebhookSettings
+    Settings = "bot.posters.settings:WebhookSettings"
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
         super().__init__(destination, settings)

@@ -1,0 +1,258 @@
+"""Fit a rendered thread to a platform: one mechanism for all, driven by capabilities.
+
+- Mentions over the per-post cap are spread: the first ``max_mentions`` stay in the part's FYI
+  line, the rest follow in "(continued)" posts right after it. None is dropped.
+- A post over the length limit is split at paragraph, then line, then sentence, then word
+  boundaries into "(continued)" posts (never mid-word, never mid-URL), or, with
+  ``excerpt: truncate``, cut at a sentence with "Read more: URL", keeping the FYI line and the
+  source attribution, which stand outside the cut.
+- Length is counted as the platform counts (Mastodon: every URL as ``url_length``, a mention
+  by its local part).
+- Titles are brought within ``title_length``; a post under ``min_length`` is lengthened with
+  its place in the thread; a thread with more replies in a row than the platform allows one
+  user is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.mentions import Member
+from bot.posters.base import Capabilities
+from bot.render import Post, Thread
+
+CONTINUED = "(continued)"
+URL = re.compile(r"https?://\S+")
+MASTODON_MENTION = re.compile(r"(?<![\w/])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+
+
+def platform_length(text: str, caps: Capabilities) -> int:
+    """Characters as the platform counts them."""
+    if caps.url_length is None:
+        return len(text)
+    counted = MASTODON_MENTION.sub(r"\1", text)
+    return len(URL.sub("x" * caps.url_length, counted))
+
+
+def fit_thread(
+    thread: Thread,
+    caps: Capabilities,
+    platform: str | None,
+    mention_text: Callable[[Member], str],
+    excerpt: str = "split",
+    max_consecutive_replies: int | None = None,
+) -> Thread:
+    warnings = list(thread.warnings)
+    posts: list[Post] = []
+    for post in thread.posts:
+        for spread in _spread_mentions(post, caps, platform, mention_text, warnings):
+            if caps.max_length and platform_length(spread.body, caps) > caps.max_length:
+                if excerpt == "truncate" and not spread.continued:
+                    posts.append(_truncate(spread, caps, warnings))
+                else:
+                    posts.extend(_split(spread, caps, warnings))
+            else:
+                posts.append(spread)
+    posts = [replace(post, number=index) for index, post in enumerate(posts, 1)]
+    if caps.min_length:
+        posts = [_lengthen(post, len(posts), caps) for post in posts]
+    if caps.title_length and posts and posts[0].title is not None:
+        posts[0] = replace(posts[0], title=_fit_title(posts[0].title, caps.title_length, warnings))
+    if max_consecutive_replies is not None and len(posts) - 1 > max_consecutive_replies:
+        warnings.append(
+            f"{len(posts) - 1} replies in a row: this platform lets a non-staff user post "
+            f"{max_consecutive_replies}; post as a staff account or raise the site's limit"
+        )
+    if not caps.replies and len(posts) > 1:
+        warnings.append(
+            f"this destination cannot reply: {len(posts)} posts go out one after another"
+        )
+    return replace(thread, posts=posts, warnings=warnings)
+
+
+# --- mentions -----------------------------------------------------------------------------
+
+
+def _pinging(post: Post, platform: str | None) -> list[Member]:
+    return [m for m in post.mentions if m.handle(platform)]
+
+
+def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]:
+    pinging = _pinging(post, platform)
+    cap = caps.max_mentions
+    if cap is None or len(pinging) <= cap:
+        return [post]
+    overflow = pinging[cap:]
+    kept = [m for m in post.mentions if m not in overflow]
+    old_line = "FYI " + " ".join(mention_text(m) for m in post.mentions)
+    new_line = "FYI " + " ".join(mention_text(m) for m in kept)
+    if old_line not in post.body:
+        warnings.append(
+            f"post {post.number}: {len(pinging)} mentions, over the cap of {cap}, and its FYI "
+            "line is not the default one, so they cannot be spread: the platform may refuse it"
+        )
+        return [post]
+    first = replace(post, body=post.body.replace(old_line, new_line), mentions=kept)
+    out = [first]
+    for start in range(0, len(overflow), cap):
+        group = overflow[start : start + cap]
+        body = f"{CONTINUED}\nFYI " + " ".join(mention_text(m) for m in group)
+        out.append(Post(0, body, None, group, post.part, True))
+    warnings.append(
+        f"post {post.number}: {len(overflow)} of {len(pinging)} mentions wait for "
+        f"{len(out) - 1} later post(s) (at most {cap} per post)"
+    )
+    return out
+
+
+# --- length -------------------------------------------------------------------------------
+
+
+def _pieces(text: str, level: int) -> tuple[list[str], str]:
+    """Split ``text`` at the ``level``-th kind of boundary, with the joiner that restores it."""
+    if level == 0:
+        return text.split("\n\n"), "\n\n"
+    if level == 1:
+        return text.split("\n"), "\n"
+    if level == 2:
+        parts, last = [], 0
+        for match in SENTENCE_END.finditer(text):
+            parts.append(text[last : match.start()] + text[match.start() : match.end()].rstrip())
+            last = match.end()
+        parts.append(text[last:])
+        return [p for p in parts if p], " "
+    return text.split(" "), " "
+
+
+def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 0) -> list[str]:
+    """Greedy chunks of at most ``limit`` (as ``count`` measures), cut at the coarsest
+    boundary that works; a single word longer than the limit is the only thing ever cut."""
+    if count(text) <= limit:
+        return [text]
+    if level > 3:
+        # one "word" longer than a whole post (a giant URL): nothing better than a hard cut
+        return [text[i : i + limit] for i in range(0, len(text), limit)]
+    pieces, joiner = _pieces(text, level)
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = piece if not current else current + joiner + piece
+        if count(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        if count(piece) <= limit:
+            current = piece
+        else:
+            sub = split_text(piece, limit, count, level + 1)
+            chunks.extend(sub[:-1])
+            current = sub[-1]
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _split(post: Post, caps: Capabilities, warnings: list[str]) -> list[Post]:
+    limit = caps.max_length
+    prefix = CONTINUED + "\n"
+    count = lambda text: platform_length(text, caps)  # noqa: E731
+    chunks = split_text(post.body, limit - count(prefix), count)
+    out: list[Post] = []
+    for index, chunk in enumerate(chunks):
+        mentions = [m for m in post.mentions if _named_in(m, chunk)] if post.mentions else []
+        body = chunk if index == 0 else prefix + chunk  # a continued post has its prefix
+        out.append(
+            replace(
+                post,
+                body=body,
+                title=post.title if index == 0 else None,
+                mentions=mentions if len(chunks) > 1 else post.mentions,
+                continued=post.continued or index > 0,
+                images=post.images if index == 0 else [],
+            )
+        )
+    warnings.append(
+        f"post {post.number} ({count(post.body):,} characters) split into {len(out)} posts "
+        f"of at most {limit:,}"
+    )
+    return out
+
+
+def _named_in(member: Member, text: str) -> bool:
+    return any(h and h in text for h in member.handles.values()) or member.name in text
+
+
+def _truncate(post: Post, caps: Capabilities, warnings: list[str]) -> Post:
+    """Cut at a sentence, keep the FYI line, end with "Read more: URL"."""
+    count = lambda text: platform_length(text, caps)  # noqa: E731
+    paragraphs = post.body.split("\n\n")
+    fyi = [p for p in paragraphs if p.startswith("FYI ")]
+    text = "\n\n".join(p for p in paragraphs if not p.startswith("FYI "))
+    read_more = f"Read more: {post.source_url}" if post.source_url else ""
+    tail = "\n\n".join(x for x in ([read_more] + fyi[-1:]) if x)
+    budget = caps.max_length - count(tail) - 2
+    kept = _cut_at_sentence(text, budget, count)
+    body = kept + ("\n\n" + tail if tail else "")
+    warnings.append(
+        f"post {post.number} cut from {count(post.body):,} to {count(body):,} characters"
+        + (f", ending with a link to {post.source_url}" if post.source_url else "")
+    )
+    return replace(post, body=body)
+
+
+def _cut_at_sentence(text: str, budget: int, count: Callable[[str], int]) -> str:
+    if count(text) <= budget:
+        return text
+    best = ""
+    for match in SENTENCE_END.finditer(text):
+        candidate = text[: match.start()] + text[match.start() : match.end()].rstrip()
+        if count(candidate) > budget:
+            break
+        best = candidate
+    if not best:  # no sentence fits: cut at a word, never inside one or inside a URL
+        words = text[: budget * 2].split(" ")
+        while words and count(" ".join(words) + " …") > budget:
+            words.pop()
+        best = " ".join(words) + " …"
+    return best.rstrip()
+
+
+# --- titles and short posts ---------------------------------------------------------------
+
+
+def _fit_title(title: str, bounds: tuple[int, int], warnings: list[str]) -> str:
+    low, high = bounds
+    if len(title) < low:
+        fitted = f"{title} — this day in history"
+        warnings.append(f"title under {low} characters: lengthened to {fitted!r}")
+        return fitted
+    if len(title) > high:
+        fitted = title[: high - 1].rsplit(" ", 1)[0] + "…"
+        warnings.append(f"title over {high} characters: cut to {len(fitted)}")
+        return fitted
+    return title
+
+
+def _lengthen(post: Post, total: int, caps: Capabilities) -> Post:
+    if platform_length(post.body, caps) >= caps.min_length:
+        return post
+    return replace(post, body=f"{post.body}\n\n(part {post.number} of {total} of this thread)")
+
+
+def fit_for(thread: Thread, destination, poster) -> Thread:
+    """Fit ``thread`` for ``destination`` as ``poster`` (an adapter instance or class) sees it."""
+    from bot.render import mention_text
+
+    platform = poster.platform
+    return fit_thread(
+        thread,
+        poster.capabilities,
+        platform,
+        lambda member: mention_text(member, platform, thread.format),
+        excerpt=destination.excerpt,
+        max_consecutive_replies=getattr(poster, "max_consecutive_replies", None),
+    )

@@ -1,0 +1,342 @@
+"""``discord``: posts through a channel webhook (Server Settings > Integrations > Webhooks).
+
+A webhook needs no bot account and no token beyond its URL, so the URL itself is the secret.
+
+- ``POST {webhook_url}?wait=true`` with ``content`` (at most 2,000 characters). ``wait=true``
+  makes Discord answer with the created message; without it a message that was not saved
+  gives no error and no id.
+- Every request carries ``allowed_mentions: {"parse": [], "users": [ids]}``: only the members
+  the post lists (with a Discord handle, their numeric user id) can be pinged, whatever the text
+  says (``@everyone``, ``@here``, ``<@id>`` of someone else, role mentions). The core already
+  breaks ``@word`` and escapes Markdown in event text; this is the platform-side guarantee.
+- ``forum: true``: the webhook's channel is a forum. The lead post creates a thread
+  (``thread_name``: the title, at most 100 characters) and the answer's ``channel_id`` is that
+  thread; replies go into it with ``?thread_id=``. In a text channel webhooks cannot create
+  threads, so the replies are the next messages in the channel.
+- Remote id: ``"{channel_id}/{message_id}"`` (the channel is the thread in a forum), so a reply
+  can find its thread from the lead's id alone.
+- A webhook cannot look messages up, and Discord has no idempotency key: ``can_find`` is False,
+  and a post interrupted while sending is left for a person to confirm.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+
+log = logging.getLogger("bot.posters.discord")
+
+MAX_CONTENT = 2000  # characters in "content"
+MAX_THREAD_NAME = 100  # characters in a forum post's title (a thread name)
+MAX_ALLOWED_USERS = 100  # allowed_mentions.users takes at most 100 ids
+# Not a Discord limit for webhooks, a choice: 20 pings in one message already reads as spam,
+# it stays far under allowed_mentions' 100 ids, and under the mention-spam thresholds server
+# admins commonly set in AutoMod (which can block a message with too many mentions).
+MAX_MENTIONS = 20
+
+TEXT_CHANNEL = Capabilities(
+    max_length=MAX_CONTENT,
+    max_mentions=MAX_MENTIONS,
+    replies=True,  # consecutive messages in the channel
+    titles=False,
+    mention_syntax="<@{handle}>",
+)
+FORUM_CHANNEL = Capabilities(
+    max_length=MAX_CONTENT,
+    max_mentions=MAX_MENTIONS,
+    replies=True,  # messages in the thread the lead created
+    titles=True,  # the forum post's name
+    mention_syntax="<@{handle}>",
+    title_length=(1, MAX_THREAD_NAME),
+)
+
+_WEBHOOK_URL = re.compile(r"^https?://[^/\s?#]+/api/(?:v\d+/)?webhooks/(\d+)/([\w-]+)/?$")
+_SNOWFLAKE = re.compile(r"^\d{1,20}$")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Markdown escapes as the core writes them (render.escape_markdown): a thread name is plain text
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|~#+-]|\d+[.)])")
+
+
+class DiscordSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    webhook_url: str
+    forum: bool = False
+    username: str | None = Field(None, min_length=1, max_length=80)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        # the messages never repeat the value: it is the credential
+        if not _WEBHOOK_URL.match(value):
+            raise ValueError(
+                "must be a Discord webhook URL like https://discord.com/api/webhooks/ID/TOKEN "
+                "(Channel settings > Integrations > Webhooks > Copy Webhook URL)"
+            )
+        parts = urlsplit(value)
+        if parts.scheme != "https" and parts.hostname not in _LOOPBACK:
+            raise ValueError("must be an https:// URL: the URL is the webhook's password")
+        return value.rstrip("/")
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        # Discord refuses webhook names containing these words
+        if value is not None and re.search(r"discord|clyde", value, re.IGNORECASE):
+            raise ValueError('may not contain "discord" or "clyde" (Discord refuses it)')
+        return value
+
+
+class DiscordPoster(Poster):
+    name = "discord"
+    description = "posts through a Discord webhook: a text channel, or a forum (a thread a day)"
+    capabilities = TEXT_CHANNEL
+    formats = ("markdown",)
+    default_format = "markdown"
+    platform = "discord"
+    secret_settings = ("webhook_url",)
+    can_find = False  # a webhook cannot list or search messages
+    Settings = DiscordSettings
+
+    def __init__(self, destination: str, settings: dict[str, Any]) -> None:
+        super().__init__(destination, settings)
+        from bot.http import PlatformHTTP
+
+        self.url: str = settings["webhook_url"]
+        self.forum: bool = bool(settings.get("forum"))
+        if self.forum:
+            self.capabilities = FORUM_CHANNEL
+        self.http = PlatformHTTP("discord")
+        self._guild_id: str | None = None
+        self._preflight_done = False
+
+    # --- publishing ---------------------------------------------------------------------------
+
+    def publish(
+        self, post: OutgoingPost, lead: Published | None, previous: Published | None
+    ) -> Published:
+        payload: dict[str, Any] = {
+            "content": post.body,
+            # always sent, even with nobody to ping: an absent allowed_mentions lets Discord
+            # parse every mention in the text
+            "allowed_mentions": {"parse": [], "users": self._user_ids(post)},
+        }
+        if self.settings.get("username"):
+            payload["username"] = self.settings["username"]
+        params = {"wait": "true"}
+        if self.forum:
+            if post.is_lead:
+                payload["thread_name"] = thread_name(post)
+            else:
+                params["thread_id"] = self._thread_of(lead)
+        self._preflight()
+        response = self._request("POST", params=params, json=payload)
+        return self._published(response, post)
+
+    def _user_ids(self, post: OutgoingPost) -> list[str]:
+        ids: list[str] = []
+        for member in post.mentions:
+            handle = member.handle(self.platform)
+            if handle is None:
+                continue  # named in the text, not pinged
+            if not _SNOWFLAKE.match(handle):
+                raise PostError(
+                    f"discord: member {member.id!r} has the handle {handle!r}: a Discord handle "
+                    "is the numeric user id (Developer Mode > right-click > Copy User ID)",
+                    retryable=False,
+                )
+            if handle not in ids:
+                ids.append(handle)
+        # the core keeps a post to max_mentions (20); the API refuses more than 100 ids
+        return ids[:MAX_ALLOWED_USERS]
+
+    def _thread_of(self, lead: Published | None) -> str:
+        channel_id = _split(lead.remote_id)[0] if lead else None
+        if channel_id is None:
+            raise PostError(
+                "discord: this reply belongs in the forum thread of its lead post, whose thread "
+                "id is unknown (was the lead marked sent by hand?): post the replies by hand",
+                retryable=False,
+            )
+        return channel_id
+
+    def _published(self, response: requests.Response, post: OutgoingPost) -> Published:
+        try:
+            message = response.json()
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or not message.get("id"):
+            # accepted (2xx) but no message: never raise here, a retry would post it twice
+            log.warning("%s: discord accepted %s without returning it", self.destination, post.key)
+            return Published(remote_id=post.key)
+        message_id = str(message["id"])
+        channel_id = str(message.get("channel_id") or "")
+        remote_id = f"{channel_id}/{message_id}" if channel_id else message_id
+        guild_id = message.get("guild_id") or self._guild_id
+        url = (
+            f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+            if guild_id and channel_id
+            else None
+        )
+        return Published(remote_id=remote_id, url=url)
+
+    def _preflight(self) -> None:
+        """Once per run, before the first post: read the webhook. Its server id makes the
+        message links, and a deleted webhook is reported without a refused POST (Discord bans an
+        IP address after 10,000 refused requests in 10 minutes)."""
+        if self._preflight_done:
+            return
+        self._preflight_done = True
+        try:
+            self._webhook()
+        except PostError as error:
+            if error.status in (401, 404):
+                raise
+            # anything else is not worth failing the post for: it only costs the link
+            log.info("%s: could not read the discord webhook: %s", self.destination, error)
+
+    def _webhook(self) -> dict[str, Any]:
+        response = self._request("GET")
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise PostError("discord: reading the webhook gave an answer that is not JSON")
+        if data.get("guild_id"):
+            self._guild_id = str(data["guild_id"])
+        return data
+
+    # --- HTTP and errors ----------------------------------------------------------------------
+
+    def _request(
+        self, method: str, params: dict[str, str] | None = None, json: Any = None
+    ) -> requests.Response:
+        last: dict[str, requests.Response] = {}
+
+        def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            last["response"] = response  # the final answer, after urllib3's retries
+
+        try:
+            return self.http.request(
+                method, self.url, params=params, json=json, hooks={"response": keep}
+            )
+        except PostError as error:
+            raise self._explain(error, last.get("response")) from None
+
+    def _explain(self, error: PostError, response: requests.Response | None) -> PostError:
+        """Discord's own words for a refusal, never the webhook URL."""
+        if response is None or error.status is None:
+            return PostError(
+                self._scrub(str(error)), error.retryable, error.status, error.retry_after
+            )
+        status = error.status
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        code = data.get("code")
+        said = " ".join(str(data.get("message") or response.reason or "").split())[:200]
+        if status == 429:
+            # the body's retry_after is exact (seconds, a float), the header rounds it: take
+            # the longer of the two, so the next try is never early
+            waits = [error.retry_after, data.get("retry_after")]
+            waits = [float(w) for w in waits if isinstance(w, int | float)]
+            retry_after = max(waits) if waits else None
+            scope = " (global limit)" if data.get("global") else ""
+            wait = f": it asks to wait {retry_after:.1f} s" if retry_after is not None else ""
+            return PostError(f"discord is rate limiting{scope}{wait}", True, status, retry_after)
+        if status in (401, 404) and code in (None, 10015, 50027):
+            return PostError(
+                f"discord answered {status} ({said or 'Unknown Webhook'}): the webhook was "
+                "deleted or webhook_url is wrong: create a webhook in the channel's "
+                "Integrations settings and put its URL in webhook_url",
+                retryable=False,
+                status=status,
+            )
+        if code == 10003:  # Unknown Channel: the thread given in thread_id
+            return PostError(
+                f"discord answered {status} ({said}): the lead post's thread no longer exists "
+                "(deleted?)",
+                retryable=False,
+                status=status,
+            )
+        if code in (220001, 220003):  # thread_name in a text channel, or neither in a forum
+            hint = (
+                "this webhook's channel is not a forum: set forum: false"
+                if code == 220003
+                else "this webhook's channel is a forum: set forum: true"
+            )
+            return PostError(f"discord answered {status} ({said}): {hint}", False, status)
+        details = _form_errors(data.get("errors"))
+        text = f"discord answered {status}"
+        if code is not None:
+            text += f" (code {code})"
+        if said:
+            text += f": {said}"
+        if details:
+            text += f": {details}"
+        if code == 40067:
+            text += " (this forum requires tags on new posts: allow untagged posts)"
+        elif status == 403:
+            text += " (the webhook lacks permission here: a locked or archived thread?)"
+        return PostError(self._scrub(text), error.retryable, status, error.retry_after)
+
+    def _scrub(self, text: str) -> str:
+        token = self.url.rsplit("/", 1)[-1]
+        return text.replace(self.url, "[webhook_url]").replace(token, "[token]")
+
+    # --- the rest of the contract ---------------------------------------------------------------
+
+    def check(self) -> str:
+        data = self._webhook()
+        name = data.get("name") or "(unnamed)"
+        where = f"channel {data.get('channel_id')}"
+        if data.get("guild_id"):
+            where += f" on server {data['guild_id']}"
+        mode = "forum: each event opens a thread" if self.forum else "text channel"
+        return f"webhook {name!r} answers: it posts to {where} ({mode})"
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def thread_name(post: OutgoingPost) -> str:
+    """The forum post's name: the title (or the body's first line), on one line, at most 100
+    characters. A thread name is plain text, so the core's Markdown escapes come off."""
+    source = post.title or next((line for line in post.body.splitlines() if line.strip()), "")
+    name = " ".join(_MARKDOWN_ESCAPE.sub(r"\1", source).split()) or post.event_id
+    if len(name) > MAX_THREAD_NAME:
+        name = name[: MAX_THREAD_NAME - 1].rstrip() + "…"
+    return name
+
+
+def _split(remote_id: str) -> tuple[str | None, str | None]:
+    """(channel or thread id, message id) from a remote id this adapter made."""
+    channel, _, message = remote_id.partition("/")
+    if message and _SNOWFLAKE.match(channel) and _SNOWFLAKE.match(message):
+        return channel, message
+    return None, None
+
+
+def _form_errors(errors: Any, path: str = "") -> str:
+    """Discord's nested "Invalid Form Body" errors as "content: Must be 2000 or fewer...".
+    The field names are Discord's; the values it quotes are never the webhook URL."""
+    if not isinstance(errors, dict):
+        return ""
+    found: list[str] = []
+    for key, value in errors.items():
+        if key == "_errors" and isinstance(value, list):
+            found += [f"{path or 'body'}: {e.get('message')}" for e in value if isinstance(e, dict)]
+        elif isinstance(value, dict):
+            nested = _form_errors(value, f"{path}.{key}" if path else str(key))
+            if nested:
+                found.append(nested)
+    return "; ".join(found)[:300]
