@@ -1,0 +1,145 @@
+"""Fitting one thread to different platforms: split, truncate, count, spread mentions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from bot.app import threads_for_day
+from bot.fitting import CONTINUED, fit_thread, platform_length, split_text
+from bot.mentions import Member
+from bot.posters.base import Capabilities
+from bot.render import Post, Thread, mention_text
+from tests.conftest import REFERENCE_EVENT_ID
+
+URL = re.compile(r"https?://\S+")
+
+
+def words_and_urls(text: str) -> list[str]:
+    return [w for w in text.replace(CONTINUED, " ").split() if w]
+
+
+@pytest.fixture
+def reference(sample_store, reference_day) -> Thread:
+    (thread,) = [
+        t
+        for t in threads_for_day(sample_store, reference_day, "text", limit=None)
+        if t.event_id == REFERENCE_EVENT_ID
+    ]
+    return thread
+
+
+def fit(thread, caps, excerpt="split", platform=None):
+    return fit_thread(
+        thread, caps, platform, lambda m: mention_text(m, platform, thread.format), excerpt
+    )
+
+
+@pytest.mark.parametrize("limit", [500, 2000, 4000, 32000])
+def test_split_keeps_every_word_in_order_and_fits(reference, limit):
+    fitted = fit(reference, Capabilities(max_length=limit))
+    assert all(p.length <= limit for p in fitted.posts)
+    original = [w for post in reference.posts for w in words_and_urls(post.body)]
+    assert [w for post in fitted.posts for w in words_and_urls(post.body)] == original
+    urls = {u for post in reference.posts for u in URL.findall(post.body)}
+    assert urls <= {u for post in fitted.posts for u in URL.findall(post.body)}  # never cut mid-URL
+    assert [p.number for p in fitted.posts] == list(range(1, len(fitted.posts) + 1))
+    assert all(p.body.startswith(CONTINUED + "\n") for p in fitted.posts if p.continued)
+    assert fitted.posts[0].title == reference.posts[0].title
+    assert any("split into" in w for w in fitted.warnings)
+
+
+def test_split_prefers_paragraphs_then_sentences():
+    text = "First paragraph one. Still first.\n\nSecond paragraph is here. It has two sentences."
+    assert split_text(text, 40, len) == [
+        "First paragraph one. Still first.",
+        "Second paragraph is here.",
+        "It has two sentences.",
+    ]
+
+
+def test_split_never_cuts_a_word():
+    text = " ".join(["antidisestablishmentarianism"] * 20)
+    chunks = split_text(text, 100, len)
+    assert all(len(c) <= 100 for c in chunks)
+    assert all(set(c.split()) == {"antidisestablishmentarianism"} for c in chunks)
+
+
+def test_truncate_cuts_at_a_sentence_with_read_more_and_keeps_fyi(reference):
+    fitted = fit(reference, Capabilities(max_length=32000), excerpt="truncate")
+    second = fitted.posts[1]
+    assert len(fitted.posts) == 3 and second.length <= 32000
+    body = second.body
+    assert (
+        "\n\nRead more: https://www.jewishvirtuallibrary.org/leon-trotsky\n\nFYI Sgt John H."
+        in body
+    )
+    assert "Background from {[https://www.jewishvirtuallibrary.org/leon-trotsky]}" in body
+    before_read_more = body.split("\n\nRead more:")[0]
+    assert before_read_more.endswith((".", '"', ".”", "?", "!"))
+
+
+def test_mastodon_counting():
+    caps = Capabilities(max_length=500, url_length=23)
+    text = "See https://example.org/" + "x" * 200 + " with @alice@social.example.org"
+    assert platform_length(text, caps) == len("See ") + 23 + len(" with @alice")
+
+
+def test_mentions_over_the_cap_are_spread_not_dropped():
+    members = [Member(f"m{i}", f"Member {i}", {"discourse": f"user{i}"}) for i in range(45)]
+    members.append(Member("plain", "No Handle"))
+    line = "FYI " + " ".join(mention_text(m, "discourse", "markdown") for m in members)
+    thread = Thread(
+        "e",
+        None,
+        dt.date(2026, 1, 1),
+        "markdown",
+        [Post(1, "Lead text.\n\n" + line, "Title here", members)],
+    )
+    fitted = fit(thread, Capabilities(max_mentions=10), platform="discourse")
+    pinged = [m.id for p in fitted.posts for m in p.mentions if m.handle("discourse")]
+    assert sorted(pinged) == sorted(m.id for m in members[:45])  # every one, once
+    for post in fitted.posts:
+        assert len(re.findall(r"@user\d+", post.body)) <= 10
+    assert len(fitted.posts) == 5
+    assert "No Handle" in fitted.posts[0].body
+    assert any("35 of 45 mentions wait for 4 later post(s)" in w for w in fitted.warnings)
+
+
+def test_discourse_rules():
+    thread = Thread(
+        "e",
+        None,
+        dt.date(2026, 1, 1),
+        "markdown",
+        [Post(1, "Short lead text that is long enough.", "Short", []), Post(2, "Tiny.", None, [])],
+    )
+    fitted = fit_thread(
+        thread,
+        Capabilities(max_length=32000, min_length=20, title_length=(15, 255)),
+        "discourse",
+        str,
+        max_consecutive_replies=0,
+    )
+    assert fitted.posts[0].title == "Short — this day in history"
+    assert fitted.posts[1].body == "Tiny.\n\n(part 2 of 2 of this thread)"
+    assert any("replies in a row" in w for w in fitted.warnings)
+
+
+def test_preview_to_destination_shows_fitted_posts(cli_run, tmp_path, sample_store_path):
+    config = tmp_path / "bot.yaml"
+    config.write_text("destinations:\n  short:\n    type: console\n    format: text\n")
+    code, out, _ = cli_run(
+        "--config",
+        str(config),
+        "--db",
+        str(sample_store_path),
+        "preview",
+        "--date",
+        "01-10",
+        "--to",
+        "short",
+    )
+    assert code == 0 and "post 3 of 3" in out  # the console has no limit: three posts
