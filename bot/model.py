@@ -44,6 +44,27 @@ def short_hash(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:8]
 
 
+class Fields(dict):
+    """A dict whose keys templates read as attributes (``block.title``) without Jinja first
+    trying and failing a real attribute lookup, which costs an exception per field."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def as_fields(value: Any) -> Any:
+    if isinstance(value, dict) and not isinstance(value, Fields):
+        return Fields((k, as_fields(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [as_fields(v) for v in value]
+    return value
+
+
 @dataclass
 class Event:
     id: str
@@ -82,7 +103,7 @@ class Event:
             date=AnniversaryDate(row["month"], row["day"], row["year"]),
             title=row["title"],
             lead=row["lead"],
-            parts=json.loads(row["parts"]),
+            parts=json.loads(row["parts"], object_hook=Fields),
             credit=row["credit"],
             tags=json.loads(row["tags"]),
             priority=row["priority"],

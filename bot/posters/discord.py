@@ -153,7 +153,8 @@ class DiscordPoster(Poster):
                 )
             if handle not in ids:
                 ids.append(handle)
-        # the core keeps a post to max_mentions (20); the API refuses more than 100 ids
+        # max_mentions (20) is declared so that posts stay under it; the API refuses more than
+        # 100 ids, and members past that are still named in the text, just not pinged
         return ids[:MAX_ALLOWED_USERS]
 
     def _thread_of(self, lead: Published | None) -> str:

@@ -36,11 +36,10 @@ import hashlib
 import logging
 import mimetypes
 import re
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
 
@@ -57,30 +56,50 @@ _TOPIC_PATH = re.compile(r"/t/(?:(\d*[^\d/][^/]*)/)?(\d+)(?:/\d+)?(?:\.json)?$")
 # how many posts one GET /t/{id}/posts.json asks for (Discourse's own chunk size)
 _CHUNK = 20
 
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^\S+$")]
+
+def _base_url(value: str) -> str:
+    split = urlsplit(value.strip())
+    if split.scheme not in ("http", "https") or not split.netloc:
+        raise ValueError(
+            f"expected the forum's base URL, e.g. https://forum.example.org, got {value!r}"
+        )
+    if split.query or split.fragment:
+        raise ValueError("expected the forum's base URL, without ?query or #fragment")
+    # a subfolder install (https://example.org/forum) keeps its path
+    return f"{split.scheme}://{split.netloc}{split.path.rstrip('/')}"
 
 
-class DiscourseSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@cache
+def _settings_model() -> type:
+    # built on first use, so that importing the adapter (for its capabilities) does not
+    # import pydantic
+    from typing import Annotated
 
-    url: str
-    api_key: str = Field(min_length=1)
-    api_username: str = Field(min_length=1, max_length=60, pattern=r"^\S+$")
-    category: int = Field(ge=1)
-    tags: list[Tag] = []
+    from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-    @field_validator("url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        split = urlsplit(value.strip())
-        if split.scheme not in ("http", "https") or not split.netloc:
-            raise ValueError(
-                f"expected the forum's base URL, e.g. https://forum.example.org, got {value!r}"
-            )
-        if split.query or split.fragment:
-            raise ValueError("expected the forum's base URL, without ?query or #fragment")
-        # a subfolder install (https://example.org/forum) keeps its path
-        return f"{split.scheme}://{split.netloc}{split.path.rstrip('/')}"
+    Tag = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^\S+$")]
+
+    class DiscourseSettings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        url: str
+        api_key: str = Field(min_length=1)
+        api_username: str = Field(min_length=1, max_length=60, pattern=r"^\S+$")
+        category: int = Field(ge=1)
+        tags: list[Tag] = []
+
+        @field_validator("url")
+        @classmethod
+        def _url(cls, value: str) -> str:
+            return _base_url(value)
+
+    return DiscourseSettings
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DiscourseSettings":
+        return _settings_model()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def external_id(thread_key: str) -> str:
@@ -117,7 +136,7 @@ class DiscoursePoster(Poster):
     )
     secret_settings = ("api_key",)
     can_find = True
-    Settings = DiscourseSettings
+    Settings = "bot.posters.discourse:DiscourseSettings"
     # Discourse's default max_consecutive_replies: a 422 on a reply numbered past it is read
     # as that refusal even when the message is in another language
     max_consecutive_replies: ClassVar[int] = 3
@@ -479,24 +498,27 @@ class DiscoursePoster(Poster):
                 retryable=False,
                 status=error.status,
             )
+        hints = []
         if "mention" in lowered:
-            message += " (staff accounts are exempt from the mention limit)"
-        elif "similar to what you recently posted" in lowered:
-            message += " (Discourse refuses the same body twice within unique_posts_mins)"
-        elif post.is_lead and "external" in lowered:
-            message += (
-                f" (a topic with external_id {external_id(post.thread_key)} exists but cannot "
-                "be seen: deleted, or in a category this user cannot read)"
+            hints.append("staff accounts are exempt from the mention limit")
+        if "similar to what you recently posted" in lowered:
+            hints.append("Discourse refuses the same body twice within unique_posts_mins")
+        if post.is_lead and "external" in lowered:
+            hints.append(
+                f"a topic with external_id {external_id(post.thread_key)} exists but cannot be "
+                "seen: deleted, or in a category this user cannot read"
             )
-        elif post.is_lead and "title has already been used" in lowered:
-            message += " (another topic has this title: allow_duplicate_topic_titles is off)"
-        elif not post.is_lead and post.number > self.max_consecutive_replies:
+        if post.is_lead and "title has already been used" in lowered:
+            hints.append("another topic has this title: allow_duplicate_topic_titles is off")
+        if not hints and not post.is_lead and post.number > self.max_consecutive_replies:
             # the message may be in the forum's language: say what it may be, not what it is
-            message += (
-                " (if this is Discourse's limit on consecutive replies by one user, "
+            hints.append(
+                "if this is Discourse's limit on consecutive replies by one user, "
                 f"max_consecutive_replies, {self.max_consecutive_replies} by default: use a staff "
-                "api_username or raise that site setting)"
+                "api_username or raise that site setting"
             )
+        if hints:
+            message += " (" + "; ".join(hints) + ")"
         return PostError(message, retryable=False, status=error.status)
 
 

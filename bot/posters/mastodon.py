@@ -3,10 +3,11 @@
 - ``POST /api/v1/statuses`` (JSON) with ``status``, ``visibility``, ``in_reply_to_id`` (the
   previous post of the thread: the thread is a chain of replies to the bot's own statuses) and,
   for a sensitive event, ``spoiler_text`` (a content warning) and ``sensitive``.
-- Every status carries ``Idempotency-Key: sha256(post key)``. Mastodon keeps that key for an
-  hour and answers a repeat with the status it already created, so a post left "sending" by a
-  crash is simply sent again within ``resend_window`` (no lookup is needed: ``can_find`` is
-  False; Mastodon has no search by a client-chosen id).
+- Every status carries an ``Idempotency-Key`` derived from the post's key (``idempotency_key``:
+  a SHA-256, never random). Mastodon keeps that key for an hour and answers a repeat with the
+  status it already created, so a post left "sending" by a crash is simply sent again within
+  ``resend_window`` (no lookup is needed: ``can_find`` is False; Mastodon has no search by a
+  client-chosen id).
 - Images with a local ``file`` are uploaded first (``POST /api/v2/media`` with the caption as
   the description). Mastodon may answer 202 and process them in the background; a status that
   names an unprocessed attachment is refused, so the adapter polls ``GET /api/v1/media/{id}``
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -227,6 +229,7 @@ def _in(ranges: tuple[tuple[int, int], ...], cp: int) -> bool:
     return any(low <= cp <= high for low, high in ranges)
 
 
+@functools.lru_cache(maxsize=8192)
 def _break_class(char: str) -> int:
     cp = ord(char)
     if char == "\r":
@@ -261,6 +264,8 @@ def _break_class(char: str) -> int:
 
 def count_graphemes(text: str) -> int:
     """Extended grapheme clusters in ``text`` (Ruby's ``each_grapheme_cluster.size``)."""
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # the fitting counts often: the common case
     count = 0
     previous = None
     regional = 0  # regional indicators in a row: a flag is a pair
@@ -321,13 +326,24 @@ def _settings_model() -> type:
     # import pydantic
     from typing import Literal
 
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import BaseModel, ConfigDict, Field, field_validator
 
     class MastodonSettings(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        url: str = Field(pattern=r"^https?://[^\s/?#]+/?$")  # the instance, e.g. https://x.social
+        url: str  # the instance, e.g. https://mastodon.social
         access_token: str = Field(min_length=1)
         visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+
+        @field_validator("url")
+        @classmethod
+        def _instance_address(cls, value: str) -> str:
+            # Mastodon serves its API at the root of its domain: a path here is a mistake
+            if not re.fullmatch(r"https?://[^\s/?#]+/?", value):
+                raise ValueError(
+                    f"expected the instance's address, such as https://mastodon.social, "
+                    f"got {value!r}"
+                )
+            return value.rstrip("/")
 
     return MastodonSettings
 
@@ -358,7 +374,7 @@ class MastodonPoster(Poster):
         # Mastodon itself sets no cap, but every mention is a notification, and servers that
         # receive the status count its recipients: Pleroma/Akkoma's hellthread policy delists a
         # post addressed to more than 10 (public + followers + mentions) and rejects one over 20;
-        # Misskey refuses a note with over 20 mentions. 8 mentions keep a public post at 10.
+        # Misskey refuses a note with over 20 mentions. Public + followers + 8 mentions = 10.
         max_mentions=8,
         replies=True,
         titles=False,
@@ -386,7 +402,8 @@ class MastodonPoster(Poster):
         from bot.http import PlatformHTTP
 
         # a status is safe to send again after a timed-out read: the Idempotency-Key makes the
-        # server return the status it already created instead of a second one
+        # server return the status it already created instead of a second one (a media upload
+        # sent twice only leaves an unattached file, which Mastodon deletes after a day)
         self.http = PlatformHTTP("mastodon", retry_reads=True)
         for adapter in {self.http.session.get_adapter(p) for p in ("http://", "https://")}:
             # Mastodon's 429 carries X-RateLimit-Reset (a time, often minutes away), not
@@ -489,7 +506,8 @@ class MastodonPoster(Poster):
             status = response.json()
             return Published(remote_id=str(status["id"]), url=status.get("url"))
         except (ValueError, KeyError, TypeError):
-            # the status was created, but its id is unknown: the next post cannot reply to it
+            # the status was created, but its id is unknown, so the next post could not reply
+            # to it: failing (retryable) is safe, the Idempotency-Key returns the same status
             raise PostError(
                 f"mastodon ({self.host}) accepted post {post.number} but answered without a "
                 "status id",
@@ -519,24 +537,23 @@ class MastodonPoster(Poster):
     def _upload_images(self, post: OutgoingPost) -> list[str]:
         if not self.capabilities.images:
             return []
-        files = [image for image in post.images if image.get("file")]
-        if len(files) > self.max_media:
-            log.warning(
-                "%s: post %s has %d images to upload; %s takes %d per status: the rest are left "
-                "out",
-                self.destination, post.key, len(files), self.host, self.max_media,
-            )  # fmt: skip
-        ids = []
-        for image in files[: self.max_media]:
+        readable = []
+        for image in post.images:
+            if not image.get("file"):
+                continue  # only linked: nothing to upload
             path = Path(image["file"])
             try:
-                content = path.read_bytes()
+                readable.append((path.name, path.read_bytes(), str(image.get("caption") or "")))
             except OSError as error:
                 # the text still goes out: an image is an illustration, not the post
                 log.warning("%s: image %s left out: %s", self.destination, path.name, error)
-                continue
-            ids.append(self._upload(path.name, content, str(image.get("caption") or "")))
-        return ids
+        if len(readable) > self.max_media:
+            log.warning(
+                "%s: post %s has %d images to upload; %s takes %d per status: the rest are left "
+                "out",
+                self.destination, post.key, len(readable), self.host, self.max_media,
+            )  # fmt: skip
+        return [self._upload(*image) for image in readable[: self.max_media]]
 
     def _upload(self, filename: str, content: bytes, caption: str) -> str:
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
