@@ -25,7 +25,6 @@ from bot.render import Post, Thread
 
 CONTINUED = "(continued)"
 URL = re.compile(r"https?://\S+")
-MASTODON_MENTION = re.compile(r"(?<![\w/])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 
 
@@ -33,8 +32,11 @@ def platform_length(text: str, caps: Capabilities) -> int:
     """Characters as the platform counts them."""
     if caps.url_length is None:
         return len(text)
-    counted = MASTODON_MENTION.sub(r"\1", text)
-    return len(URL.sub("x" * caps.url_length, counted))
+    # Mastodon's rule (URLs as url_length, mentions by local part, grapheme clusters), the one
+    # platform here that counts differently; its adapter owns the exact implementation
+    from bot.posters.mastodon import count_length
+
+    return count_length(text, caps.url_length)
 
 
 def fit_thread(

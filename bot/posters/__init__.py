@@ -14,6 +14,7 @@ BUILTIN_POSTERS = {
     "outbox": "bot.posters.outbox:OutboxPoster",
     "console": "bot.posters.console:ConsolePoster",
     "webhook": "bot.posters.webhook:WebhookPoster",
+    "mastodon": "bot.posters.mastodon:MastodonPoster",
 }
 
 __all__ = [
