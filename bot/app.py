@@ -153,6 +153,8 @@ def threads_for_day(
     user_templates: str | Path | None = None,
     config_lists: list[dict[str, Any]] = (),
     leap_day: str = "feb28",
+    dedupe_mentions: bool = False,
+    rotate_mentions: bool = False,
 ) -> list[Thread]:
     events = order_events(anniversary_events(store, day, leap_day), day)
     if limit is not None:

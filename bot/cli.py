@@ -59,6 +59,12 @@ class BotGroup(click.Group):
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (| head): stop quietly, and keep Python's final flush quiet
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as error:
             import os
 
@@ -268,6 +274,8 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, as_json) -
         user_templates=config.templates,
         config_lists=config.lists,
         leap_day=dest.leap_day,
+        dedupe_mentions=dest.dedupe_mentions,
+        rotate_mentions=dest.rotate_mentions,
     )
     threads = [fit_for(thread, dest, poster) for thread in threads]
     if as_json:
@@ -384,8 +392,9 @@ def history(obj: Context, date_text, destination, failed, as_json) -> None:
             line += f"  {r['sent_at']}  {r['url'] or r['remote_id']}"
         else:
             line += f"  attempts={r['attempts']}"
-            if r["next_retry_at"] and r["state"] == "failed":
-                line += f"  next retry {r['next_retry_at']}"
+            if r["state"] == "failed":
+                retry_when = r["next_retry_at"]
+                line += f"  next retry {retry_when}" if retry_when else "  waits for 'retry'"
             if r["last_error"]:
                 line += f"  {r['last_error']}"
         click.echo(line)
@@ -579,6 +588,268 @@ def _setup_logging(default: str = "WARNING") -> None:
 
     level = os.environ.get("ANNIVERSARY_BOT_LOG", default).upper()
     configure_logging(getattr(logging, level, logging.WARNING))
+
+
+# --- mentions --------------------------------------------------------------------------------
+
+
+@cli.group()
+def mentions() -> None:
+    """Members and mention lists: who is told "FYI" under each part."""
+
+
+@mentions.group(name="members")
+def members_group() -> None:
+    """List, add, edit and remove members."""
+
+
+def _handles_option(values: tuple[str, ...]) -> dict[str, str]:
+    from bot.mentions import PLATFORMS
+
+    handles = {}
+    for value in values:
+        platform, sep, handle = value.partition("=")
+        if not sep or platform not in PLATFORMS:
+            raise InputError(
+                f"--handle {value!r}: expected PLATFORM=HANDLE with PLATFORM one of {', '.join(PLATFORMS)}"
+            )
+        handles[platform] = handle
+    return handles
+
+
+@members_group.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def members_list(obj: Context, as_json: bool) -> None:
+    """Every member: id, name, handles, tags, opted out.
+
+    Example: anniversary-bot mentions members list
+    """
+    members = obj.store.members()
+    if as_json:
+        click.echo(json.dumps(members, indent=2, ensure_ascii=False))
+        return
+    for m in members:
+        handles = " ".join(f"{p}={h}" for p, h in m["handles"].items()) or "-"
+        flags = f"  opted out {m['opted_out']}" if m["opted_out"] else ""
+        click.echo(f"{m['id']}\t{m['name']}\t{handles}\t{','.join(m['tags']) or '-'}{flags}")
+
+
+@members_group.command(name="add")
+@click.argument("member_id")
+@click.argument("name")
+@click.option(
+    "--handle",
+    "handles",
+    multiple=True,
+    metavar="PLATFORM=HANDLE",
+    help="e.g. discourse=janedoe (repeatable).",
+)
+@click.option("--tag", "tags", multiple=True, help="A topic the member follows (repeatable).")
+@pass_context
+def members_add(obj: Context, member_id: str, name: str, handles, tags) -> None:
+    """Add a member.
+
+    Example: anniversary-bot mentions members add jane-doe "SGT Jane Doe" --handle discourse=janedoe --tag space
+    """
+    from bot.mentions import MentionAdmin
+
+    member = MentionAdmin(obj.store).add_member(
+        {"id": member_id, "name": name, "handles": _handles_option(handles), "tags": list(tags)}
+    )
+    click.echo(f"added {member['id']} ({member['name']})")
+
+
+@members_group.command(name="edit")
+@click.argument("member")
+@click.option("--name", help="A new display name.")
+@click.option(
+    "--handle",
+    "handles",
+    multiple=True,
+    metavar="PLATFORM=HANDLE",
+    help="Set a handle; PLATFORM= removes it.",
+)
+@click.option("--tags", help="Replace the tags (comma-separated).")
+@pass_context
+def members_edit(obj: Context, member: str, name, handles, tags) -> None:
+    """Change a member's name, handles or tags. MEMBER is an id or the exact display name.
+
+    Example: anniversary-bot mentions members edit jane-doe --handle mastodon=@jane@example.social
+    """
+    from bot.mentions import MentionAdmin
+
+    changes: dict = {"handles": _handles_option(handles)}
+    if name:
+        changes["name"] = name
+    if tags is not None:
+        changes["tags"] = [t.strip() for t in tags.split(",") if t.strip()]
+    updated = MentionAdmin(obj.store).edit_member(member, changes)
+    click.echo(f"updated {updated['id']} ({updated['name']})")
+
+
+@members_group.command(name="remove")
+@click.argument("member")
+@pass_context
+def members_remove(obj: Context, member: str) -> None:
+    """Remove a member (and take them off every list).
+
+    Example: anniversary-bot mentions members remove jane-doe
+    """
+    from bot.mentions import MentionAdmin
+
+    removed = MentionAdmin(obj.store).remove_member(member)
+    click.echo(f"removed {removed.id} ({removed.name})")
+
+
+@mentions.command(name="optout")
+@click.argument("member")
+@pass_context
+def mentions_optout(obj: Context, member: str) -> None:
+    """Record that a member asked not to be mentioned: they are never named again.
+
+    Example: anniversary-bot mentions optout "SSG Jeffrey Leake"
+    """
+    from bot.mentions import MentionAdmin
+
+    out = MentionAdmin(obj.store).opt_out(member, obj.today().isoformat())
+    click.echo(f"{out.id} ({out.name}) opted out")
+
+
+@mentions.group(name="lists")
+def lists_group() -> None:
+    """List, show, create, change and delete mention lists."""
+
+
+@lists_group.command(name="list")
+@pass_context
+def lists_list(obj: Context) -> None:
+    """Every list, with its size, and where it is defined (store or config; config wins).
+
+    Example: anniversary-bot mentions lists list
+    """
+    from bot.mentions import MentionDirectory
+
+    directory = MentionDirectory.from_store(obj.store, obj.config.lists)
+    config_names = {x["name"] for x in obj.config.lists}
+    for name in directory.lists:
+        size = len(directory.expand([name], []))
+        where = "config" if name in config_names else "store"
+        click.echo(f"{name}\t{size} member{'s' if size != 1 else ''}\t{where}")
+
+
+@lists_group.command(name="show")
+@click.argument("name")
+@pass_context
+def lists_show(obj: Context, name: str) -> None:
+    """The members a list expands to, in order (opted-out members left out).
+
+    Example: anniversary-bot mentions lists show reference-fyi-1
+    """
+    from bot.mentions import MentionDirectory
+
+    directory = MentionDirectory.from_store(obj.store, obj.config.lists)
+    for member in directory.expand([name], []):
+        click.echo(f"{member.id}\t{member.name}")
+
+
+@lists_group.command(name="create")
+@click.argument("name")
+@click.option("--description")
+@click.option(
+    "--include-tag", "include_tags", multiple=True, help="Also every member following this tag."
+)
+@pass_context
+def lists_create(obj: Context, name: str, description, include_tags) -> None:
+    """Create an empty list.
+
+    Example: anniversary-bot mentions lists create space-fans --include-tag space
+    """
+    from bot.mentions import MentionAdmin
+
+    MentionAdmin(obj.store).create_list(name, description, list(include_tags))
+    click.echo(f"created list {name}")
+
+
+@lists_group.command(name="add")
+@click.argument("name")
+@click.argument("members", nargs=-1, required=True)
+@pass_context
+def lists_add(obj: Context, name: str, members) -> None:
+    """Add members (ids or exact display names) to a list, at its end.
+
+    Example: anniversary-bot mentions lists add space-fans jane-doe
+    """
+    from bot.mentions import MentionAdmin
+
+    added = MentionAdmin(obj.store).add_to_list(name, list(members))
+    click.echo(f"{name}: added {', '.join(m.id for m in added)}")
+
+
+@lists_group.command(name="remove")
+@click.argument("name")
+@click.argument("members", nargs=-1, required=True)
+@pass_context
+def lists_remove(obj: Context, name: str, members) -> None:
+    """Take members off a list.
+
+    Example: anniversary-bot mentions lists remove space-fans jane-doe
+    """
+    from bot.mentions import MentionAdmin
+
+    removed = MentionAdmin(obj.store).remove_from_list(name, list(members))
+    click.echo(f"{name}: removed {', '.join(m.id for m in removed)}")
+
+
+@lists_group.command(name="delete")
+@click.argument("name")
+@pass_context
+def lists_delete(obj: Context, name: str) -> None:
+    """Delete a list no event uses.
+
+    Example: anniversary-bot mentions lists delete space-fans
+    """
+    from bot.mentions import MentionAdmin
+
+    MentionAdmin(obj.store).delete_list(name)
+    click.echo(f"deleted list {name}")
+
+
+@mentions.command(name="import")
+@click.argument("path", type=click.Path())
+@pass_context
+def mentions_import(obj: Context, path: str) -> None:
+    """Import members from CSV (id,name,tags,lists,discourse,mastodon,discord,slack,matrix) or
+    YAML (members:/lists:), all or nothing.
+
+    Example: anniversary-bot mentions import members.csv
+    """
+    from bot.mentions import MentionAdmin
+
+    count, lists = MentionAdmin(obj.store).import_file(path)
+    click.echo(
+        f"imported {count} member{'s' if count != 1 else ''}, {lists} list{'s' if lists != 1 else ''}"
+    )
+
+
+@mentions.command(name="export")
+@pass_context
+def mentions_export(obj: Context) -> None:
+    """Members and lists as YAML that `mentions import` and `import` read back.
+
+    Example: anniversary-bot mentions export > members.yaml
+    """
+    import yaml
+
+    from bot.app import _compact_list, _compact_member, _yaml_dumper
+
+    document = {
+        "members": [_compact_member(m) for m in obj.store.members()],
+        "lists": [_compact_list(x) for x in obj.store.mention_lists()],
+    }
+    click.echo(
+        yaml.dump(document, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False), nl=False
+    )
 
 
 # --- plumbing -------------------------------------------------------------------------------

@@ -162,13 +162,17 @@ class PublishLog:
             sent_at=self._now(), last_error=None, next_retry_at=None,
         )  # fmt: skip
 
-    def mark_failed(self, key: str, error: str, retry_after: float | None, attempts: int) -> None:
-        delay = retry_after if retry_after else RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
-        next_retry = (self.clock() + dt.timedelta(seconds=delay)).astimezone(dt.UTC)
-        self._update(
-            key, state=FAILED, last_error=error,
-            next_retry_at=next_retry.isoformat(timespec="seconds"),
-        )  # fmt: skip
+    def mark_failed(
+        self, key: str, error: str, retry_after: float | None, attempts: int, retry: bool = True
+    ) -> None:
+        """``retry``: when the platform's answer may improve by itself (5xx, 429, network),
+        the post gets a next retry; a refusal (401, 403, 422) waits for ``retry`` by a person."""
+        next_retry = None
+        if retry:
+            delay = retry_after or RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+            moment = (self.clock() + dt.timedelta(seconds=delay)).astimezone(dt.UTC)
+            next_retry = moment.isoformat(timespec="seconds")
+        self._update(key, state=FAILED, last_error=error, next_retry_at=next_retry)
 
     def mark_unconfirmed(self, key: str, reason: str) -> None:
         self._update(key, state=UNCONFIRMED, last_error=reason)
@@ -229,6 +233,10 @@ def publish_thread(
         if state == SENDING:
             state = _reconcile(publish_log, poster, post, lead)
             row = publish_log.plan([post], destination)[post.key]
+            if state == SENDING:
+                stopped = f"waits for post {post.number} to be reconciled"
+                result.posts.append(PostResult(post.key, post.number, SENDING, error=stopped))
+                continue
         if state == SENT:
             published = Published(row["remote_id"], row["url"])
             lead = lead or published
@@ -250,8 +258,10 @@ def publish_thread(
         if (
             state == FAILED
             and not retry_now
-            and row["next_retry_at"]
-            and (dt.datetime.fromisoformat(row["next_retry_at"]) > clock())
+            and (
+                row["next_retry_at"] is None  # refused for good (401, 422): a person must look
+                or dt.datetime.fromisoformat(row["next_retry_at"]) > clock()
+            )
         ):
             stopped = f"waits for post {post.number} to be retried"
             result.posts.append(PostResult(post.key, post.number, FAILED, error=row["last_error"]))
@@ -264,7 +274,9 @@ def publish_thread(
             published = poster.publish(post, lead, previous)
         except PostError as error:
             attempts = row["attempts"] + 1
-            publish_log.mark_failed(post.key, str(error), error.retry_after, attempts)
+            publish_log.mark_failed(
+                post.key, str(error), error.retry_after, attempts, retry=error.retryable
+            )
             log.info("%s: post %s failed: %s", destination, post.key, error)
             result.posts.append(PostResult(post.key, post.number, FAILED, error=str(error)))
             stopped = f"waits for post {post.number}, failed"
@@ -318,8 +330,13 @@ def _reconcile(
     try:
         found = poster.find(post, lead)
     except PostError as error:
-        publish_log.mark_failed(post.key, f"reconciling: {error}", error.retry_after, 1)
-        return FAILED
+        if error.retryable:  # could not ask now: stay "sending", ask again on the next run
+            log.info("%s: cannot reconcile %s yet: %s", poster.destination, post.key, error)
+            return SENDING
+        publish_log.mark_unconfirmed(
+            post.key, f"interrupted while sending, and looking it up failed: {error}"
+        )
+        return UNCONFIRMED
     if found is not None:
         log.info(
             "%s: reconciled %s: it was published (%s)",
@@ -355,7 +372,16 @@ def day_threads(store: Store, config, destination, day: dt.date, poster=None) ->
         directory = MentionDirectory.from_store(store, config.lists)
         events = [store.get_event(event_id) for event_id in planned]
         threads = [
-            render_thread(e, day, destination.format, directory, poster.platform, config.templates)
+            render_thread(
+                e,
+                day,
+                destination.format,
+                directory,
+                poster.platform,
+                config.templates,
+                destination.dedupe_mentions,
+                destination.rotate_mentions,
+            )  # fmt: skip
             for e in events
         ]
     else:
@@ -368,6 +394,8 @@ def day_threads(store: Store, config, destination, day: dt.date, poster=None) ->
             user_templates=config.templates,
             config_lists=config.lists,
             leap_day=destination.leap_day,
+            dedupe_mentions=destination.dedupe_mentions,
+            rotate_mentions=destination.rotate_mentions,
         )
     return [fit_for(thread, destination, poster) for thread in threads]
 

@@ -141,6 +141,9 @@ def _url(value: Any) -> Raw:
     text = str(value)
     if not re.fullmatch(r"https?://\S+", text):
         raise ValueError(f"not a URL: {text!r}")
+    # never valid unescaped in a URL, and markup on some platforms (Slack's <!channel>)
+    for char, code in (("<", "%3C"), (">", "%3E"), ('"', "%22"), ("|", "%7C")):
+        text = text.replace(char, code)
     return Raw(text)
 
 
@@ -253,8 +256,16 @@ def render_thread(
     directory: MentionDirectory | None = None,
     platform: str | None = None,
     user_templates: str | Path | None = None,
+    dedupe_mentions: bool = False,
+    rotate_mentions: bool = False,
 ) -> Thread:
-    """Render ``event`` as it would be posted on ``day`` (the anniversary's date this year)."""
+    """Render ``event`` as it would be posted on ``day`` (the anniversary's date this year).
+
+    ``dedupe_mentions``: a member named under an earlier part is not named again (the
+    reference repeats three members across parts, so the default keeps lists as written).
+    ``rotate_mentions``: each list starts at a different member every day, so that over a week
+    nobody is always first, or always the one moved to a later post by a platform's cap.
+    """
     env = environment(fmt, str(user_templates) if user_templates else None, platform)
     directory = directory or MentionDirectory()
     years = dates.years_between(event.date.year, day.year) if event.date.year else None
@@ -265,11 +276,18 @@ def render_thread(
         "years_ago": dates.years_ago(event.date.year, day.year),
     }
     posts: list[Post] = []
+    named_before: set[str] = set()
     try:
         post_template = env.get_template(f"{fmt}/post.j2")
         title = env.get_template(f"{fmt}/title.j2").render(context).strip()
         for index, part in enumerate(event.parts):
-            blocks, mentioned = _resolve_mentions(part["blocks"], directory)
+            blocks, mentioned = _resolve_mentions(
+                part["blocks"],
+                directory,
+                named_before if dedupe_mentions else None,
+                day.toordinal() if rotate_mentions else None,
+            )
+            named_before.update(m.id for m in mentioned)
             body = post_template.render(context, part={"number": index + 1, "blocks": blocks})
             posts.append(
                 Post(
@@ -302,7 +320,10 @@ def _squeeze_blank_lines(body: str) -> str:
 
 
 def _resolve_mentions(
-    blocks: list[dict[str, Any]], directory: MentionDirectory
+    blocks: list[dict[str, Any]],
+    directory: MentionDirectory,
+    named_before: set[str] | None = None,
+    rotation: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[Member]]:
     resolved: list[dict[str, Any]] = []
     mentioned: list[Member] = []
@@ -310,6 +331,11 @@ def _resolve_mentions(
         block = as_fields(block)
         if block["type"] == "mentions":
             members = directory.expand(block["lists"], block["members"])
+            if named_before:
+                members = [m for m in members if m.id not in named_before]
+            if rotation is not None and members:
+                shift = rotation % len(members)
+                members = members[shift:] + members[:shift]
             seen = {m.id for m in mentioned}
             mentioned.extend(m for m in members if m.id not in seen)
             block = Fields(type="mentions", members=members)

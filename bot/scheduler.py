@@ -28,7 +28,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.clock import zone
 from bot.errors import BotError
-from bot.posters.base import OutgoingPost
+from bot.posters.base import OutgoingPost, PostError
 from bot.publish import (
     MISSED,
     SENDING,
@@ -156,7 +156,13 @@ class DailyJob:
                         row["key"], "interrupted while sending; its day is over"
                     )
                     continue
-                found = poster.find(_post_from_row(row, destination.format), None)
+                try:
+                    found = poster.find(_post_from_row(row, destination.format), None)
+                except PostError as error:
+                    publish_log.mark_unconfirmed(
+                        row["key"], f"its day is over; lookup failed: {error}"
+                    )
+                    continue
                 if found is not None:
                     publish_log.mark_sent(row["key"], found)
                     continue

@@ -20,7 +20,7 @@ from pydantic import (
 
 from bot.dates import parse_date
 
-URL_PATTERN = r"^https?://[^\s]+$"
+URL_PATTERN = r'^https?://[^\s<>"|]+$'
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 

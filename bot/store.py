@@ -177,6 +177,20 @@ class Store:
 
     # --- mention members and lists ---------------------------------------------------------
 
+    def save_members(self, members: list[dict[str, Any]]) -> None:
+        self._upsert_members(members)
+
+    def save_lists(self, lists: list[dict[str, Any]]) -> None:
+        self._upsert_lists(lists)
+
+    def delete_member(self, member_id: str) -> None:
+        with self.db.atomic():
+            self.conn.execute("delete from members where id = ?", [member_id])
+
+    def delete_list(self, name: str) -> None:
+        with self.db.atomic():
+            self.conn.execute("delete from mention_lists where name = ?", [name])
+
     def _upsert_members(self, members: list[dict[str, Any]]) -> None:
         for member in members:
             self.db["members"].upsert(

@@ -57,7 +57,7 @@ def rendered(sample_store, reference_day):
 def test_reference_renders_as_three_posts(rendered):
     assert [post.number for post in rendered.posts] == [1, 2, 3]
     assert rendered.posts[0].title == (
-        "January 10, 1928: The Soviet Union orders the exile of Leon Trotsky"
+        "January 10, 1928: The Soviet Union orders the exile of Leon Trotsky (98th anniversary)"
     )
 
 

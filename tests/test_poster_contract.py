@@ -6,35 +6,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.mentions import Member
 from bot.posters import OutgoingPost, Poster, Published, available_posters, poster_class
 from bot.posters.base import Capabilities
+from tests.harness import Harness
 from tests.servers import WebhookReceiver
+from tests.test_discord import DiscordHarness
+from tests.test_discourse import DiscourseHarness
+from tests.test_mastodon import MastodonHarness
+from tests.test_matrix import MatrixHarness
+from tests.test_slack import SlackHarness
 
 SECRET = "contract-shared-secret-0123456789"
-
-
-class Harness:
-    """Makes the adapter under test and reads back what its destination received."""
-
-    name: str
-    can_read_back = True
-
-    def __init__(self, tmp_path: Path, capsys) -> None:
-        self.tmp_path, self.capsys = tmp_path, capsys
-
-    def settings(self) -> dict:
-        raise NotImplementedError
-
-    def received(self) -> list[str]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
 
 
 class OutboxHarness(Harness):
@@ -88,7 +74,17 @@ class JsonLinesHarness(Harness):
         return [json.loads(line)["body"] for line in path.read_text().splitlines()]
 
 
-HARNESSES = [OutboxHarness, ConsoleHarness, WebhookHarness, JsonLinesHarness]
+HARNESSES = [
+    OutboxHarness,
+    ConsoleHarness,
+    WebhookHarness,
+    JsonLinesHarness,
+    DiscourseHarness,
+    MastodonHarness,
+    DiscordHarness,
+    SlackHarness,
+    MatrixHarness,
+]
 
 
 def test_every_installed_adapter_has_a_harness():

@@ -53,7 +53,7 @@ def test_webhook_sends_every_part_once_in_order(receiver, three_part_store):
     assert result.state == "sent" and result.sent_now == 3
     posts = [r.json() for r in receiver.requests]
     assert [p["number"] for p in posts] == [1, 2, 3]
-    assert posts[0]["title"] == "July 20, 1969: Apollo 11 lands on the Moon"
+    assert posts[0]["title"] == "July 20, 1969: Apollo 11 lands on the Moon (57th anniversary)"
     assert posts[1]["reply_to"] == posts[0]["key"].join(["msg-", ""])
     assert posts[2]["lead"] == "msg-" + posts[0]["key"]
     assert posts[0]["key"] == "hook/1969-07-20-apollo-11-lands-on-the-moon/2026-07-20/1"
@@ -201,7 +201,10 @@ def test_failed_post_is_recorded_then_retried(
     assert "post 1 failed: webhook (127.0.0.1:" in out and "answered 400: scripted 400" in out
     assert err == "Error: 1 thread not fully sent: see 'anniversary-bot history --failed'\n"
     code, out, _ = cli_run(*base, "history", "--failed")
-    assert "#1  failed  attempts=1  next retry" in out and "answered 400" in out
+    assert "#1  failed  attempts=1  waits for 'retry'" in out and "answered 400" in out
+    # a refusal is not retried on a schedule: a second post run sends nothing
+    code, out, _ = cli_run(*base, "post", "--date", "2026-07-20")
+    assert code == 1 and len(receiver.requests) == 1
     code, out, _ = cli_run(*base, "retry")
     assert code == 0 and "3/3 posts sent (3 now)" in out
     assert set(receiver.copies().values()) == {1} and len(receiver.copies()) == 3

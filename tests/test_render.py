@@ -44,7 +44,7 @@ DIRECTORY = MentionDirectory(
 def test_text_format():
     thread = render_thread(make_event(), DAY, "text", DIRECTORY)
     lead, reply = thread.posts
-    assert lead.title == "July 20, 1969: Apollo 11 lands on the Moon"
+    assert lead.title == "July 20, 1969: Apollo 11 lands on the Moon (57th anniversary)"
     assert lead.body.splitlines() == [
         "On July 20, 1969, Neil Armstrong walked on the Moon.",
         "",

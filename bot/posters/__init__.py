@@ -15,6 +15,10 @@ BUILTIN_POSTERS = {
     "console": "bot.posters.console:ConsolePoster",
     "webhook": "bot.posters.webhook:WebhookPoster",
     "mastodon": "bot.posters.mastodon:MastodonPoster",
+    "discourse": "bot.posters.discourse:DiscoursePoster",
+    "discord": "bot.posters.discord:DiscordPoster",
+    "slack": "bot.posters.slack:SlackPoster",
+    "matrix": "bot.posters.matrix:MatrixPoster",
 }
 
 __all__ = [
