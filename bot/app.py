@@ -160,7 +160,12 @@ def threads_for_day(
     if limit is not None:
         events = events[:limit]
     directory = MentionDirectory.from_store(store, config_lists) if events else None
-    return [render_thread(event, day, fmt, directory, platform, user_templates) for event in events]
+    return [
+        render_thread(
+            event, day, fmt, directory, platform, user_templates, dedupe_mentions, rotate_mentions
+        )
+        for event in events
+    ]
 
 
 def nearest_days_with_events(store: Store, day: dt.date) -> list[str]:
