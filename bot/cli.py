@@ -883,6 +883,21 @@ class _progress:
             self.bar.__exit__(*exc)
 
 
+def _register_command_modules() -> None:
+    """Commands kept in their own modules (drafts, content), added to the same group."""
+    import importlib
+
+    for name in ("bot.cli_drafts", "bot.cli_content"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+
+
+_register_command_modules()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="anniversary-bot")
