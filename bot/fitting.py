@@ -53,7 +53,12 @@ def fit_thread(
         for spread in _spread_mentions(post, caps, platform, mention_text, warnings):
             if caps.max_length and platform_length(spread.body, caps) > caps.max_length:
                 if excerpt == "truncate" and not spread.continued:
-                    posts.append(_truncate(spread, caps, warnings))
+                    cut = _truncate(spread, caps, warnings)
+                    # an FYI line longer than a whole post still has to go out: continue it
+                    if platform_length(cut.body, caps) > caps.max_length:
+                        posts.extend(_split(cut, caps, warnings))
+                    else:
+                        posts.append(cut)
                 else:
                     posts.extend(_split(spread, caps, warnings))
             else:
@@ -65,8 +70,9 @@ def fit_thread(
         posts[0] = replace(posts[0], title=_fit_title(posts[0].title, caps.title_length, warnings))
     if max_consecutive_replies is not None and len(posts) - 1 > max_consecutive_replies:
         warnings.append(
-            f"{len(posts) - 1} replies in a row: this platform lets a non-staff user post "
-            f"{max_consecutive_replies}; post as a staff account or raise the site's limit"
+            f"{len(posts) - 1} replies in a row: fine in the bot's own topic (a topic's author "
+            f"is exempt), but a forum older than Discourse 2.2 stops a non-staff user after "
+            f"{max_consecutive_replies} posts in a row"
         )
     if not caps.replies and len(posts) > 1:
         warnings.append(
@@ -162,7 +168,9 @@ def _split(post: Post, caps: Capabilities, warnings: list[str]) -> list[Post]:
     limit = caps.max_length
     prefix = CONTINUED + "\n"
     count = lambda text: platform_length(text, caps)  # noqa: E731
-    chunks = split_text(post.body, limit - count(prefix), count)
+    # what the prefix adds (a counter may strip a lone trailing newline, so measure it in use)
+    prefix_cost = count(prefix + "x") - count("x")
+    chunks = split_text(post.body, limit - prefix_cost, count)
     out: list[Post] = []
     for index, chunk in enumerate(chunks):
         mentions = [m for m in post.mentions if _named_in(m, chunk)] if post.mentions else []
@@ -197,7 +205,7 @@ def _truncate(post: Post, caps: Capabilities, warnings: list[str]) -> Post:
     read_more = f"Read more: {post.source_url}" if post.source_url else ""
     tail = "\n\n".join(x for x in ([read_more] + fyi[-1:]) if x)
     budget = caps.max_length - count(tail) - 2
-    kept = _cut_at_sentence(text, budget, count)
+    kept = _cut_at_sentence(text, max(budget, caps.max_length // 4), count)
     body = kept + ("\n\n" + tail if tail else "")
     warnings.append(
         f"post {post.number} cut from {count(post.body):,} to {count(body):,} characters"

@@ -143,3 +143,25 @@ def test_preview_to_destination_shows_fitted_posts(cli_run, tmp_path, sample_sto
         "short",
     )
     assert code == 0 and "post 3 of 3" in out  # the console has no limit: three posts
+
+
+def test_truncate_with_an_fyi_line_longer_than_a_post_continues_it():
+    members = [
+        Member(f"m{i}", f"Member Number {i}", {"mastodon": f"@member{i}@social.example"})
+        for i in range(8)
+    ]
+    line = "FYI " + " ".join(mention_text(m, "mastodon", "text") for m in members)
+    text = "A sentence that goes on. " * 40
+    thread = Thread(
+        "e",
+        None,
+        dt.date(2026, 1, 1),
+        "text",
+        [Post(1, text + "\n\n" + line, None, members, source_url="https://example.org/src")],
+    )
+    caps = Capabilities(max_length=120, url_length=23, max_mentions=8)
+    fitted = fit(thread, caps, excerpt="truncate", platform="mastodon")
+    assert all(platform_length(p.body, caps) <= 120 for p in fitted.posts)
+    assert "Read more: https://example.org/src" in fitted.posts[0].body
+    pinged = [m.id for p in fitted.posts for m in p.mentions]
+    assert sorted(set(pinged)) == sorted(m.id for m in members)

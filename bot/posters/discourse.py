@@ -193,7 +193,10 @@ class DiscoursePoster(Poster):
         length limit."""
         raw = post.body
         limit = self.capabilities.max_length
-        for index, image in enumerate(post.images):
+        # an image with only a caption (the reference's own) is already in the text's
+        # "Images:" list: there is nothing to upload or link
+        images = [image for image in post.images if image.get("file") or image.get("url")]
+        for index, image in enumerate(images):
             caption = _caption(image.get("caption") or "")
             target = self._image_target(image)
             line = f"![{caption}]({target})"
@@ -201,7 +204,7 @@ class DiscoursePoster(Poster):
                 log.warning(
                     "discourse: post %s: %d image(s) left out: the post would pass %d characters",
                     post.key,
-                    len(post.images) - index,
+                    len(images) - index,
                     limit,
                 )
                 break

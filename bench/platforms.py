@@ -1,0 +1,94 @@
+"""The reference event's thread fitted for each platform, and the time to post it to the
+local servers the tests use (a real Synapse for Matrix when ANNIVERSARY_BOT_SYNAPSE_VENV is
+set; otherwise the tests' fake homeserver).
+
+    python bench/platforms.py
+
+For each platform: posts after fitting, the largest post against the limit (counted as the
+platform counts), the mentions per post against the cap, and the seconds to post the thread
+through the publish log. Floor: the same thread written to the file outbox in the same run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+REFERENCE = "1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky"
+DAY = dt.date(2026, 1, 10)
+
+
+def main() -> None:
+    os.environ.setdefault("ANNIVERSARY_BOT_HOME", tempfile.mkdtemp())
+    from bot.app import open_store
+    from bot.config import Destination
+    from bot.fitting import fit_for, platform_length
+    from bot.mentions import MentionDirectory
+    from bot.posters import poster_class
+    from bot.publish import publish_thread
+    from bot.render import render_thread
+    from bot.store import Store
+    from tests.harness import Harness  # noqa: F401 - the harness interface the tests share
+    from tests.test_discord import DiscordHarness
+    from tests.test_discourse import DiscourseHarness
+    from tests.test_mastodon import MastodonHarness
+    from tests.test_matrix import MatrixHarness
+    from tests.test_slack import SlackHarness
+
+    work = Path(tempfile.mkdtemp(prefix="anniversary-platforms-"))
+    sample = open_store(work / "sample.db")
+    event = sample.get_event(REFERENCE)
+    directory = MentionDirectory.from_store(sample)
+
+    def post_thread(platform: str, settings: dict, excerpt: str = "split") -> tuple[object, float]:
+        cls = poster_class(platform)
+        destination = Destination("bench", platform, cls.default_format, excerpt=excerpt)
+        poster = cls("bench", cls.validate_settings(settings, "bench", work))
+        poster.load_limits()
+        thread = render_thread(event, DAY, cls.default_format, directory, cls.platform)
+        fitted = fit_for(thread, destination, poster)
+        store = Store(work / f"{platform}-{time.monotonic_ns()}.db")
+        start = time.perf_counter()
+        result = publish_thread(store, poster, "bench", fitted)
+        elapsed = time.perf_counter() - start
+        poster.close()
+        assert result.state == "sent", result.summary()
+        return (fitted, poster.capabilities, cls), elapsed
+
+    (_, _, _), floor = post_thread("outbox", {"path": str(work / "outbox"), "format": "text"})
+    print(
+        f"reference thread ({REFERENCE}), rendered per platform; floor: the outbox, {floor:.3f} s"
+    )
+    print(
+        f"{'platform':<21} {'posts':>5} {'largest':>8} {'limit':>7} {'max mentions':>13} {'cap':>4} {'post time':>10} {'ratio':>7}"
+    )
+    runs = [
+        (h, "split")
+        for h in (DiscourseHarness, MastodonHarness, DiscordHarness, SlackHarness, MatrixHarness)
+    ]
+    runs += [(MastodonHarness, "truncate"), (DiscordHarness, "truncate")]
+    for harness_class, excerpt in runs:
+        harness = harness_class(work, None)
+        try:
+            (fitted, caps, cls), elapsed = post_thread(harness.name, harness.settings(), excerpt)
+        finally:
+            harness.close()
+        largest = max(platform_length(p.body, caps) for p in fitted.posts)
+        mentions = max(len([m for m in p.mentions if m.handle(cls.platform)]) for p in fitted.posts)
+        label = harness.name + (" (truncate)" if excerpt == "truncate" else "")
+        print(
+            f"{label:<21} {len(fitted.posts):>5} {largest:>8,} {caps.max_length or 0:>7,} "
+            f"{mentions:>13} {caps.max_mentions or '-':>4} {elapsed:>9.3f}s {elapsed / floor:>6.1f}x"
+        )
+        for warning in fitted.warnings:
+            print(f"{'':<21} warning: {warning}")
+
+
+if __name__ == "__main__":
+    main()
