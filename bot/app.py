@@ -44,11 +44,13 @@ def import_paths(
     paths: Iterable[str | Path],
     progress: Callable[[int], None] | None = None,
     store_progress: Callable[[int], None] | None = None,
+    batch=None,
 ):
-    """Validate every file first, then write all of it in one transaction."""
+    """Validate every file first, then write all of it in one transaction. ``batch``: the
+    files already read by ``bot.loader.load_files``."""
     from bot.loader import load_files
 
-    batch = load_files(paths, progress)
+    batch = batch or load_files(paths, progress)
 
     def locate(event_id: str, path: tuple) -> str:
         return batch.locations[event_id].at(path)

@@ -115,9 +115,13 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
     Example: anniversary-bot import my-events/ wikipedia-onthisday.jsonl.gz
     """
     from bot.app import import_paths
+    from bot.loader import load_files
 
+    store = obj.store
     with _progress("Reading", sum(_size(p) for p in paths)) as read_bar:
-        batch, result = import_paths(obj.store, paths, progress=read_bar)
+        batch = load_files(paths, read_bar)
+    with _progress("Writing", batch.event_count, minimum=10_000) as write_bar:
+        _, result = import_paths(store, paths, store_progress=write_bar, batch=batch)
     merged = (
         f", {batch.duplicates_merged} identical duplicates merged"
         if batch.duplicates_merged
@@ -867,9 +871,9 @@ def _size(path: str) -> int:
 class _progress:
     """A progress bar on a terminal; nothing at all when output is redirected."""
 
-    def __init__(self, label: str, length: int) -> None:
+    def __init__(self, label: str, length: int, minimum: int = 1_000_000) -> None:
         self.bar = None
-        if sys.stderr.isatty() and length > 1_000_000:
+        if sys.stderr.isatty() and length > minimum:
             self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
 
     def __enter__(self):

@@ -421,13 +421,18 @@ def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
             data = handle.read()
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise InputError(f"{path}: cannot read the file: {error}") from None
-    if progress is not None:
-        progress(path.stat().st_size)
+    file_size = path.stat().st_size
+    reported = 0
     if not data.strip():
         raise InputError(f"{path}: the file is empty: expected one JSON record per line")
     if b"\x00" in data:
         raise InputError(f"{path}: not a text file (binary data): expected JSON lines")
-    for line_number, raw in enumerate(data.split(b"\n"), 1):
+    lines = data.split(b"\n")
+    for line_number, raw in enumerate(lines, 1):
+        if progress is not None and line_number % 5000 == 0:
+            done = file_size * line_number // len(lines)  # in bytes of the file as given
+            progress(done - reported)
+            reported = done
         if not raw.strip():
             continue
         try:
@@ -450,3 +455,5 @@ def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
             )
         seen[row[0]] = (path, line_number, len(rows))
         rows.append(row)
+    if progress is not None:
+        progress(file_size - reported)

@@ -61,3 +61,52 @@ def test_wiki_record_becomes_a_short_event():
     assert birth.lead == "Augustus, Roman emperor (d. 14), was born."
     assert birth.id.startswith("63bc-01-10-birth-")
     assert json.dumps(birth.parts)  # stored as JSON
+
+
+def test_long_import_shows_a_progress_bar_on_a_terminal(tmp_path):
+    """A real terminal (a pty): the bar is drawn; with output redirected it is not."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    records = tmp_path / "many.jsonl"
+    line = {
+        "month": 3,
+        "day": 1,
+        "kind": "event",
+        "links": [],
+        "source": "https://en.wikipedia.org/wiki/March_1",
+    }
+    with records.open("w") as handle:
+        for year in range(1, 30_001):
+            handle.write(
+                json.dumps(
+                    {
+                        **line,
+                        "year": year,
+                        "text": f"Something happened in year {year}, a long enough line.",
+                    }
+                )
+                + "\n"
+            )
+    env = {**os.environ, "ANNIVERSARY_BOT_SEED": "0"}
+    args = [sys.executable, "-m", "bot", "--db", str(tmp_path / "s.db"), "import", str(records)]
+    main, follower = pty.openpty()
+    process = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(60) == 0
+    text = output.decode(errors="replace")
+    assert "Reading" in text and "100%" in text and "Writing" in text
+    assert "Imported 30,000 events" in text
+    redirected = subprocess.run([*args[:-1], str(records)], env=env, capture_output=True, text=True)
+    assert redirected.returncode == 0 and "Reading" not in redirected.stderr + redirected.stdout
