@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 
 from bot.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.errors import InputError
-from bot.model import EVENT_COLUMNS, Event, derive_id, short_hash
+from bot.model import EVENT_COLUMNS, Event, derive_id
 
 EVENT_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
 WIKI_KINDS = ("event", "birth", "death")
@@ -369,7 +370,8 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     else:
         block = {"type": "text", "text": "From Wikipedia (CC BY-SA)."}
     prefix = f"{-year}bc" if year < 0 else f"{year:04d}"
-    event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{short_hash(kind, text)}"
+    # crc32, not a cryptographic hash: it only tells apart records of one day and kind
+    event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(text.encode()):08x}"
     parts = _encode([{"blocks": [block]}])
     return (event_id, month, day, year, title, lead, None, _TAGS[kind], 0, 0, source,
             "wikipedia", parts)  # fmt: skip
@@ -427,7 +429,13 @@ def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
         raise InputError(f"{path}: the file is empty: expected one JSON record per line")
     if b"\x00" in data:
         raise InputError(f"{path}: not a text file (binary data): expected JSON lines")
-    lines = data.split(b"\n")
+    try:
+        # one decode for the whole file: json.loads of str skips its per-line encoding sniffing
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text") from None
+    lines = text.split("\n")
     for line_number, raw in enumerate(lines, 1):
         if progress is not None and line_number % 5000 == 0:
             done = file_size * line_number // len(lines)  # in bytes of the file as given

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
@@ -38,10 +37,6 @@ def id_prefix(date: AnniversaryDate) -> str:
 
 def derive_id(date: AnniversaryDate, title: str) -> str:
     return f"{id_prefix(date)}-{slugify(title)}"
-
-
-def short_hash(*parts: str) -> str:
-    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:8]
 
 
 class Fields(dict):
