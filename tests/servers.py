@@ -73,7 +73,29 @@ class LocalServer:
         self.httpd.server_close()
 
 
-class WebhookReceiver:
+class FakePlatform:
+    """A platform's fake: subclasses set ``self.server = LocalServer(self._handle)`` and
+    implement ``_handle``; this gives them the context manager, ``url`` and ``requests``."""
+
+    server: LocalServer
+
+    def __enter__(self):
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.__exit__(*exc)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.server.requests
+
+
+class WebhookReceiver(FakePlatform):
     """A webhook receiver as a careful user would write one: it checks the signature, keeps
     each post by its key, and answers lookups. ``script`` scripts answers: a list of
     (status, headers) used, in order, for the next POSTs before it starts accepting."""
@@ -85,13 +107,6 @@ class WebhookReceiver:
         self.script: list[tuple[int, dict[str, str]]] = []
         self.server = LocalServer(self._handle)
 
-    def __enter__(self) -> WebhookReceiver:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.__exit__(*exc)
-
     @property
     def url(self) -> str:
         return self.server.url + self.path
@@ -99,10 +114,6 @@ class WebhookReceiver:
     @property
     def lookup_url(self) -> str:
         return self.server.url + "/lookup"
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     def copies(self) -> dict[str, int]:
         return {key: len(posts) for key, posts in self.accepted.items()}

@@ -20,7 +20,7 @@ from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.discord import DiscordPoster, thread_name
 from bot.publish import outgoing_posts
 from bot.render import ZERO_WIDTH_SPACE, render_thread
-from tests.servers import LocalServer, Recorded
+from tests.servers import FakePlatform, LocalServer, Recorded
 from tests.test_render import make_event
 
 WEBHOOK_ID = "1180000000000000001"
@@ -33,7 +33,7 @@ JANE = "223344556677889900"  # a listed member's Discord user id
 MALLORY = "123456789012345678"  # someone the event text names as <@...>, not listed
 
 
-class DiscordServer:
+class DiscordServer(FakePlatform):
     """One webhook, of a text channel or (``forum=True``) a forum channel. ``script`` holds
     (status, headers, body) answers given, in order, to the next POSTs before accepting.
     ``violations`` lists requests that broke the contract in a way Discord would not report
@@ -48,13 +48,6 @@ class DiscordServer:
         self.violations: list[str] = []
         self.ids = itertools.count(1190000000000000000)
         self.server = LocalServer(self._handle)
-
-    def __enter__(self) -> DiscordServer:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.__exit__(*exc)
 
     @property
     def path(self) -> str:

@@ -26,7 +26,7 @@ from bot.errors import ConfigError
 from bot.mentions import Member
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.discourse import DiscoursePoster, external_id
-from tests.servers import LocalServer, Recorded
+from tests.servers import FakePlatform, LocalServer, Recorded
 
 API_KEY = "discourse-api-key-0123456789abcdef0123456789abcdef"
 BOT = "anniversary-bot"
@@ -54,7 +54,7 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "topic"
 
 
-class FakeDiscourse:
+class FakeDiscourse(FakePlatform):
     """A Discourse forum as far as this adapter uses it. Site settings are attributes."""
 
     def __init__(
@@ -84,21 +84,6 @@ class FakeDiscourse:
         self.rate_limits: list[tuple[int, bool]] = []
         self.next_topic_id, self.next_post_id = 100, 1000
         self.server = LocalServer(self._handle)
-
-    def __enter__(self) -> FakeDiscourse:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     def calls(self, method: str, path_prefix: str) -> list[Recorded]:
         return [

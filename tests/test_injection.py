@@ -33,7 +33,12 @@ MEMBERS = [
         "slack": "U0JANE01", "matrix": "@janedoe:example.org"}},
     {"id": "joe", "name": "Joe Plain", "handles": {}},
 ]  # fmt: skip
-LISTED = {"discourse": {"@janedoe"}, "mastodon": {"@janedoe@social.example"}, "discord": {"<@111111111111111111>"}, "slack": {"<@U0JANE01>"}}
+LISTED = {
+    "discourse": {"@janedoe"},
+    "mastodon": {"@janedoe@social.example"},
+    "discord": {"<@111111111111111111>"},
+    "slack": {"<@U0JANE01>"},
+}
 
 
 def event() -> Event:
@@ -43,23 +48,40 @@ def event() -> Event:
         {"type": "video", "title": TEXT, "description": TEXT, "url": "https://example.org/v"},
         {"type": "images", "images": [{"caption": TEXT, "url": None, "file": None}]},
         {"type": "background", "url": "https://example.org/b", "source": "@here", "excerpt": TEXT},
-        {"type": "links", "title": "@channel", "links": [{"title": TEXT, "url": "https://example.org/x?<!channel>"}]},
+        {
+            "type": "links",
+            "title": "@channel",
+            "links": [{"title": TEXT, "url": "https://example.org/x?<!channel>"}],
+        },
         {"type": "mentions", "lists": [], "members": ["jane", "joe"]},
     ]
-    return Event(id="e", date=AnniversaryDate(7, 20, 1969), title=TEXT[:80], lead=TEXT, credit="@everyone", parts=[{"blocks": blocks}])
+    return Event(
+        id="e",
+        date=AnniversaryDate(7, 20, 1969),
+        title=TEXT[:80],
+        lead=TEXT,
+        credit="@everyone",
+        parts=[{"blocks": blocks}],
+    )
 
 
 def fitted_posts(platform_type: str):
     cls = poster_class(platform_type)
     destination = Destination("d", platform_type, cls.default_format)
-    thread = render_thread(event(), dt.date(2026, 7, 20), cls.default_format, MentionDirectory(MEMBERS), cls.platform)
+    thread = render_thread(
+        event(), dt.date(2026, 7, 20), cls.default_format, MentionDirectory(MEMBERS), cls.platform
+    )
     return cls, outgoing_posts(fit_for(thread, destination, cls), "d")
 
 
 @pytest.mark.parametrize("platform", ["discourse", "mastodon"])
 def test_at_mentions_only_for_listed_members(platform):
     _, posts = fitted_posts(platform)
-    pattern = r"(?<![\w@])@[A-Za-z0-9_][\w.-]*(?:@[\w.-]+\.[A-Za-z]{2,})?" if platform == "mastodon" else r"(?<![\w@])@[A-Za-z0-9_][\w.-]*"
+    pattern = (
+        r"(?<![\w@])@[A-Za-z0-9_][\w.-]*(?:@[\w.-]+\.[A-Za-z]{2,})?"
+        if platform == "mastodon"
+        else r"(?<![\w@])@[A-Za-z0-9_][\w.-]*"
+    )
     found = {m.rstrip(".") for post in posts for m in re.findall(pattern, post.body)}
     assert found == LISTED[platform]
     assert {m.id for post in posts for m in post.mentions if m.handle(platform)} == {"jane"}
@@ -69,7 +91,9 @@ def test_at_mentions_only_for_listed_members(platform):
 def test_angle_bracket_mentions_only_for_listed_members(platform):
     _, posts = fitted_posts(platform)
     # a "<" escaped with a backslash (Markdown) is text, not a mention; so is "<@" + a zero-width space
-    found = {m for post in posts for m in re.findall(r"(?<!\\)<[@!#][^>\u200b]*(?<!\\)>", post.body)}
+    found = {
+        m for post in posts for m in re.findall(r"(?<!\\)<[@!#][^>\u200b]*(?<!\\)>", post.body)
+    }
     assert found == LISTED[platform]
 
 
@@ -90,11 +114,21 @@ def test_discourse_markdown_cannot_make_links_or_html():
 
 def test_matrix_notifies_only_listed_members():
     cls, posts = fitted_posts("matrix")
-    poster = cls("d", {"homeserver": "http://127.0.0.1:9", "access_token": "t" * 20, "room": "!r:example.org", "timeout": 5.0})
+    poster = cls(
+        "d",
+        {
+            "homeserver": "http://127.0.0.1:9",
+            "access_token": "t" * 20,
+            "room": "!r:example.org",
+            "timeout": 5.0,
+        },
+    )
     for post in posts:
         content = poster.content(post, None, None)
         assert content["m.mentions"] == {"user_ids": ["@janedoe:example.org"]}
         links = re.findall(r'href="https://matrix\.to/#/([^"]+)"', content["formatted_body"])
         # a user link from event text keeps its neutralised "@\u200b": not a valid user id
         assert {link for link in links if "\u200b" not in link} <= {"@janedoe:example.org"}
-        assert "<script>" not in content["formatted_body"] and "<b>" not in content["formatted_body"]
+        assert (
+            "<script>" not in content["formatted_body"] and "<b>" not in content["formatted_body"]
+        )

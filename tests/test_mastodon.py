@@ -32,7 +32,7 @@ from bot.posters.mastodon import (
     status_length,
 )
 from tests.harness import Harness
-from tests.servers import LocalServer, Recorded
+from tests.servers import FakePlatform, LocalServer, Recorded
 
 TOKEN = "mastodon-test-token-7f3a9c"
 DAY = dt.date(2026, 7, 20)
@@ -102,7 +102,7 @@ def mastodon_length(text: str, url_length: int = 23) -> int:
 # --- a local Mastodon -------------------------------------------------------------------------
 
 
-class FakeMastodon:
+class FakeMastodon(FakePlatform):
     """The parts of Mastodon's REST API the adapter uses, with Mastodon's rules."""
 
     def __init__(
@@ -128,21 +128,6 @@ class FakeMastodon:
         self.offset = 0.0  # moves the server's clock, for the Idempotency-Key's hour
         self.next_id = 110_000_000_000_000_000
         self.server = LocalServer(self._handle)
-
-    def __enter__(self) -> FakeMastodon:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     def calls(self) -> list[str]:
         return [f"{r.method} {urlsplit(r.path).path}" for r in self.requests]

@@ -31,7 +31,7 @@ from bot.posters.matrix import (
     to_html,
     transaction_id,
 )
-from tests.servers import LocalServer, Recorded
+from tests.servers import FakePlatform, LocalServer, Recorded
 from tests.synapse.fixture import (
     ROOM_ALIAS,
     SKIP_REASON,
@@ -59,7 +59,7 @@ def _error(status: int, errcode: str, message: str, **extra: Any):
     return status, {}, {"errcode": errcode, "error": message, **extra}
 
 
-class FakeHomeserver:
+class FakeHomeserver(FakePlatform):
     """Matrix's client-server API on 127.0.0.1, enforcing what a homeserver enforces: the
     bearer token, room membership, the m.room.message and relation shapes, the 65,536-byte
     event limit, transaction-id idempotency; it keeps every event it accepted. ``script``:
@@ -75,21 +75,6 @@ class FakeHomeserver:
         self.script: list[tuple[int, dict[str, str], Any]] = []
         self.server = LocalServer(self._handle)
         self.counter = 0
-
-    def __enter__(self) -> FakeHomeserver:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     def sends(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "PUT" and "/send/" in r.path]

@@ -94,13 +94,17 @@ def test_member_without_a_handle_is_named_without_a_ping(store):
 
 
 def test_ambiguous_display_name_lists_the_ids(store):
-    with pytest.raises(InputError, match=r"'LTC \(Join to see\)' is ambiguous: use one of the ids dup-1, dup-2"):
+    with pytest.raises(
+        InputError, match=r"'LTC \(Join to see\)' is ambiguous: use one of the ids dup-1, dup-2"
+    ):
         MentionAdmin(store).resolve("LTC (Join to see)")
     assert MentionAdmin(store).resolve("SGT Ann").id == "ann"
 
 
 def test_config_lists_win_over_store_lists(store):
-    directory = MentionDirectory.from_store(store, [{"name": "crew", "members": ["cat"], "include_tags": []}])
+    directory = MentionDirectory.from_store(
+        store, [{"name": "crew", "members": ["cat"], "include_tags": []}]
+    )
     assert [m.id for m in directory.expand(["crew"], [])] == ["cat"]
 
 
@@ -108,9 +112,25 @@ def test_cli_members_and_lists(cli_run, tmp_path, monkeypatch):
     monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")
     db = str(tmp_path / "s.db")
     run = lambda *a: cli_run("--db", db, "mentions", *a)  # noqa: E731
-    assert run("members", "add", "jane", "SGT Jane Doe", "--handle", "discourse=janedoe", "--tag", "space")[1] == "added jane (SGT Jane Doe)\n"
+    assert (
+        run(
+            "members",
+            "add",
+            "jane",
+            "SGT Jane Doe",
+            "--handle",
+            "discourse=janedoe",
+            "--tag",
+            "space",
+        )[1]
+        == "added jane (SGT Jane Doe)\n"
+    )
     code, _, err = run("members", "add", "joe", "Joe", "--handle", "discourse=janedoe")
-    assert code == 2 and err == "Error: member: handles.discourse: 'janedoe' is already the handle of jane (SGT Jane Doe)\n"
+    assert (
+        code == 2
+        and err
+        == "Error: member: handles.discourse: 'janedoe' is already the handle of jane (SGT Jane Doe)\n"
+    )
     code, _, err = run("members", "add", "joe", "Joe", "--handle", "matrix=joe")
     assert code == 2 and "matrix handle 'joe' is malformed: expected @user:server.example" in err
     assert run("lists", "create", "space-fans", "--include-tag", "space")[0] == 0
@@ -134,17 +154,29 @@ def test_cli_members_and_lists(cli_run, tmp_path, monkeypatch):
 def test_csv_import_and_its_errors(cli_run, tmp_path, monkeypatch):
     monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")
     db = str(tmp_path / "s.db")
-    good = write(tmp_path / "m.csv", "id,name,tags,lists,discourse,matrix\nann,SGT Ann,space;navy,crew,ann,@ann:example.org\nbob,PO1 Bob,,crew space,,\n")
+    good = write(
+        tmp_path / "m.csv",
+        "id,name,tags,lists,discourse,matrix\nann,SGT Ann,space;navy,crew,ann,@ann:example.org\nbob,PO1 Bob,,crew space,,\n",
+    )
     code, out, err = cli_run("--db", db, "mentions", "import", str(good))
     assert code == 0, err
     assert out == "imported 2 members, 2 lists\n"
-    assert cli_run("--db", db, "mentions", "lists", "show", "crew")[1] == "ann\tSGT Ann\nbob\tPO1 Bob\n"
+    assert (
+        cli_run("--db", db, "mentions", "lists", "show", "crew")[1]
+        == "ann\tSGT Ann\nbob\tPO1 Bob\n"
+    )
     cases = [
         ("id,name,colour\n", "bad1.csv:1: unknown column 'colour'"),
-        ("id,name,matrix\nzed,Zed,not-a-handle\n", "bad2.csv:2: handles: matrix handle 'not-a-handle' is malformed"),
+        (
+            "id,name,matrix\nzed,Zed,not-a-handle\n",
+            "bad2.csv:2: handles: matrix handle 'not-a-handle' is malformed",
+        ),
         ("id,name\nzed,Zed\nzed,Zed again\n", "bad3.csv:3: id: 'zed' appears twice in this file"),
         ("id,name\nzed,Zed\nyan\n", "bad4.csv:3: 1 columns, the header has 2"),
-        ("id,name,discourse\nzed,Zed,ann\n", "handles.discourse: 'ann' is already the handle of ann"),
+        (
+            "id,name,discourse\nzed,Zed,ann\n",
+            "handles.discourse: 'ann' is already the handle of ann",
+        ),
         ("name\nZed\n", "bad6.csv:1: the header has no 'id' column"),
         ("id,name\nZed Upper,Zed\n", "bad7.csv:2: id:"),
     ]
@@ -159,5 +191,9 @@ def test_csv_import_and_its_errors(cli_run, tmp_path, monkeypatch):
 
 
 def test_bundled_reference_lists_render_out_of_the_box(sample_store, reference_day):
-    (thread,) = [t for t in threads_for_day(sample_store, reference_day, "text", limit=None) if t.event_id == REFERENCE_EVENT_ID]
+    (thread,) = [
+        t
+        for t in threads_for_day(sample_store, reference_day, "text", limit=None)
+        if t.event_id == REFERENCE_EVENT_ID
+    ]
     assert [len(p.mentions) for p in thread.posts] == [18, 20, 19]

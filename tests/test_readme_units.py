@@ -24,12 +24,21 @@ def units() -> dict[str, str]:
 
 
 def test_readme_has_a_service_a_timer_and_a_crontab_line():
-    assert set(units()) == {"anniversary-bot.service", "anniversary-bot-once.service", "anniversary-bot-once.timer"}
-    assert "ExecStart=" in units()["anniversary-bot.service"] and " run\n" in units()["anniversary-bot.service"]
+    assert set(units()) == {
+        "anniversary-bot.service",
+        "anniversary-bot-once.service",
+        "anniversary-bot-once.timer",
+    }
+    assert (
+        "ExecStart=" in units()["anniversary-bot.service"]
+        and " run\n" in units()["anniversary-bot.service"]
+    )
     assert "run --once" in units()["anniversary-bot-once.service"]
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here"
+)
 def test_systemd_units_verify(tmp_path):
     (tmp_path / "opt").mkdir()
     paths = []
@@ -52,12 +61,20 @@ def test_systemd_verify_catches_a_broken_unit(tmp_path):
         pytest.skip("systemd-analyze is not installed here")
     broken = tmp_path / "broken.service"
     broken.write_text(units()["anniversary-bot.service"].replace("ExecStart=", "ExecStartt="))
-    result = subprocess.run(["systemd-analyze", "verify", str(broken)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(broken)], capture_output=True, text=True
+    )
     assert result.returncode != 0
 
 
 def test_crontab_line():
-    (line,) = [x for x in README.splitlines() if re.match(r"^[\d*/,-]+ [\d*/,-]+ [\d*/,-]+ [\d*/,-]+ [\d*/,-]+ /", x)]
+    (line,) = [
+        x
+        for x in README.splitlines()
+        if re.match(r"^[\d*/,-]+ [\d*/,-]+ [\d*/,-]+ [\d*/,-]+ [\d*/,-]+ /", x)
+    ]
     minute, hour, day, month, weekday, command = line.split(" ", 5)
-    assert 0 <= int(minute) <= 59 and 0 <= int(hour) <= 23 and (day, month, weekday) == ("*", "*", "*")
+    assert (
+        0 <= int(minute) <= 59 and 0 <= int(hour) <= 23 and (day, month, weekday) == ("*", "*", "*")
+    )
     assert "anniversary-bot" in command and "run --once" in command

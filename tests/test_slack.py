@@ -20,7 +20,7 @@ from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.slack import EVENT_TYPE, SlackPoster
 from bot.publish import PublishLog, outgoing_posts, publish_thread
 from bot.render import ZERO_WIDTH_SPACE
-from tests.servers import LocalServer, Recorded
+from tests.servers import FakePlatform, LocalServer, Recorded
 from tests.test_discord import injection_thread
 from tests.test_render import DIRECTORY, make_event
 
@@ -30,7 +30,7 @@ DAY = dt.date(2026, 7, 20)
 SCOPES = "chat:write,channels:history,groups:history"
 
 
-class SlackServer:
+class SlackServer(FakePlatform):
     """One workspace with one channel the bot is in (``CHANNEL``). ``script`` holds (status,
     headers, body) answers given, in order, to the next chat.postMessage calls."""
 
@@ -41,13 +41,6 @@ class SlackServer:
         self.member = True  # the bot is in the channel
         self.clock = itertools.count(1)
         self.server = LocalServer(self._handle)
-
-    def __enter__(self) -> SlackServer:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.__exit__(*exc)
 
     @property
     def api_url(self) -> str:
