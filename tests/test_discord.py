@@ -20,6 +20,7 @@ from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.discord import DiscordPoster, thread_name
 from bot.publish import outgoing_posts
 from bot.render import ZERO_WIDTH_SPACE, render_thread
+from tests.harness import Harness
 from tests.servers import FakePlatform, LocalServer, Recorded
 from tests.test_render import make_event
 
@@ -522,9 +523,8 @@ def test_settings_defaults_and_secret(tmp_path):
 # --- the contract suite ---------------------------------------------------------------------
 
 
-class DiscordHarness:
-    """For tests/test_poster_contract.py: the interface of its ``Harness``, written out rather
-    than inherited, so that the suite can import this module without an import cycle."""
+class DiscordHarness(Harness):
+    """The contract suite\'s harness (tests/harness.py) for this adapter."""
 
     can_read_back = True
     name = "discord"

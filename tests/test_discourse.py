@@ -26,6 +26,7 @@ from bot.errors import ConfigError
 from bot.mentions import Member
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.discourse import DiscoursePoster, external_id
+from tests.harness import Harness
 from tests.servers import FakePlatform, LocalServer, Recorded
 
 API_KEY = "discourse-api-key-0123456789abcdef0123456789abcdef"
@@ -847,8 +848,8 @@ def test_check_says_who_it_is_logged_in_as(tmp_path):
 # -- the contract suite ----------------------------------------------------------------------
 
 
-class DiscourseHarness:
-    """For tests/test_poster_contract.py (subclass its ``Harness`` there, or use as is)."""
+class DiscourseHarness(Harness):
+    """The contract suite\'s harness (tests/harness.py) for this adapter."""
 
     name = "discourse"
     can_read_back = True

@@ -31,6 +31,7 @@ from bot.posters.matrix import (
     to_html,
     transaction_id,
 )
+from tests.harness import Harness
 from tests.servers import FakePlatform, LocalServer, Recorded
 from tests.synapse.fixture import (
     ROOM_ALIAS,
@@ -940,13 +941,8 @@ def test_synapse_takes_what_the_size_guard_lets_through(synapse, tmp_path):
 # the contract suite's harness
 
 
-class MatrixHarness:
-    """For tests/test_poster_contract.py. With ``ANNIVERSARY_BOT_SYNAPSE_VENV`` set it runs
-    the adapter against the real Synapse (one server per test process, a fresh room per
-    harness, read back through the server's API); without it, against ``FakeHomeserver``.
-
-    Not a subclass of the suite's ``Harness``: that module imports this one, and importing it
-    back would be circular; the suite uses only these attributes."""
+class MatrixHarness(Harness):
+    """The contract suite\'s harness (tests/harness.py) for this adapter."""
 
     name = "matrix"
     can_read_back = True

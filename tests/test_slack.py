@@ -20,6 +20,7 @@ from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.slack import EVENT_TYPE, SlackPoster
 from bot.publish import PublishLog, outgoing_posts, publish_thread
 from bot.render import ZERO_WIDTH_SPACE
+from tests.harness import Harness
 from tests.servers import FakePlatform, LocalServer, Recorded
 from tests.test_discord import injection_thread
 from tests.test_render import DIRECTORY, make_event
@@ -502,9 +503,8 @@ def test_settings(tmp_path):
 # --- the contract suite ---------------------------------------------------------------------
 
 
-class SlackHarness:
-    """For tests/test_poster_contract.py: the interface of its ``Harness``, written out rather
-    than inherited, so that the suite can import this module without an import cycle."""
+class SlackHarness(Harness):
+    """The contract suite\'s harness (tests/harness.py) for this adapter."""
 
     can_read_back = True
     name = "slack"
