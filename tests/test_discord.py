@@ -524,7 +524,7 @@ def test_settings_defaults_and_secret(tmp_path):
 
 
 class DiscordHarness(Harness):
-    """The contract suite\'s harness (tests/harness.py) for this adapter."""
+    """The contract suite's harness (tests/harness.py) for this adapter."""
 
     can_read_back = True
     name = "discord"

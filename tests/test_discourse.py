@@ -849,7 +849,7 @@ def test_check_says_who_it_is_logged_in_as(tmp_path):
 
 
 class DiscourseHarness(Harness):
-    """The contract suite\'s harness (tests/harness.py) for this adapter."""
+    """The contract suite's harness (tests/harness.py) for this adapter."""
 
     name = "discourse"
     can_read_back = True

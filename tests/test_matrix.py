@@ -942,7 +942,7 @@ def test_synapse_takes_what_the_size_guard_lets_through(synapse, tmp_path):
 
 
 class MatrixHarness(Harness):
-    """The contract suite\'s harness (tests/harness.py) for this adapter."""
+    """The contract suite's harness (tests/harness.py) for this adapter."""
 
     name = "matrix"
     can_read_back = True

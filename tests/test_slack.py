@@ -504,7 +504,7 @@ def test_settings(tmp_path):
 
 
 class SlackHarness(Harness):
-    """The contract suite\'s harness (tests/harness.py) for this adapter."""
+    """The contract suite's harness (tests/harness.py) for this adapter."""
 
     can_read_back = True
     name = "slack"
