@@ -75,6 +75,8 @@ class ThreadResult:
         errors = [p for p in self.posts if p.state in (FAILED, UNCONFIRMED)]
         if errors:
             text += f"; post {errors[0].number} {errors[0].state}: {errors[0].error}"
+        elif self.sent_now and self.posts and self.posts[0].url:
+            text += f"; see {self.posts[0].url}"
         return text
 
 

@@ -143,7 +143,10 @@ def test_post_twice_sends_nothing_the_second_time(cli_run, tmp_path, three_part_
     args = ("--config", str(config), "--db", str(three_part_store), "post", "--date", "2026-07-20")
     code, out, err = cli_run(*args)
     assert code == 0, err
-    assert out == "out: 1969-07-20-apollo-11-lands-on-the-moon: 3/3 posts sent (3 now)\n"
+    lead_file = outbox / "2026-07-20" / "1969-07-20-apollo-11-lands-on-the-moon-01.txt"
+    assert out == (
+        f"out: 1969-07-20-apollo-11-lands-on-the-moon: 3/3 posts sent (3 now); see {lead_file.as_uri()}\n"
+    )
     files = sorted(p.name for p in (outbox / "2026-07-20").iterdir())
     assert files == [
         f"1969-07-20-apollo-11-lands-on-the-moon-0{n}.{ext}"
