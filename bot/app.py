@@ -157,8 +157,12 @@ def threads_for_day(
     leap_day: str = "feb28",
     dedupe_mentions: bool = False,
     rotate_mentions: bool = False,
+    pick: Callable[[list[Event], dt.date, int | None], list[Event]] | None = None,
 ) -> list[Thread]:
-    events = order_events(anniversary_events(store, day, leap_day), day)
+    """The day's threads: the simple order, or ``pick(events, day, limit)`` when given (the
+    destination's daily pick: ``bot.content.pick.pick_for(store, destination)``)."""
+    events = anniversary_events(store, day, leap_day)
+    events = pick(events, day, limit) if pick is not None else order_events(events, day)
     if limit is not None:
         events = events[:limit]
     directory = MentionDirectory.from_store(store, config_lists) if events else None

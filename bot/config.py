@@ -51,6 +51,8 @@ class Destination:
     require_approval: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     secret_keys: tuple[str, ...] = ()
+    # the daily pick (bot.content.pick): None or a mapping with "enabled" and its rules
+    pick: dict[str, Any] | None = None
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Config:
     timezone: str | None
     destinations: dict[str, Destination]
     lists: list[dict[str, Any]] = field(default_factory=list)
+    # fetching content (bot.content.fetching.FetchSettings): feed and summary URLs, cache...
+    content: dict[str, Any] = field(default_factory=dict)
 
     def destination(self, name: str) -> Destination:
         if name not in self.destinations:
@@ -89,7 +93,11 @@ class Config:
             }
             for key, value in dest.settings.items():
                 shown[key] = MASK if isinstance(value, Secret) or key in dest.secret_keys else value
+            if dest.pick is not None:
+                shown["pick"] = dest.pick
             data["destinations"][name] = shown
+        if self.content:
+            data["content"] = self.content
         if self.lists:
             data["lists"] = [x["name"] for x in self.lists]
         return data

@@ -3,14 +3,64 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from bot.config import TIME_PATTERN, Config, Destination, resolve_secret
+from bot.content.fetching import DEFAULT_FEED_URL, DEFAULT_SUMMARY_URL
+from bot.content.pick import (
+    DEFAULT_MILESTONES,
+    DEFAULT_SENSITIVE_KEYWORDS,
+    DEFAULT_SENSITIVE_TAGS,
+)
 from bot.errors import ConfigError
 from bot.loader import TextLoader, format_path
 from bot.schema import MentionListIn
+
+
+class PickIn(BaseModel):
+    """The daily pick of a destination (bot.content.pick)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    milestones: list[Annotated[int, Field(ge=1)]] = list(DEFAULT_MILESTONES)
+    milestone_every: int = Field(100, ge=0)
+    no_repeat_years: int = Field(5, ge=0, le=1000)
+    balance_days: int = Field(7, ge=1, le=366)
+    include_tags: list[str] = []
+    exclude_tags: list[str] = []
+    sensitive_tags: list[str] = list(DEFAULT_SENSITIVE_TAGS)
+    sensitive_keywords: list[str] = list(DEFAULT_SENSITIVE_KEYWORDS)
+    fallback: Literal["candidate", "none"] = "candidate"
+    seed: int = 0
+
+
+class ContentIn(BaseModel):
+    """Fetching content (bot.content.fetching.FetchSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] = DEFAULT_FEED_URL
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{1,20}$")] = "en"
+    summary_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] = DEFAULT_SUMMARY_URL
+    contact: str | None = None
+    cache_hours: float = Field(24.0, ge=0)
+    connect_timeout: float = Field(10.0, gt=0, le=300)
+    timeout: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)
+    backoff: float = Field(1.0, ge=0, le=60)
+    max_bytes: int = Field(2_000_000, ge=1000)
+    feed_max_bytes: int = Field(32_000_000, ge=1000)
+    max_excerpt_chars: int = Field(6000, ge=100)
 
 
 class DestinationIn(BaseModel):
@@ -27,6 +77,7 @@ class DestinationIn(BaseModel):
     dedupe_mentions: bool = False
     rotate_mentions: bool = False
     require_approval: bool = False
+    pick: PickIn | None = None
 
     @field_validator("time")
     @classmethod
@@ -45,6 +96,7 @@ class ConfigIn(BaseModel):
     templates: str | None = None
     timezone: str | None = None
     lists: list[MentionListIn] = []
+    content: ContentIn | None = None
     destinations: dict[str, DestinationIn] = Field(min_length=1)
 
 
@@ -124,6 +176,7 @@ def parse_config(path: Path) -> Config:
             require_approval=dest.require_approval,
             settings=settings,
             secret_keys=tuple(cls.secret_settings),
+            pick=dest.pick.model_dump() if dest.pick is not None else None,
         )
     return Config(
         path=path,
@@ -132,6 +185,7 @@ def parse_config(path: Path) -> Config:
         timezone=parsed.timezone,
         destinations=destinations,
         lists=[x.model_dump() for x in parsed.lists],
+        content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
     )
 
 

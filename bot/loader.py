@@ -67,6 +67,9 @@ class ImportBatch:
     # JSON-lines records go straight to store rows (see wiki_record_row): id -> (file, line, index)
     wiki_rows: list[tuple] = field(default_factory=list)
     wiki_lines: dict[str, tuple[Path, int, int]] = field(default_factory=dict)
+    # ids of rows from a saved on-this-day feed answer (bot.content.onthisday): richer than
+    # the same record in the JSON lines, so they win over it
+    feed_ids: set[str] = field(default_factory=set)
 
     @property
     def event_count(self) -> int:
@@ -183,6 +186,11 @@ def _load_document_file(path: Path, batch: ImportBatch) -> None:
         if isinstance(data, list):
             for index, item in enumerate(data):
                 _add_event(item, path, Location(str(path), lines, (index,)), batch)
+        elif isinstance(data, dict) and _is_feed_document(data):
+            # a saved answer of the Wikimedia on-this-day feed (bot.content.onthisday)
+            from bot.content.onthisday import load_feed_document
+
+            load_feed_document(data, path, batch)
         elif isinstance(data, dict) and not {"events", "members", "lists"} & set(data):
             _add_event(data, path, location, batch)
         elif isinstance(data, dict):
@@ -207,6 +215,12 @@ def _load_document_file(path: Path, batch: ImportBatch) -> None:
                 f"{location.at(())}: expected an event, a list of events or a mapping with "
                 f"'events:', got {type(data).__name__}"
             )
+
+
+def _is_feed_document(data: dict) -> bool:
+    from bot.content.onthisday import is_feed_document
+
+    return is_feed_document(data)
 
 
 def _validation_error(error, data: Any, location: Location, prefix: Path_ = ()) -> InputError:
@@ -454,7 +468,7 @@ def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
         row = wiki_record_row(record)
         earlier = seen.get(row[0])
         if earlier is not None:
-            if rows[earlier[2]] == row:
+            if row[0] in batch.feed_ids or rows[earlier[2]] == row:
                 batch.duplicates_merged += 1
                 continue
             raise InputError(

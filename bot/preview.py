@@ -25,7 +25,6 @@ def format_preview(threads: list[Thread], destination: str) -> str:
 
 
 def format_preview_html(threads: list[Thread], destination: str) -> str:
-    from bot.render import environment
+    from bot.html_preview import format_preview_html
 
-    page = environment("html").get_template("html/page.j2")
-    return page.render(threads=threads, destination=destination)
+    return format_preview_html(threads, destination)

@@ -358,10 +358,14 @@ def make_poster(destination) -> Poster:
     return poster_class(destination.type)(destination.name, destination.settings)
 
 
-def day_threads(store: Store, config, destination, day: dt.date, poster=None) -> list[Thread]:
+def day_threads(
+    store: Store, config, destination, day: dt.date, poster=None, drafts: bool = True
+) -> list[Thread]:
     """The threads ``destination`` posts on ``day``, fitted to its platform: the events
     already in its publish log for that day if any (a later import must not change a day
-    half-posted), else the day's pick. ``poster``: the adapter instance or class."""
+    half-posted), else the day's pick. ``poster``: the adapter instance or class.
+    ``drafts``: apply the day's drafts (``bot.drafts.threads_to_publish``: approved drafts
+    as they are, held threads in ``.held``); False: the threads as rendered now."""
     from bot.app import threads_for_day
     from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
@@ -399,7 +403,12 @@ def day_threads(store: Store, config, destination, day: dt.date, poster=None) ->
             dedupe_mentions=destination.dedupe_mentions,
             rotate_mentions=destination.rotate_mentions,
         )
-    return [fit_for(thread, destination, poster) for thread in threads]
+    threads = [fit_for(thread, destination, poster) for thread in threads]
+    if not drafts:
+        return threads
+    from bot.drafts import threads_to_publish  # drafts hook (issue 7)
+
+    return threads_to_publish(store, destination, day, threads)
 
 
 def publish_day(
@@ -438,6 +447,6 @@ def publish_day(
                     resend_unconfirmed=resend_unconfirmed,
                 )
             )
-        return results
+        return results + getattr(threads, "held", [])  # drafts hook: threads held back
     finally:
         poster.close()

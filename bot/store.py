@@ -301,3 +301,33 @@ def m003_publish_log(db: Database) -> None:
     )  # fmt: skip
     db["publish_log"].create_index(["destination", "day"])
     db["publish_log"].create_index(["state"])
+
+
+@migrations()
+def m004_drafts(db: Database) -> None:
+    # drafts (bot/drafts.py): one row per (destination, day, event): the fitted thread as it
+    # was rendered, a person's edits of its posts, and its review state
+    db["drafts"].create(
+        {
+            "id": int, "destination": str, "day": str, "event_id": str, "position": int,
+            "state": str, "previous_state": str, "event_hash": str, "thread": str,
+            "overrides": str, "reason": str, "created_at": str, "updated_at": str,
+            "approved_at": str,
+        },
+        pk="id",
+        not_null={"destination", "day", "event_id", "state", "event_hash", "thread"},
+        defaults={"overrides": "{}", "position": 0},
+    )  # fmt: skip
+    db["drafts"].create_index(["destination", "day", "event_id"], unique=True)
+    db["drafts"].create_index(["day"])
+
+
+@migrations()
+def m005_content_keep_curated(db: Database) -> None:
+    # content (bot/content/): an event a curator promoted (or wrote) stays curated when the
+    # on-this-day feed or data set is imported again: that update of the row is skipped
+    db.execute(
+        "create trigger events_keep_curated before update on events "
+        "when old.origin = 'curated' and new.origin != 'curated' "
+        "begin select raise(ignore); end"
+    )

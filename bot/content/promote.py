@@ -1,0 +1,47 @@
+"""Candidates and their promotion to curated events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.content import CURATED
+from bot.errors import InputError
+from bot.model import Event
+
+
+def promote(store, event_ids: list[str]) -> list[Event]:
+    """Make the candidates ``event_ids`` curated, all or none (an unknown or already curated
+    id changes nothing)."""
+    events = [store.get_event(event_id) for event_id in event_ids]
+    for event in events:
+        if event.origin == CURATED:
+            raise InputError(f"{event.id} is already curated: nothing promoted")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with store.db.atomic():
+        for event in events:
+            store.conn.execute(
+                "update events set origin = ?, updated_at = ? where id = ?",
+                [CURATED, now, event.id],
+            )
+            event.origin = CURATED
+    return events
+
+
+def candidates(
+    store,
+    month: int | None = None,
+    day: int | None = None,
+    search: str | None = None,
+    limit: int | None = 50,
+) -> list[Event]:
+    where, params = ["origin != ?"], [CURATED]
+    if month is not None:
+        where.append("month = ? and day = ?")
+        params += [month, day]
+    if search:
+        where.append("(title like ? or lead like ? or id like ?)")
+        params += [f"%{search}%"] * 3
+    sql = f"select * from events where {' and '.join(where)} order by month, day, year, id"
+    if limit:
+        sql += f" limit {int(limit)}"
+    return [Event.from_row(row) for row in store.db.query(sql, params)]

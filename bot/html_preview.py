@@ -1,0 +1,450 @@
+"""The HTML preview: static pages that look like the threads, and a calendar of the days.
+
+``write_site`` writes ``index.html`` (a calendar of the days, each coloured by its state: ready,
+needs approval, warning, nothing to post) and ``YYYY-MM-DD.html`` per day: for each destination,
+its threads as a forum shows them (author line, the lead post with its title, the replies, video
+links as video cards, image captions as a gallery, the background excerpt with its source, FYI
+mention chips), each post with its length counted as the platform counts it against the
+destination's limit, and its warnings.
+
+What a page shows is what the destination would be sent (``bot.publish.day_threads``, drafts
+applied). A post is drawn from the event's structure (the ``html/*.j2`` block templates) when
+its text is exactly the event rendered now and not split; a post a person edited, a
+"(continued)" post and a draft made from an older version of the event are drawn from the
+text that would be sent.
+
+Safety: every value is autoescaped; event text reaches a page only through the ``html`` block
+templates (autoescaped too) or as escaped text. The pages load nothing: no fonts, scripts or
+images from anywhere (a gallery shows captions on placeholders), so they work offline.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from bot.render import Thread
+
+READY, APPROVAL, WARNING, NOTHING = "ready", "approval", "warning", "nothing"
+STATE_LABELS = {
+    READY: "ready",
+    APPROVAL: "needs approval",
+    WARNING: "warning",
+    NOTHING: "nothing to post",
+}
+_URL_LINE = re.compile(r"https?://\S+")
+_POST_WARNING = re.compile(r"^post (\d+)\b")
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|~#+\-.!(){}])")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
+_TAG = re.compile(r"<[^>]+>")
+
+
+@lru_cache(maxsize=8)
+def site_environment(user_templates: str | None = None) -> jinja2.Environment:
+    """The preview's own environment: autoescaped, strict, the bundled templates (and a
+    user's templates folder first, as for rendering)."""
+    from bot.paths import templates_dir
+
+    loaders = [jinja2.FileSystemLoader(user_templates)] if user_templates else []
+    loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = lambda value: f"{value:,}"
+    env.filters["raw_html"] = Markup
+    return env
+
+
+# --- what a page shows ---------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    """One line of a post drawn from its text: p, quote, video, link, fyi."""
+
+    kind: str
+    text: str
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PostView:
+    number: int
+    title: str | None
+    length: int
+    limit: int | None
+    html: Markup | None = None  # drawn from the event's structure
+    lines: list[Line] = field(default_factory=list)  # else from the text that is sent
+    continued: bool = False
+    edited: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def over(self) -> bool:
+        return bool(self.limit and self.length > self.limit)
+
+    @property
+    def share(self) -> int:
+        """How full the post is, in percent of the limit (capped at 100 for the bar)."""
+        return min(100, round(100 * self.length / self.limit)) if self.limit else 0
+
+
+@dataclass
+class ThreadView:
+    event_id: str
+    title: str
+    status: str  # ready, approved, approval, stale, edited, skipped
+    note: str
+    posts: list[PostView]
+    warnings: list[str]
+    draft_id: int | None = None
+    title_edited: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.status in ("approval", "stale", "edited"):
+            return APPROVAL
+        if self.status == "skipped":
+            return NOTHING
+        if self.warnings or any(p.warnings for p in self.posts):
+            return WARNING
+        return READY
+
+
+@dataclass
+class DestinationDay:
+    name: str
+    type: str
+    format: str
+    author: str
+    limit: int | None
+    threads: list[ThreadView]
+    require_approval: bool
+    titles: bool = True  # the platform shows a thread's title
+
+    @property
+    def state(self) -> str:
+        return combined_state([t.state for t in self.threads])
+
+
+@dataclass
+class DayView:
+    day: dt.date
+    destinations: list[DestinationDay]
+
+    @property
+    def state(self) -> str:
+        return combined_state([d.state for d in self.destinations])
+
+    @property
+    def page(self) -> str:
+        return f"{self.day.isoformat()}.html"
+
+    @property
+    def summary(self) -> str:
+        titles = [t.title for d in self.destinations for t in d.threads]
+        return " · ".join(dict.fromkeys(titles)) or "nothing to post"
+
+    @property
+    def events(self) -> list[str]:
+        """The day's events (one each, whichever destinations post them)."""
+        return list(dict.fromkeys(t.event_id for d in self.destinations for t in d.threads))
+
+    @property
+    def short(self) -> str:
+        """The first thread's title, cut at a word for a calendar cell."""
+        titles = [t.title for d in self.destinations for t in d.threads]
+        if not titles:
+            return ""
+        title = titles[0].split(": ", 1)[-1]
+        return title if len(title) <= 48 else title[:47].rsplit(" ", 1)[0] + "…"
+
+
+def combined_state(states: list[str]) -> str:
+    for state in (APPROVAL, WARNING, READY):
+        if state in states:
+            return state
+    return NOTHING
+
+
+class Builder:
+    """Builds the views of a store's days, caching what several days share."""
+
+    def __init__(self, store, config) -> None:
+        from bot.mentions import MentionDirectory
+
+        self.store = store
+        self.config = config
+        self.directory = MentionDirectory.from_store(store, config.lists)
+        self._videos: dict[str, frozenset[str]] = {}
+
+    def day(self, destinations, day: dt.date) -> DayView:
+        return DayView(day, [self.destination_day(d, day) for d in destinations])
+
+    def destination_day(self, destination, day: dt.date) -> DestinationDay:
+        from bot.drafts import adapter
+
+        with adapter(destination) as poster:
+            return self._destination_day(destination, day, poster)
+
+    def _destination_day(self, destination, day: dt.date, poster) -> DestinationDay:
+        from bot.publish import day_threads
+
+        threads = day_threads(self.store, self.config, destination, day, poster)
+        fresh = {t.event_id: t for t in getattr(threads, "fresh", threads)}
+        drafts = getattr(threads, "drafts", {})
+        views = []
+        for thread in threads:
+            draft = drafts.get(thread.event_id)
+            from_draft = draft is not None and draft.state == "approved"
+            status = "approved" if from_draft else "ready"
+            note = f"approved (draft {draft.id})" if from_draft else ""
+            views.append(
+                self.thread_view(thread, destination, poster, fresh, draft if from_draft else None,
+                                 status, note)
+            )  # fmt: skip
+        for held in getattr(threads, "held", []):
+            if held.thread is None:
+                continue
+            draft = drafts.get(held.event_id)
+            views.append(
+                self.thread_view(held.thread, destination, poster, fresh, draft, held.kind,
+                                 held.reason)
+            )  # fmt: skip
+        settings = destination.settings
+        author = str(settings.get("api_username") or settings.get("username") or "anniversary-bot")
+        return DestinationDay(
+            destination.name, destination.type, destination.format, author,
+            poster.capabilities.max_length, views, destination.require_approval,
+            poster.capabilities.titles,
+        )  # fmt: skip
+
+    def html_parts(self, event_id: str, destination, day: dt.date) -> list[str] | None:
+        """The event's parts drawn by the ``html`` block templates (names in the FYI chips)."""
+        from bot.errors import InputError
+        from bot.render import render_thread
+
+        try:
+            event = self.store.get_event(event_id)
+        except InputError:
+            return None
+        thread = render_thread(
+            event, day, "html", self.directory, None, self.config.templates,
+            destination.dedupe_mentions, destination.rotate_mentions,
+        )  # fmt: skip
+        return [post.body for post in thread.posts]
+
+    def thread_view(
+        self, thread: Thread, destination, poster, fresh: dict[str, Thread], draft, status, note
+    ) -> ThreadView:
+        from bot.fitting import platform_length
+
+        caps = poster.capabilities
+        edited = set(draft.edited_posts) if draft is not None else set()
+        current = fresh.get(thread.event_id)
+        parts = self.html_parts(thread.event_id, destination, thread.day)
+        per_part: dict[int, int] = {}
+        for post in thread.posts:
+            per_part[post.part] = per_part.get(post.part, 0) + 1
+        thread_warnings, post_warnings = [], {}
+        for warning in thread.warnings:
+            match = _POST_WARNING.match(warning)
+            if match:
+                post_warnings.setdefault(int(match.group(1)), []).append(warning)
+            elif warning.startswith("title "):
+                post_warnings.setdefault(1, []).append(warning)
+            else:
+                thread_warnings.append(warning)
+        video_urls = self._video_urls(thread.event_id)
+        posts = []
+        for post in thread.posts:
+            same = (
+                current is not None
+                and post.number <= len(current.posts)
+                and current.posts[post.number - 1].body == post.body
+            )
+            structured = (
+                parts is not None
+                and post.number not in edited
+                and not post.continued
+                and per_part[post.part] == 1
+                and same
+                and post.part <= len(parts)
+            )
+            length = platform_length(post.body, caps)
+            view = PostView(
+                number=post.number,
+                title=post.title,
+                length=length,
+                limit=caps.max_length,
+                continued=post.continued,
+                edited=post.number in edited,
+                warnings=[] if post.continued else list(post_warnings.get(post.part, [])),
+            )
+            if view.over:
+                view.warnings.append(
+                    f"{length:,} characters: over {destination.name}'s limit of "
+                    f"{caps.max_length:,}; the platform will refuse it"
+                )
+            if structured:
+                view.html = Markup(parts[post.part - 1])
+            else:
+                view.lines = text_lines(post.body, thread.format, video_urls, post.mentions)
+            posts.append(view)
+        title = thread.posts[0].title if thread.posts and thread.posts[0].title else thread.event_id
+        return ThreadView(
+            thread.event_id, title, status, note, posts, thread_warnings,
+            draft.id if draft is not None else None,
+            draft is not None and "title" in draft.overrides,
+        )  # fmt: skip
+
+    def _video_urls(self, event_id: str) -> frozenset[str]:
+        from bot.errors import InputError
+
+        if event_id not in self._videos:
+            try:
+                parts = self.store.get_event(event_id).parts
+            except InputError:
+                parts = []
+            self._videos[event_id] = frozenset(
+                str(block["url"])
+                for part in parts
+                for block in part["blocks"]
+                if block["type"] == "video" and block.get("url")
+            )
+        return self._videos[event_id]
+
+
+def text_lines(body: str, fmt: str, video_urls=frozenset(), mentions=()) -> list[Line]:
+    """A post's text as a forum would show it, line by line: a URL alone on its line becomes
+    a card (a video card for the event's videos), the FYI line mention chips."""
+    lines = []
+    names = [m.name for m in mentions]
+    for raw in body.split("\n"):
+        line = raw.strip()
+        kind = "p"
+        if fmt == "html":
+            line = html.unescape(_TAG.sub("", line)).strip()
+        elif fmt == "markdown":
+            if line.startswith(">"):
+                kind, line = "quote", line.lstrip(">").strip()
+            line = _MARKDOWN_LINK.sub(r"\1", line).replace("**", "")
+            line = _MARKDOWN_ESCAPE.sub(r"\1", line)
+        if not line:
+            continue
+        if _URL_LINE.fullmatch(line):
+            kind = "video" if line in video_urls else "link"
+        elif line.startswith("FYI ") and names:
+            lines.append(Line("fyi", line, names))
+            continue
+        lines.append(Line(kind, line))
+    return lines
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def render_day(config, view: DayView, previous: str | None = None, following: str | None = None,
+               index: str | None = "index.html") -> str:  # fmt: skip
+    env = site_environment(str(config.templates) if config.templates else None)
+    return env.get_template("html/day.j2").render(
+        view=view, previous=previous, following=following, index=index, labels=STATE_LABELS
+    )
+
+
+def month_grids(views: list[DayView]) -> list[dict[str, Any]]:
+    """The days by month, as calendar weeks (Monday first); ``None`` where a week has no day
+    of the range."""
+    by_day = {v.day: v for v in views}
+    months: list[dict[str, Any]] = []
+    for year, month in dict.fromkeys((v.day.year, v.day.month) for v in views):
+        weeks = []
+        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            weeks.append([by_day.get(d) if d.month == month else None for d in week])
+        weeks = [w for w in weeks if any(w)]
+        months.append({"name": f"{calendar.month_name[month]} {year}", "weeks": weeks})
+    return months
+
+
+def render_index(config, views: list[DayView], destinations, today: dt.date | None = None) -> str:
+    env = site_environment(str(config.templates) if config.templates else None)
+    counts = {state: sum(v.state == state for v in views) for state in STATE_LABELS}
+    return env.get_template("html/index.j2").render(
+        months=month_grids(views),
+        days=views,
+        destinations=[d.name for d in destinations],
+        labels=STATE_LABELS,
+        counts=counts,
+        weekdays=[calendar.day_abbr[i] for i in range(7)],
+        first=views[0].day if views else None,
+        last=views[-1].day if views else None,
+    )
+
+
+def write_site(store, config, destinations, start: dt.date, count: int, out: Path) -> Path:
+    """Write ``count`` day pages from ``start`` and ``index.html`` into ``out``; returns the
+    index's path. Each file is written whole (to a temporary name, then renamed)."""
+    from bot.posters.outbox import write_atomically
+
+    out.mkdir(parents=True, exist_ok=True)
+    builder = Builder(store, config)
+    views = [builder.day(destinations, start + dt.timedelta(days=n)) for n in range(count)]
+    for position, view in enumerate(views):
+        previous = views[position - 1].page if position else None
+        following = views[position + 1].page if position + 1 < len(views) else None
+        write_atomically(out / view.page, render_day(config, view, previous, following))
+    index = out / "index.html"
+    write_atomically(index, render_index(config, views, destinations))
+    return index
+
+
+def draft_page(store, config, draft) -> str:
+    """One draft as a page, as it would be sent (edits included), whatever its state."""
+    from bot.drafts import adapter
+    from bot.publish import day_threads
+
+    destination = config.destination(draft.destination)
+    builder = Builder(store, config)
+    status = {"draft": "approval"}.get(draft.state, draft.state)
+    note = f"draft {draft.id}: {draft.label}" + (f": {draft.reason}" if draft.reason else "")
+    with adapter(destination) as poster:
+        threads = day_threads(store, config, destination, draft.day, poster, drafts=False)
+        fresh = {t.event_id: t for t in threads}
+        thread = builder.thread_view(
+            draft.thread(), destination, poster, fresh, draft, status, note
+        )
+    settings = destination.settings
+    author = str(settings.get("api_username") or settings.get("username") or "anniversary-bot")
+    view = DayView(
+        draft.day,
+        [
+            DestinationDay(
+                destination.name, destination.type, destination.format, author,
+                poster.capabilities.max_length, [thread], destination.require_approval,
+                poster.capabilities.titles,
+            )
+        ],
+    )  # fmt: skip
+    return render_day(config, view, index=None)
+
+
+def format_preview_html(threads: list[Thread], destination: str) -> str:
+    """``preview --format html`` without a folder: the threads (rendered in the ``html``
+    format) on one page."""
+    from bot.render import environment
+
+    page = environment("html").get_template("html/page.j2")
+    return page.render(threads=threads, destination=destination)
