@@ -243,8 +243,18 @@ def events_show(obj: Context, event_id: str, as_json: bool) -> None:
     help="Every event of the day, not only those the destination posts.",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False), help="Write to this file instead of standard output."
+    "--out",
+    type=click.Path(),
+    help="Write to this file instead of standard output; with --format html, a folder "
+    "(existing, or a name without a suffix) gets a page per day and a calendar.",
 )
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=None,
+    help="With --format html --out DIR: how many days (default 30).",
+)
+@click.option("--year", type=int, default=None, help="With --format html --out DIR: this year.")
 @click.option(
     "--json",
     "as_json",
@@ -252,12 +262,21 @@ def events_show(obj: Context, event_id: str, as_json: bool) -> None:
     help="Machine-readable: per thread its event, date and posts.",
 )
 @pass_context
-def preview(obj: Context, date_text, fmt, destination, show_all, out, as_json) -> None:
+def preview(obj: Context, date_text, fmt, destination, show_all, out, days, year, as_json) -> None:
     """Show the day's thread(s) exactly as they would be posted, with each post's length.
 
     Example: anniversary-bot preview --date 01-10 --format markdown
     """
+    if fmt == "html" and out and (Path(out).is_dir() or not Path(out).suffix):
+        from bot.cli_drafts import write_site_for
+
+        names = (destination,) if destination else ()
+        write_site_for(obj, out, names, date_text, days, year)
+        return
+    if days is not None or year is not None:
+        raise InputError("--days and --year go with --format html --out DIR")
     from bot.app import nearest_days_with_events, threads_for_day
+    from bot.content.pick import pick_for
     from bot.fitting import fit_for
     from bot.posters import poster_class
     from bot.preview import format_preview, format_preview_html
@@ -280,6 +299,7 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, as_json) -
         leap_day=dest.leap_day,
         dedupe_mentions=dest.dedupe_mentions,
         rotate_mentions=dest.rotate_mentions,
+        pick=None if show_all else pick_for(obj.store, dest),
     )
     threads = [fit_for(thread, dest, poster) for thread in threads]
     if as_json:
@@ -356,6 +376,8 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
                 if threads
                 else f"{dest.name}: nothing to post on {day}"
             )
+            for held in getattr(threads, "held", []):
+                click.echo(held.summary())
             continue
         results = publish_day(obj.store, obj.config, dest, day)
         if not results:
@@ -521,6 +543,13 @@ def status(obj: Context) -> None:
             click.echo("  nothing posted yet")
         for row in log.rows(name, None, ("failed", "unconfirmed", "sending")):
             click.echo(f"  {row['state']}: {row['key']}: {row['last_error'] or ''}".rstrip())
+    from bot.drafts import attention
+
+    waiting = attention(obj.store, config, obj.today())
+    if waiting:
+        click.echo("drafts waiting for a person ('anniversary-bot drafts list'):")
+        for line in waiting:
+            click.echo(f"  {line}")
 
 
 @cli.command()

@@ -1,8 +1,6 @@
 """`drafts` commands: generate, list, show, edit, approve, skip, regenerate, preview.
 
-Also, two additions to commands defined in ``bot/cli.py`` (kept here so that file stays as it
-is): `preview --format html --out DIR` writes a page per day and a calendar (any other use of
-`preview` runs as before), and `status` ends with the drafts that wait for a person.
+`preview --format html --out DIR` (in ``bot/cli.py``) uses ``write_site_for`` from here.
 """
 
 from __future__ import annotations
@@ -250,10 +248,12 @@ def drafts_preview(obj: Context, out: str, names, date_text, days, year) -> None
 
     Example: anniversary-bot drafts preview --out preview/ && xdg-open preview/index.html
     """
-    _write_site(obj, out, names, date_text, days, year)
+    write_site_for(obj, out, names, date_text, days, year)
 
 
-def _write_site(obj: Context, out: str, names, date_text, days, year) -> None:
+def write_site_for(obj: Context, out: str, names, date_text, days, year) -> None:
+    """The HTML preview site: a page per day and a calendar (also `preview --format html
+    --out DIR`)."""
     import datetime as dt
 
     from bot.html_preview import write_site
@@ -267,65 +267,3 @@ def _write_site(obj: Context, out: str, names, date_text, days, year) -> None:
         start, count = obj.day(date_text, destinations[0].timezone), days or 30
     index = write_site(obj.store, obj.config, destinations, start, count, Path(out))
     click.echo(f"Wrote {count} day page{'s' if count != 1 else ''} and {index}", err=True)
-
-
-# --- additions to commands of bot/cli.py --------------------------------------------------------
-
-
-def _extend_preview() -> None:
-    """`preview --format html --out DIR`: a page per day and a calendar (a folder: an existing
-    one, or a name without a suffix). Every other use of `preview` is unchanged."""
-    command = cli.commands.get("preview")
-    if command is None or getattr(command, "_site_extension", False):
-        return
-    for param in command.params:
-        if param.name == "out":
-            param.type = click.Path()
-            param.help = (
-                "Write to this file instead of standard output; with --format html, a folder "
-                "(existing, or a name without a suffix) gets a page per day and a calendar."
-            )
-    command.params += _site_options()
-    original = command.callback
-
-    def callback(**kwargs):
-        days, year = kwargs.pop("days"), kwargs.pop("year")
-        out, fmt = kwargs.get("out"), kwargs.get("fmt")
-        if fmt == "html" and out and (Path(out).is_dir() or not Path(out).suffix):
-            obj = click.get_current_context().find_object(Context)
-            names = (kwargs["destination"],) if kwargs.get("destination") else ()
-            _write_site(obj, out, names, kwargs.get("date_text"), days, year)
-            return None
-        if days is not None or year is not None:
-            raise InputError("--days and --year go with --format html --out DIR")
-        return original(**kwargs)
-
-    command.callback = callback
-    command._site_extension = True
-
-
-def _extend_status() -> None:
-    """`status` ends with the drafts and days that wait for a person."""
-    command = cli.commands.get("status")
-    if command is None or getattr(command, "_drafts_extension", False):
-        return
-    original = command.callback
-
-    def callback(**kwargs):
-        result = original(**kwargs)
-        from bot.drafts import attention
-
-        obj = click.get_current_context().find_object(Context)
-        lines = attention(obj.store, obj.config, obj.today())
-        if lines:
-            click.echo("drafts waiting for a person ('anniversary-bot drafts list'):")
-            for line in lines:
-                click.echo(f"  {line}")
-        return result
-
-    command.callback = callback
-    command._drafts_extension = True
-
-
-_extend_preview()
-_extend_status()

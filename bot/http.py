@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from bot import __version__
@@ -98,9 +99,15 @@ class PlatformHTTP:
             raise PostError(f"{self.platform}: connecting to {host} timed out") from None
         except requests.exceptions.ReadTimeout:
             raise PostError(
-                f"{self.platform}: {host} did not answer within {self.timeout[1]:.0f} s"
+                f"{self.platform}: {host} did not answer within {self.timeout[1]:g} s"
             ) from None
-        except requests.exceptions.ConnectionError:
+        except requests.exceptions.ConnectionError as error:
+            # with a retry policy, urllib3 wraps a read timeout as a connection error
+            reason = getattr(error.args[0] if error.args else None, "reason", None)
+            if isinstance(reason, ReadTimeoutError):
+                raise PostError(
+                    f"{self.platform}: {host} did not answer within {self.timeout[1]:g} s"
+                ) from None
             raise PostError(
                 f"{self.platform}: cannot connect to {host}: is the network up and the URL right?"
             ) from None

@@ -367,6 +367,7 @@ def day_threads(
     ``drafts``: apply the day's drafts (``bot.drafts.threads_to_publish``: approved drafts
     as they are, held threads in ``.held``); False: the threads as rendered now."""
     from bot.app import threads_for_day
+    from bot.content.pick import pick_for
     from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
@@ -402,6 +403,7 @@ def day_threads(
             leap_day=destination.leap_day,
             dedupe_mentions=destination.dedupe_mentions,
             rotate_mentions=destination.rotate_mentions,
+            pick=pick_for(store, destination),
         )
     threads = [fit_for(thread, destination, poster) for thread in threads]
     if not drafts:
@@ -432,9 +434,14 @@ def publish_day(
             [post for thread in threads for post in outgoing_posts(thread, destination.name)],
             destination.name,
         )
+        from bot.content.pick import pick_for
+
+        pick = pick_for(store, destination)
         results = []
         for thread in threads:
             event = store.get_event(thread.event_id)
+            # a content warning where the event says so, or the pick's tags/keywords do
+            sensitive = event.sensitive or (pick is not None and pick.is_sensitive(event))
             results.append(
                 publish_thread(
                     store,
@@ -442,7 +449,7 @@ def publish_day(
                     destination.name,
                     thread,
                     clock=clock,
-                    sensitive=event.sensitive,
+                    sensitive=sensitive,
                     retry_now=retry_now,
                     resend_unconfirmed=resend_unconfirmed,
                 )

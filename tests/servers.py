@@ -34,6 +34,7 @@ class LocalServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each small answer waits ~40 ms
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -46,7 +47,8 @@ class LocalServer:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Type", headers.get("Content-Type", "application/json"))
+                if "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -278,3 +278,28 @@ def test_bad_config_is_one_clear_line(cli_run, tmp_path, destination, message, m
     assert code == 2
     assert err.startswith(f"Error: {config}: ") and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_read_timeout_is_reported_as_one(three_part_store):
+    import time as real_time
+
+    from tests.servers import LocalServer
+
+    def slow(request):
+        real_time.sleep(1.5)  # a server that accepts and then says nothing in time
+        return 200, {}, {"id": "late"}
+
+    with LocalServer(slow) as server:
+        store, t = thread(three_part_store)
+        settings = {
+            "url": server.url + "/hook",
+            "secret": SECRET,
+            "format": "text",
+            "lookup_url": None,
+            "timeout": 0.5,
+        }
+        poster = WebhookPoster("hook", settings)
+        result = publish_thread(store, poster, "hook", t)
+    port = server.httpd.server_address[1]
+    assert result.posts[0].error == f"webhook: 127.0.0.1:{port} did not answer within 0.5 s"
+    assert len(server.requests) == 1  # a read that timed out is not sent again blindly
