@@ -132,13 +132,14 @@ def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVE
 
 
 def order_events(events: list[Event], day: dt.date) -> list[Event]:
-    """A stable order: priority, then milestone anniversaries, curated before imported."""
+    """A stable order: curated events before imported candidates (which post only on a day
+    without a curated one), then priority, then milestone anniversaries."""
 
     def key(event: Event):
         return (
+            event.origin != "curated",
             -event.priority,
             not is_milestone(event.date, day),
-            event.origin != "curated",
             event.date.year if event.date.year is not None else 10**6,
             event.id,
         )
