@@ -147,6 +147,16 @@ def order_events(events: list[Event], day: dt.date) -> list[Event]:
     return sorted(events, key=key)
 
 
+def destination_pick(store: Store, destination):
+    """The destination's daily pick, or None when its config does not enable one (checked
+    here so that a destination without one never imports the pick's code)."""
+    if not (getattr(destination, "pick", None) or {}).get("enabled"):
+        return None
+    from bot.content.pick import pick_for
+
+    return pick_for(store, destination)
+
+
 def threads_for_day(
     store: Store,
     day: dt.date,

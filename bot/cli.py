@@ -46,7 +46,34 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class BotGroup(click.Group):
-    """Turns a BotError into one line on stderr and its exit code, never a traceback."""
+    """Turns a BotError into one line on stderr and its exit code, never a traceback.
+
+    Commands kept in other modules (drafts, content) are imported only when named, so that a
+    short command such as ``preview`` does not pay for building them."""
+
+    LAZY_MODULES = {
+        "drafts": "bot.cli_drafts",
+        "fetch": "bot.cli_content",
+        "plan": "bot.cli_content",
+        "calendar": "bot.cli_content",
+        "events": "bot.cli_content",  # adds `events promote` and `events candidates`
+    }
+
+    def _load(self, name: str) -> None:
+        module = self.LAZY_MODULES.get(name)
+        if module:
+            import importlib
+
+            importlib.import_module(module)
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in set(self.LAZY_MODULES):
+            self._load(name)
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -275,8 +302,7 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, days, year
         return
     if days is not None or year is not None:
         raise InputError("--days and --year go with --format html --out DIR")
-    from bot.app import nearest_days_with_events, threads_for_day
-    from bot.content.pick import pick_for
+    from bot.app import destination_pick, nearest_days_with_events, threads_for_day
     from bot.fitting import fit_for
     from bot.posters import poster_class
     from bot.preview import format_preview, format_preview_html
@@ -299,7 +325,7 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, days, year
         leap_day=dest.leap_day,
         dedupe_mentions=dest.dedupe_mentions,
         rotate_mentions=dest.rotate_mentions,
-        pick=None if show_all else pick_for(obj.store, dest),
+        pick=None if show_all else destination_pick(obj.store, dest),
     )
     threads = [fit_for(thread, dest, poster) for thread in threads]
     if as_json:
@@ -914,21 +940,6 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
-
-
-def _register_command_modules() -> None:
-    """Commands kept in their own modules (drafts, content), added to the same group."""
-    import importlib
-
-    for name in ("bot.cli_drafts", "bot.cli_content"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-
-
-_register_command_modules()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -366,8 +366,7 @@ def day_threads(
     half-posted), else the day's pick. ``poster``: the adapter instance or class.
     ``drafts``: apply the day's drafts (``bot.drafts.threads_to_publish``: approved drafts
     as they are, held threads in ``.held``); False: the threads as rendered now."""
-    from bot.app import threads_for_day
-    from bot.content.pick import pick_for
+    from bot.app import destination_pick, threads_for_day
     from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
@@ -403,7 +402,7 @@ def day_threads(
             leap_day=destination.leap_day,
             dedupe_mentions=destination.dedupe_mentions,
             rotate_mentions=destination.rotate_mentions,
-            pick=pick_for(store, destination),
+            pick=destination_pick(store, destination),
         )
     threads = [fit_for(thread, destination, poster) for thread in threads]
     if not drafts:
@@ -434,9 +433,9 @@ def publish_day(
             [post for thread in threads for post in outgoing_posts(thread, destination.name)],
             destination.name,
         )
-        from bot.content.pick import pick_for
+        from bot.app import destination_pick
 
-        pick = pick_for(store, destination)
+        pick = destination_pick(store, destination)
         results = []
         for thread in threads:
             event = store.get_event(thread.event_id)
