@@ -114,10 +114,12 @@ class DailyJob:
         publish_log = PublishLog(store, self.clock)
         self._close_past_days(store, destination, day)
         begun = bool(publish_log.planned_event_ids(name, day))
-        if begun and not force and not publish_log.rows(name, day, OPEN_STATES):
+        held, approved_late = _review(store, destination, day, due)
+        if begun and not force and not held and not publish_log.rows(name, day, OPEN_STATES):
             return f"{name}: {day}: done"
         late = now - due
-        if not begun and not force and late > dt.timedelta(hours=destination.catch_up_hours):
+        too_late = late > dt.timedelta(hours=destination.catch_up_hours)
+        if not begun and not force and not (held or approved_late) and too_late:
             return self._record_missed(store, destination, day, late)
         results = publish_day(
             store, self.config, destination, day, clock=self.clock,
@@ -222,6 +224,20 @@ class DailyJob:
             log.debug("%s", message)
         else:
             log.info("%s", message)
+
+
+def _review(store: Store, destination, day: dt.date, due: dt.datetime) -> tuple[bool, bool]:
+    """What the day's drafts (bot/drafts.py) say: (held: a draft waits for a person: stale,
+    edited, or unapproved where the destination requires approval; approved late: one was
+    approved after the day's time). Such a day is neither done nor missed: what was held goes
+    out once approved, that same day."""
+    held, approved_late = store.conn.execute(
+        "select coalesce(max(state = 'stale' or (state = 'draft' and (? or overrides != '{}'))), 0),"
+        " coalesce(max(state = 'approved' and approved_at > ?), 0) "
+        "from drafts where destination = ? and day = ?",
+        [int(destination.require_approval), due.isoformat(), destination.name, day.isoformat()],
+    ).fetchone()
+    return bool(held), bool(approved_late)
 
 
 def _post_from_row(row: dict[str, Any], fmt: str) -> OutgoingPost:

@@ -428,3 +428,40 @@ def test_the_drafts_table_is_a_migration(tmp_path):
     store = Store(tmp_path / "new.db")
     assert "drafts" in store.db.table_names()
     assert Path(store.path).exists()
+
+
+def test_scheduler_waits_for_approval_instead_of_calling_the_day_missed(
+    tmp_path, sample_store_path
+):
+    """require_approval: the sweep neither records the day as missed nor as done while a draft
+    waits; once approved, the next sweep posts it that same day, even past catch_up_hours."""
+    import datetime as dt
+    import shutil
+
+    from bot.config import load_config
+    from bot.drafts import Drafts
+    from bot.scheduler import DailyJob
+
+    db = tmp_path / "store.db"
+    shutil.copy(sample_store_path, db)
+    outbox = tmp_path / "outbox"
+    config_path = tmp_path / "bot.yaml"
+    config_path.write_text(
+        f"destinations:\n  out:\n    type: outbox\n    path: {outbox}\n    time: '07:00'\n"
+        "    timezone: UTC\n    catch_up_hours: 2\n    require_approval: true\n"
+    )
+    config = load_config(config_path)
+    destination = config.destination("out")
+    day = dt.date(2026, 1, 10)
+    store = Store(db)
+    assert len(Drafts(store).generate(config, destination, day)) == 1
+    job = DailyJob(db, config)
+    at = lambda hour: dt.datetime(2026, 1, 10, hour, tzinfo=dt.UTC)  # noqa: E731
+    assert "waits for approval" in job.run_destination("out", at(8))
+    assert "waits for approval" in job.run_destination("out", at(12))  # past catch_up: not missed
+    assert not outbox.exists()
+    Drafts(store).approve(config, Drafts(store).for_day("out", day)[0].id)
+    message = job.run_destination("out", at(13))
+    assert "posts sent" in message and "missed" not in message
+    assert len(list((outbox / "2026-01-10").glob("*.txt"))) == 3
+    assert job.run_destination("out", at(14)).endswith(": done")
