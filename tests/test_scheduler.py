@@ -58,6 +58,20 @@ def test_fall_back_fires_once_at_the_first_occurrence():
     assert len(set(times)) == 4
 
 
+def test_why_not_crontrigger():
+    """APScheduler 3.11's CronTrigger, asked for the fire time after 01:30 of the repeated hour
+    (fold=1), returns that same time again: the scheduler's catch-up loop would never end.
+    When this test fails, APScheduler has fixed it and CronTrigger could be used again."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger(hour=1, minute=30, timezone=NY)
+    second = dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC).astimezone(NY)  # 01:30 EST, fold=1
+    after = trigger.get_next_fire_time(second, second + dt.timedelta(seconds=1))
+    assert after == second  # the same time, not the next day
+    ours = DailyTrigger("01:30", NY).get_next_fire_time(second, second + dt.timedelta(seconds=1))
+    assert ours.astimezone(NY).date() == dt.date(2026, 11, 2)
+
+
 def test_due_time_in_auckland_and_london():
     assert (
         scheduled_at(dt.date(2026, 9, 27), "02:15", AUCKLAND).astimezone(AUCKLAND).strftime("%H:%M")
