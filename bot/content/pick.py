@@ -453,8 +453,8 @@ def plan_days(
             result.curated = sum(e.origin == CURATED for e in pool)
             result.candidates = len(pool) - result.curated
             for event in map(with_text, order_events(pool, day)[:limit]):
-                result.chosen.append(Choice(event, ["simple order: priority, every 25 years, "
-                                                    "curated first"], None))  # fmt: skip
+                result.chosen.append(Choice(event, ["simple order: curated first, then "
+                                                    "priority, then every 25 years"], None))  # fmt: skip
         for choice in result.chosen:
             history.add(day, choice.event.id, choice.event.tags)
         plan.append(result)
