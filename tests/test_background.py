@@ -24,7 +24,7 @@ from bot.content.text import cut_paragraphs, html_paragraphs, strip_html
 from bot.model import Event
 from bot.store import Store
 from tests.conftest import write, write_config
-from tests.servers import LocalServer
+from tests.servers import FakePlatform, LocalServer
 from tests.test_onthisday import quiet
 
 # The REST summary's shape (https://www.mediawiki.org/wiki/Specs/Summary/1.3.0): the fields a
@@ -141,7 +141,7 @@ def empty_new_stores(monkeypatch):
     monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")
 
 
-class PageServer:
+class PageServer(FakePlatform):
     """Wikipedia's summary API under /{lang}/api/rest_v1/page/summary/{title}, and pages."""
 
     def __init__(self, pages=None) -> None:
@@ -164,21 +164,6 @@ class PageServer:
         if answer is not None:
             return answer
         return 404, {"Content-Type": "text/html"}, b"<h1>Not here</h1>"
-
-    def __enter__(self) -> PageServer:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self):
-        return self.server.requests
 
 
 @pytest.fixture

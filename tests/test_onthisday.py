@@ -24,7 +24,7 @@ from bot.content.onthisday import (
 from bot.loader import wiki_record_row
 from bot.store import Store
 from tests.conftest import ROOT, write, write_config
-from tests.servers import LocalServer
+from tests.servers import FakePlatform, LocalServer
 
 SAVED_FEED = ROOT.parent / "shared" / "data" / "wikimedia-onthisday-feed-11-12.json"
 needs_feed = pytest.mark.skipif(
@@ -86,7 +86,7 @@ def quiet(server: LocalServer) -> LocalServer:
     return server
 
 
-class FeedServer:
+class FeedServer(FakePlatform):
     """Answers the feed's path for each day: ``answers[(kind, "MM", "DD")]`` or a default;
     a value is a payload, or (status, headers, body)."""
 
@@ -115,21 +115,6 @@ class FeedServer:
                 "detail": "Page or revision not found.",
             },
         )
-
-    def __enter__(self) -> FeedServer:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def requests(self):
-        return self.server.requests
 
 
 # --- the conversion, on the saved real answer -------------------------------------------------
