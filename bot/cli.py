@@ -450,6 +450,11 @@ def history(obj: Context, date_text, destination, failed, as_json) -> None:
             if r["last_error"]:
                 line += f"  {r['last_error']}"
         click.echo(line)
+    if not failed:
+        from bot.drafts import held_back
+
+        for line in held_back(obj.store, obj.config, obj.today(), day, destination):
+            click.echo(line)
     click.echo(f"{len(rows)} post{'s' if len(rows) != 1 else ''}", err=True)
 
 

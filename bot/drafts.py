@@ -669,3 +669,27 @@ def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
                 "drafts: 'anniversary-bot drafts generate'"
             )
     return lines
+
+
+def held_back(
+    store: Store, config, today: dt.date, day: dt.date | None = None, destination: str | None = None
+) -> list[str]:
+    """Lines for ``history``: threads of days already reached that were not posted because
+    their draft waits for a person (or was skipped)."""
+    lines = []
+    for draft in Drafts(store).list(destination):
+        dest = config.destinations.get(draft.destination)
+        if dest is None or draft.day > today or (day is not None and draft.day != day):
+            continue
+        if draft.state == SKIPPED:
+            why = f"skipped: {draft.reason}"
+        elif draft.blocks_publishing or (draft.state == STALE and dest.require_approval):
+            why = f"stale: {draft.reason}; waits for approval"
+        elif draft.state in (DRAFT, STALE) and (dest.require_approval or draft.edited):
+            why = "waits for approval"
+        else:
+            continue
+        lines.append(
+            f"{draft.day}  {draft.destination}  {draft.event_id}  held (draft {draft.id}): {why}"
+        )
+    return lines

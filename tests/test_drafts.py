@@ -183,7 +183,9 @@ def test_require_approval_with_an_unapproved_draft_posts_nothing_and_says_so(env
     assert f"site: {EVENT_ID}: not posted: waits for approval (draft 1)" in out
     assert "drafts approve 1" in out
     assert env.sent() == {}
-    assert bot("history", "--date", DAY).strip() == "0 posts"
+    history = bot("history", "--date", DAY)  # nothing went out, and history says why
+    assert f"{DAY}  site  {EVENT_ID}  held (draft 1): waits for approval" in history
+    assert history.strip().endswith("0 posts")
     with time_machine.travel(dt.datetime(2026, 7, 19, 12, tzinfo=dt.UTC), tick=False):
         status = bot("status")
     assert f"{DAY} site draft 1 ({EVENT_ID}): draft: waits for approval" in status
