@@ -39,27 +39,6 @@ def derive_id(date: AnniversaryDate, title: str) -> str:
     return f"{id_prefix(date)}-{slugify(title)}"
 
 
-class Fields(dict):
-    """A dict whose keys templates read as attributes (``block.title``) without Jinja first
-    trying and failing a real attribute lookup, which costs an exception per field."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def as_fields(value: Any) -> Any:
-    if isinstance(value, dict) and not isinstance(value, Fields):
-        return Fields((k, as_fields(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [as_fields(v) for v in value]
-    return value
-
-
 @dataclass
 class Event:
     id: str
@@ -98,7 +77,7 @@ class Event:
             date=AnniversaryDate(row["month"], row["day"], row["year"]),
             title=row["title"],
             lead=row["lead"],
-            parts=json.loads(row["parts"], object_hook=Fields),
+            parts=json.loads(row["parts"]),
             credit=row["credit"],
             tags=json.loads(row["tags"]),
             priority=row["priority"],

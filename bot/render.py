@@ -22,7 +22,7 @@ from markupsafe import Markup
 from bot import dates
 from bot.errors import BotError
 from bot.mentions import Member, MentionDirectory
-from bot.model import Event, Fields, as_fields
+from bot.model import Event
 from bot.paths import templates_dir
 
 FORMATS = ("text", "markdown", "html")
@@ -328,7 +328,6 @@ def _resolve_mentions(
     resolved: list[dict[str, Any]] = []
     mentioned: list[Member] = []
     for block in blocks:
-        block = as_fields(block)
         if block["type"] == "mentions":
             members = directory.expand(block["lists"], block["members"])
             if named_before:
@@ -338,7 +337,7 @@ def _resolve_mentions(
                 members = members[shift:] + members[:shift]
             seen = {m.id for m in mentioned}
             mentioned.extend(m for m in members if m.id not in seen)
-            block = Fields(type="mentions", members=members)
+            block = {"type": "mentions", "members": members}
         resolved.append(block)
     return resolved, mentioned
 
