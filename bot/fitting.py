@@ -24,7 +24,6 @@ from bot.posters.base import Capabilities
 from bot.render import Post, Thread
 
 CONTINUED = "(continued)"
-URL = re.compile(r"https?://\S+")
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 
 

@@ -124,17 +124,6 @@ class Event:
         ]
         return data
 
-    def mention_names(self) -> tuple[set[str], set[str]]:
-        """The list names and member names this event's parts mention."""
-        lists: set[str] = set()
-        members: set[str] = set()
-        for part in self.parts:
-            for block in part["blocks"]:
-                if block["type"] == "mentions":
-                    lists.update(block["lists"])
-                    members.update(block["members"])
-        return lists, members
-
 
 def _compact(value: Any) -> Any:
     if isinstance(value, dict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -340,7 +340,3 @@ def _resolve_mentions(
             block = {"type": "mentions", "members": members}
         resolved.append(block)
     return resolved, mentioned
-
-
-def thread_as_dict(thread: Thread) -> dict[str, Any]:
-    return asdict(thread)

@@ -125,8 +125,8 @@ class Store:
                 self.conn.executemany(sql, [(*row, now) for row in part])
                 if progress is not None:
                     progress(len(part))
-            self._upsert_members(members)
-            self._upsert_lists(lists)
+            self.save_members(members)
+            self.save_lists(lists)
         added = sum(1 for row in rows if row[0] not in existing)
         return ImportResult(added, len(rows) - added, len(members), len(lists))
 
@@ -177,12 +177,6 @@ class Store:
 
     # --- mention members and lists ---------------------------------------------------------
 
-    def save_members(self, members: list[dict[str, Any]]) -> None:
-        self._upsert_members(members)
-
-    def save_lists(self, lists: list[dict[str, Any]]) -> None:
-        self._upsert_lists(lists)
-
     def delete_member(self, member_id: str) -> None:
         with self.db.atomic():
             self.conn.execute("delete from members where id = ?", [member_id])
@@ -191,7 +185,7 @@ class Store:
         with self.db.atomic():
             self.conn.execute("delete from mention_lists where name = ?", [name])
 
-    def _upsert_members(self, members: list[dict[str, Any]]) -> None:
+    def save_members(self, members: list[dict[str, Any]]) -> None:
         for member in members:
             self.db["members"].upsert(
                 {
@@ -204,7 +198,7 @@ class Store:
                 pk="id",
             )
 
-    def _upsert_lists(self, lists: list[dict[str, Any]]) -> None:
+    def save_lists(self, lists: list[dict[str, Any]]) -> None:
         for mention_list in lists:
             self.db["mention_lists"].upsert(
                 {
