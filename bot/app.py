@@ -185,6 +185,35 @@ def threads_for_day(
     ]
 
 
+def fresh_threads(
+    store: Store,
+    config,
+    destination,
+    day: dt.date,
+    poster,
+    fmt: str | None = None,
+    show_all: bool = False,
+) -> list[Thread]:
+    """The day's pick rendered now for ``destination`` and fitted to ``poster`` (an adapter
+    instance or class); ``fmt`` and ``show_all`` (every event, no pick) are for previews."""
+    from bot.fitting import fit_for
+
+    threads = threads_for_day(
+        store,
+        day,
+        fmt or destination.format,
+        limit=None if show_all else destination.max_threads_per_day,
+        platform=poster.platform,
+        user_templates=config.templates,
+        config_lists=config.lists,
+        leap_day=destination.leap_day,
+        dedupe_mentions=destination.dedupe_mentions,
+        rotate_mentions=destination.rotate_mentions,
+        pick=None if show_all else destination_pick(store, destination),
+    )
+    return [fit_for(thread, destination, poster) for thread in threads]
+
+
 def nearest_days_with_events(store: Store, day: dt.date) -> list[str]:
     """The closest month-days before and after ``day`` that have events, in words."""
     days = store.days_with_events()

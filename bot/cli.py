@@ -302,8 +302,7 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, days, year
         return
     if days is not None or year is not None:
         raise InputError("--days and --year go with --format html --out DIR")
-    from bot.app import destination_pick, nearest_days_with_events, threads_for_day
-    from bot.fitting import fit_for
+    from bot.app import fresh_threads, nearest_days_with_events
     from bot.posters import poster_class
     from bot.preview import format_preview, format_preview_html
 
@@ -313,21 +312,7 @@ def preview(obj: Context, date_text, fmt, destination, show_all, out, days, year
     )
     day = obj.day(date_text, dest.timezone)
     fmt = fmt or dest.format
-    poster = poster_class(dest.type)
-    threads = threads_for_day(
-        obj.store,
-        day,
-        fmt,
-        limit=None if show_all else dest.max_threads_per_day,
-        platform=poster.platform,
-        user_templates=config.templates,
-        config_lists=config.lists,
-        leap_day=dest.leap_day,
-        dedupe_mentions=dest.dedupe_mentions,
-        rotate_mentions=dest.rotate_mentions,
-        pick=None if show_all else destination_pick(obj.store, dest),
-    )
-    threads = [fit_for(thread, dest, poster) for thread in threads]
+    threads = fresh_threads(obj.store, config, dest, day, poster_class(dest.type), fmt, show_all)
     if as_json:
         text = json.dumps(
             {"day": day.isoformat(), "destination": dest.name, "format": fmt,

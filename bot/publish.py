@@ -366,7 +366,6 @@ def day_threads(
     half-posted), else the day's pick. ``poster``: the adapter instance or class.
     ``drafts``: apply the day's drafts (``bot.drafts.threads_to_publish``: approved drafts
     as they are, held threads in ``.held``); False: the threads as rendered now."""
-    from bot.app import destination_pick, threads_for_day
     from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
@@ -390,21 +389,11 @@ def day_threads(
             )  # fmt: skip
             for e in events
         ]
+        threads = [fit_for(thread, destination, poster) for thread in threads]
     else:
-        threads = threads_for_day(
-            store,
-            day,
-            destination.format,
-            limit=destination.max_threads_per_day,
-            platform=poster.platform,
-            user_templates=config.templates,
-            config_lists=config.lists,
-            leap_day=destination.leap_day,
-            dedupe_mentions=destination.dedupe_mentions,
-            rotate_mentions=destination.rotate_mentions,
-            pick=destination_pick(store, destination),
-        )
-    threads = [fit_for(thread, destination, poster) for thread in threads]
+        from bot.app import fresh_threads
+
+        threads = fresh_threads(store, config, destination, day, poster)
     if not drafts:
         return threads
     from bot.drafts import threads_to_publish  # drafts hook (issue 7)
