@@ -214,6 +214,21 @@ def fresh_threads(
     return [fit_for(thread, destination, poster) for thread in threads]
 
 
+def event_thread(
+    store: Store, config, destination, event: Event, day: dt.date, poster, directory=None
+) -> Thread:
+    """One given event rendered for ``destination`` and fitted to ``poster`` (an adapter
+    instance or class): a day already begun, or a draft rendered again."""
+    from bot.fitting import fit_for
+
+    directory = directory or MentionDirectory.from_store(store, config.lists)
+    thread = render_thread(
+        event, day, destination.format, directory, poster.platform, config.templates,
+        destination.dedupe_mentions, destination.rotate_mentions,
+    )  # fmt: skip
+    return fit_for(thread, destination, poster)
+
+
 def nearest_days_with_events(store: Store, day: dt.date) -> list[str]:
     """The closest month-days before and after ``day`` that have events, in words."""
     days = store.days_with_events()

@@ -420,17 +420,11 @@ class Drafts:
         return self.get(draft.id)
 
     def _render(self, config, destination, event_id: str, day: dt.date) -> Thread:
-        from bot.fitting import fit_for
-        from bot.mentions import MentionDirectory
-        from bot.render import render_thread
+        from bot.app import event_thread
 
         with adapter(destination) as poster:
-            thread = render_thread(
-                self.store.get_event(event_id), day, destination.format,
-                MentionDirectory.from_store(self.store, config.lists), poster.platform,
-                config.templates, destination.dedupe_mentions, destination.rotate_mentions,
-            )  # fmt: skip
-            return fit_for(thread, destination, poster)
+            event = self.store.get_event(event_id)
+            return event_thread(self.store, config, destination, event, day, poster)
 
     # --- a person's decisions -------------------------------------------------------------------
 

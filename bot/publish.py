@@ -366,30 +366,21 @@ def day_threads(
     half-posted), else the day's pick. ``poster``: the adapter instance or class.
     ``drafts``: apply the day's drafts (``bot.drafts.threads_to_publish``: approved drafts
     as they are, held threads in ``.held``); False: the threads as rendered now."""
-    from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
-    from bot.render import render_thread
 
     poster = poster or poster_class(destination.type)
     planned = PublishLog(store).planned_event_ids(destination.name, day)
     if planned:
+        from bot.app import event_thread
+
         directory = MentionDirectory.from_store(store, config.lists)
-        events = [store.get_event(event_id) for event_id in planned]
         threads = [
-            render_thread(
-                e,
-                day,
-                destination.format,
-                directory,
-                poster.platform,
-                config.templates,
-                destination.dedupe_mentions,
-                destination.rotate_mentions,
-            )  # fmt: skip
-            for e in events
+            event_thread(
+                store, config, destination, store.get_event(event_id), day, poster, directory
+            )
+            for event_id in planned
         ]
-        threads = [fit_for(thread, destination, poster) for thread in threads]
     else:
         from bot.app import fresh_threads
 
