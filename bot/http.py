@@ -121,6 +121,7 @@ class PlatformHTTP:
                 retryable=response.status_code in (408, 425, 429) or response.status_code >= 500,
                 status=response.status_code,
                 retry_after=_retry_after(response),
+                response=response,
             )
         return response
 

@@ -68,11 +68,15 @@ class PostError(BotError):
         retryable: bool = True,
         status: int | None = None,
         retry_after: float | None = None,
+        response: Any = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status = status
         self.retry_after = retry_after
+        # the platform's answer (a requests.Response), where there was one: adapters read
+        # their platform's own words from its body and headers
+        self.response = response
 
 
 class Poster(ABC):

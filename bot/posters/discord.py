@@ -219,17 +219,10 @@ class DiscordPoster(Poster):
     def _request(
         self, method: str, params: dict[str, str] | None = None, json: Any = None
     ) -> requests.Response:
-        last: dict[str, requests.Response] = {}
-
-        def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-            last["response"] = response  # the final answer, after urllib3's retries
-
         try:
-            return self.http.request(
-                method, self.url, params=params, json=json, hooks={"response": keep}
-            )
+            return self.http.request(method, self.url, params=params, json=json)
         except PostError as error:
-            raise self._explain(error, last.get("response")) from None
+            raise self._explain(error, error.response) from None
 
     def _explain(self, error: PostError, response: requests.Response | None) -> PostError:
         """Discord's own words for a refusal, never the webhook URL."""

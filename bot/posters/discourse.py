@@ -407,12 +407,10 @@ class DiscoursePoster(Poster):
         """One request through ``PlatformHTTP``; a refusal comes back as a PostError that says
         what Discourse said, and a redirect is an error unless ``follow`` (a POST redirected
         would be replayed as a GET by requests)."""
-        captured: list[Any] = []
-        kwargs["hooks"] = {"response": lambda r, *a, **k: captured.append(r)}
         try:
             response = self.http.request(method, self.base + path, allow_redirects=False, **kwargs)
         except PostError as error:
-            raise self._explain(error, captured[-1] if captured else None) from None
+            raise self._explain(error, error.response) from None
         if response.is_redirect and not follow:
             target = urlsplit(response.headers.get("Location", ""))
             raise PostError(

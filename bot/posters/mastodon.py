@@ -602,22 +602,15 @@ class MastodonPoster(Poster):
         headers = dict(headers or {})
         if auth:
             headers["Authorization"] = f"Bearer {self.settings['access_token']}"
-        rate_limit: dict[str, str] = {}
-
-        def remember_reset(response, *args: Any, **kw: Any) -> None:
-            if response.status_code == 429 and "X-RateLimit-Reset" in response.headers:
-                rate_limit["reset"] = response.headers["X-RateLimit-Reset"]
-
         try:
-            return self.http.request(
-                method,
-                self.base_url + path,
-                headers=headers,
-                hooks={"response": remember_reset},
-                **kwargs,
-            )
+            return self.http.request(method, self.base_url + path, headers=headers, **kwargs)
         except PostError as error:
-            raise self._explain(error, rate_limit.get("reset"), reply_to) from None
+            reset = (
+                error.response.headers.get("X-RateLimit-Reset")
+                if error.response is not None
+                else None
+            )
+            raise self._explain(error, reset, reply_to) from None
 
     def _explain(self, error: PostError, reset: str | None, reply_to: str | None) -> PostError:
         """The shared error, said for Mastodon where the status says more."""

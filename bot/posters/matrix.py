@@ -174,25 +174,12 @@ class MatrixPoster(Poster):
             retry_reads=True,
             headers={"Authorization": f"Bearer {settings['access_token']}"},
         )
-        # PlatformHTTP turns an error answer into a PostError without its body; Matrix says
-        # what went wrong in the body (errcode, retry_after_ms), so keep the last one seen
-        self._last_error: dict[str, Any] = {}
-        self.http.session.hooks["response"].append(self._remember_error)
         self._room_id: str | None = None
         self._me: str | None = None
 
     # ---- HTTP
 
-    def _remember_error(self, response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code >= 400:
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            self._last_error = data if isinstance(data, dict) else {}
-
     def _call(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        self._last_error = {}
         try:
             response = self.http.request(method, self.base + path, **kwargs)
         except PostError as error:
@@ -209,7 +196,12 @@ class MatrixPoster(Poster):
         """A PostError that says what Matrix said (its errcode), and whether to retry."""
         if error.status is None:  # no answer, or a wait too long to sleep through
             return error
-        data = self._last_error
+        # Matrix says what went wrong in the body (errcode, retry_after_ms)
+        try:
+            data = error.response.json() if error.response is not None else {}
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
         errcode = str(data.get("errcode") or "")
         reason = " ".join(str(data.get("error") or "").split())[:200]
         said = f"{errcode}: {reason}" if reason else errcode or f"HTTP {error.status}"
