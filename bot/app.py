@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.dates import AnniversaryDate, years_between
-from bot.errors import InputError
+from bot.errors import BotError, EventRenderError, InputError
 from bot.mentions import MentionDirectory
 from bot.model import Event
 from bot.paths import data_dir, default_store_path
@@ -27,12 +27,10 @@ def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
     command has something real to show (``ANNIVERSARY_BOT_SEED=0`` creates it empty).
     """
     target = Path(path) if path is not None else default_store_path()
-    is_new = str(target) == ":memory:" or not target.exists()
-    store = Store(target)
     seed = seed and os.environ.get("ANNIVERSARY_BOT_SEED", "1") != "0"
-    if seed and is_new and store.is_empty():
-        seed_store(store)
-    return store
+    # seeded before the new store is linked into place: a second process opening it at the
+    # same moment never sees it empty
+    return Store(target, initialise=seed_store if seed else None)
 
 
 def seed_store(store: Store) -> ImportResult:
@@ -57,7 +55,12 @@ def import_paths(
 
     store.check_mention_references(batch.events, batch.members, batch.lists, locate)
     result = store.import_events(
-        batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows
+        batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
+        derived_ids=batch.derived_ids,
+    )  # fmt: skip
+    # curated events only: the data set's 133k records would cost an update each
+    store.record_sources(
+        {e.id: batch.locations[e.id].file for e in batch.events if e.id in batch.locations}
     )
     return batch, result
 
@@ -169,20 +172,48 @@ def threads_for_day(
     dedupe_mentions: bool = False,
     rotate_mentions: bool = False,
     pick: Callable[[list[Event], dt.date, int | None], list[Event]] | None = None,
+    failures: list[EventRenderError] | None = None,
 ) -> list[Thread]:
     """The day's threads: the simple order, or ``pick(events, day, limit)`` when given (the
-    destination's daily pick: ``bot.content.pick.pick_for(store, destination)``)."""
+    destination's daily pick: ``bot.content.pick.pick_for(store, destination)``).
+    ``failures``: where given, an event that cannot be rendered is left out and its error
+    appended there (publishing records it and sends the day's other threads); else it raises."""
     events = anniversary_events(store, day, leap_day)
     events = pick(events, day, limit) if pick is not None else order_events(events, day)
     if limit is not None:
         events = events[:limit]
     directory = MentionDirectory.from_store(store, config_lists) if events else None
-    return [
-        render_thread(
-            event, day, fmt, directory, platform, user_templates, dedupe_mentions, rotate_mentions
-        )
-        for event in events
-    ]
+    threads = []
+    for event in events:
+        try:
+            threads.append(
+                _render(
+                    store,
+                    event,
+                    day,
+                    fmt,
+                    directory,
+                    platform,
+                    user_templates,
+                    dedupe_mentions,
+                    rotate_mentions,
+                )  # fmt: skip
+            )
+        except EventRenderError as error:
+            if failures is None:
+                raise
+            failures.append(error)
+    return threads
+
+
+def _render(store: Store, event: Event, day: dt.date, *args: Any) -> Thread:
+    """``render_thread``, with a failure named after the event and the file it came from."""
+    try:
+        return render_thread(event, day, *args)
+    except EventRenderError:
+        raise
+    except BotError as error:
+        raise EventRenderError(event.id, store.event_source(event.id), str(error)) from None
 
 
 def fresh_threads(
@@ -193,6 +224,7 @@ def fresh_threads(
     poster,
     fmt: str | None = None,
     show_all: bool = False,
+    failures: list[EventRenderError] | None = None,
 ) -> list[Thread]:
     """The day's pick rendered now for ``destination`` and fitted to ``poster`` (an adapter
     instance or class); ``fmt`` and ``show_all`` (every event, no pick) are for previews."""
@@ -210,6 +242,7 @@ def fresh_threads(
         dedupe_mentions=destination.dedupe_mentions,
         rotate_mentions=destination.rotate_mentions,
         pick=None if show_all else destination_pick(store, destination),
+        failures=failures,
     )
     return [fit_for(thread, destination, poster) for thread in threads]
 
@@ -222,8 +255,8 @@ def event_thread(
     from bot.fitting import fit_for
 
     directory = directory or MentionDirectory.from_store(store, config.lists)
-    thread = render_thread(
-        event, day, destination.format, directory, poster.platform, config.templates,
+    thread = _render(
+        store, event, day, destination.format, directory, poster.platform, config.templates,
         destination.dedupe_mentions, destination.rotate_mentions,
     )  # fmt: skip
     return fit_for(thread, destination, poster)

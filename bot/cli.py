@@ -26,23 +26,53 @@ class Context:
 
     @cached_property
     def store(self):
+        import os
+
         from bot.app import open_store
 
-        return open_store(self.db_path or self.config.store)
+        path = self.db_path or self.config.store
+        if path is not None and str(path) != ":memory:" and not os.path.lexists(path):
+            click.echo(f"{path}: no store there yet: creating a new store", err=True)
+        return open_store(path)
 
     def today(self, timezone: str | None = None):
         from bot.clock import today
 
         return today(timezone or self.config.timezone)
 
-    def day(self, value: str | None, timezone: str | None = None):
-        from bot.dates import parse_day_option
+    def day(
+        self, value: str | None, timezone: str | None = None, option: str = "--date", days: int = 1
+    ):
+        """The day given as ``option`` (default: today), checked to begin a span of ``days``
+        days the calendar holds (``plan --days 7`` from 9999-12-30 does not fit)."""
+        from bot.dates import day_span, parse_day_option
 
         today = self.today(timezone)
-        return parse_day_option(value, today) if value else today
+        day = parse_day_option(value, today, option) if value else today
+        day_span(day, days, option)
+        return day
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def _store_failure(obj: Context | None, error: Exception) -> BotError | None:
+    """An SQLite error about the store file (disk full, read-only, busy, damaged) as the one
+    line that says what to do; None for any other error."""
+    import sqlite3
+
+    store = vars(obj).get("store") if obj is not None else None  # only if it was opened
+    if isinstance(error, OSError) and store is not None:
+        from bot.store_file import file_failure
+
+        return file_failure(store.path, error)  # a lock file beside a read-only store
+    if not isinstance(error, sqlite3.Error):
+        return None
+    from bot.store_file import BUSY_TIMEOUT_SECONDS, failure
+
+    if store is None:
+        return failure("the store", error, BUSY_TIMEOUT_SECONDS)
+    return failure(store.path, error, store.busy_timeout)
 
 
 class BotGroup(click.Group):
@@ -76,6 +106,14 @@ class BotGroup(click.Group):
         return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
+        # all output masked of secrets here too, for callers that swap the streams after main()
+        # (click's CliRunner); a no-op when main() already did it
+        from bot.secrets_filter import masking_streams
+
+        with masking_streams():
+            return self._invoke_reporting_errors(ctx)
+
+    def _invoke_reporting_errors(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except BotError as error:
@@ -95,6 +133,10 @@ class BotGroup(click.Group):
         except Exception as error:
             import os
 
+            failure = _store_failure(ctx.obj, error)
+            if failure is not None:
+                click.echo(f"Error: {failure}", err=True)
+                ctx.exit(failure.exit_code)
             if os.environ.get("ANNIVERSARY_BOT_DEBUG"):
                 raise
             from bot.secrets_filter import mask
@@ -390,16 +432,20 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
             for held in getattr(threads, "held", []):
                 click.echo(held.summary())
             continue
-        results = publish_day(obj.store, obj.config, dest, day)
+        results = publish_day(obj.store, obj.config, dest, day, on_wait=_tell_waiting)
         if not results:
             click.echo(f"{dest.name}: no events for {day:%B} {day.day}; nothing posted")
         for result in results:
             click.echo(result.summary())
-            failures += result.state in ("failed", "unconfirmed")
+            failures += getattr(result, "failed", False)
     if failures:
         raise BotError(
             f"{failures} thread{'s' if failures > 1 else ''} not fully sent: see 'anniversary-bot history --failed'"
         )
+
+
+def _tell_waiting(who: str) -> None:
+    click.echo(f"waiting for {who}, which is publishing from this store...", err=True)
 
 
 @cli.command()
@@ -450,44 +496,67 @@ def history(obj: Context, date_text, destination, failed, as_json) -> None:
     "mark_sent",
     metavar="KEY",
     multiple=True,
-    help="Record an unconfirmed post as sent (you checked it is there) instead of re-sending it.",
+    help="You checked: the post is there. Record it as sent (touches only this post).",
+)
+@click.option(
+    "--resend",
+    "resend",
+    metavar="KEY",
+    multiple=True,
+    help="You checked: the unconfirmed post is not there. Send it again.",
 )
 @pass_context
-def retry(obj: Context, destination: str | None, mark_sent: tuple[str, ...]) -> None:
-    """Re-send failed and unconfirmed posts now, after you have looked at them.
+def retry(
+    obj: Context, destination: str | None, mark_sent: tuple[str, ...], resend: tuple[str, ...]
+) -> None:
+    """Retry failed posts now; look unconfirmed ones up where the platform can.
+
+    An unconfirmed post (it may have been posted, and the platform cannot be asked) is never
+    sent again without your word: check the destination, then --mark-sent KEY or --resend KEY.
 
     Example: anniversary-bot retry --to forum
     """
     import datetime as dt
 
     from bot.posters.base import Published
-    from bot.publish import PublishLog, publish_day
+    from bot.publish import FAILED, SENDING, UNCONFIRMED, PublishLog, publish_day
 
     _setup_logging()
     log = PublishLog(obj.store)
-    targets: set[tuple[str, str]] = set()
+    open_states = (FAILED, UNCONFIRMED, SENDING)
     for key in mark_sent:
-        rows = [r for r in log.rows(states=("unconfirmed", "failed", "sending")) if r["key"] == key]
-        if not rows:
+        row = log.row(key)
+        if row is None or row["state"] not in open_states:
             raise InputError(
                 f"--mark-sent: no failed or unconfirmed post with key {key!r}: see 'anniversary-bot history --failed'"
             )
         log.mark_sent(key, Published(remote_id="(confirmed by hand)"))
-        targets.add((rows[0]["destination"], rows[0]["day"]))
         click.echo(f"marked sent: {key}")
-    pending = log.rows(destination, None, ("failed", "unconfirmed"))
-    targets.update((r["destination"], r["day"]) for r in pending)
+    for key in resend:
+        row = log.row(key)
+        if row is None or row["state"] != UNCONFIRMED:
+            raise InputError(
+                f"--resend: no unconfirmed post with key {key!r}: see 'anniversary-bot history --failed'"
+            )
+    if mark_sent and not resend:
+        return  # a person's word about these posts only: nothing else is touched
+    rows = [log.row(key) for key in resend] if resend else log.rows(destination, None, open_states)
+    targets = sorted({(r["destination"], r["day"]) for r in rows if r is not None})
     if not targets:
         click.echo("Nothing to retry.")
     failures = 0
-    for name, day_text in sorted(targets):
-        dest = obj.config.destination(name)
+    for name, day_text in targets:
+        dest = obj.config.destinations.get(name)
+        if dest is None:
+            click.echo(f"{name}: {day_text}: not in the config any more: skipped")
+            continue
         day = dt.date.fromisoformat(day_text)
         for result in publish_day(
-            obj.store, obj.config, dest, day, retry_now=True, resend_unconfirmed=True
-        ):
+            obj.store, obj.config, dest, day, retry_now=True, reconcile_unconfirmed=True,
+            resend=frozenset(resend), on_wait=_tell_waiting,
+        ):  # fmt: skip
             click.echo(result.summary())
-            failures += result.state in ("failed", "unconfirmed")
+            failures += getattr(result, "failed", False)
     if failures:
         raise BotError(f"{failures} thread{'s' if failures > 1 else ''} still not fully sent")
 
@@ -522,12 +591,12 @@ def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
     if not once:
         run_forever(store_path, config)
         return
-    job = DailyJob(store_path, config)
+    job = DailyJob(store_path, config, on_wait=_tell_waiting)
     failures = 0
     for dest in _destinations(obj, names):
-        message = job.run_destination(dest.name, force=True)
-        click.echo(message)
-        failures += " failed" in message or " unconfirmed" in message
+        outcome = job.run_destination(dest.name, force=True)
+        click.echo(outcome.message)
+        failures += outcome.failed
     if failures:
         raise BotError(
             f"{failures} destination(s) not fully posted: see 'anniversary-bot history --failed'"
@@ -695,18 +764,34 @@ def members_list(obj: Context, as_json: bool) -> None:
     help="e.g. discourse=janedoe (repeatable).",
 )
 @click.option("--tag", "tags", multiple=True, help="A topic the member follows (repeatable).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Even when events name another member by this display name (they then name it by id).",
+)
 @pass_context
-def members_add(obj: Context, member_id: str, name: str, handles, tags) -> None:
-    """Add a member.
+def members_add(obj: Context, member_id: str, name: str, handles, tags, force: bool) -> None:
+    """Add a member. A display name that events use for another member is refused (--force).
 
     Example: anniversary-bot mentions members add jane-doe "SGT Jane Doe" --handle discourse=janedoe --tag space
     """
     from bot.mentions import MentionAdmin
 
-    member = MentionAdmin(obj.store).add_member(
-        {"id": member_id, "name": name, "handles": _handles_option(handles), "tags": list(tags)}
+    change = MentionAdmin(obj.store).add_member(
+        {"id": member_id, "name": name, "handles": _handles_option(handles), "tags": list(tags)},
+        force=force,
     )
-    click.echo(f"added {member['id']} ({member['name']})")
+    click.echo(f"added {change.member.id} ({change.member.name})")
+    _echo_rewrites(change)
+
+
+def _echo_rewrites(change) -> None:
+    """What a --force changed in events, one line per reference."""
+    for reference, target in change.rewrites.items():
+        what = f"now name {target}" if target else "no longer name it"
+        click.echo(f"  events that named {reference!r} {what}")
+    if change.events:
+        click.echo(f"  changed events: {', '.join(change.events)}")
 
 
 @members_group.command(name="edit")
@@ -720,9 +805,15 @@ def members_add(obj: Context, member_id: str, name: str, handles, tags) -> None:
     help="Set a handle; PLATFORM= removes it.",
 )
 @click.option("--tags", help="Replace the tags (comma-separated).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rename even when events name a member by the old or new name (they then name it by id).",
+)
 @pass_context
-def members_edit(obj: Context, member: str, name, handles, tags) -> None:
+def members_edit(obj: Context, member: str, name, handles, tags, force: bool) -> None:
     """Change a member's name, handles or tags. MEMBER is an id or the exact display name.
+    A new name that changes whom an event names is refused (--force).
 
     Example: anniversary-bot mentions members edit jane-doe --handle mastodon=@jane@example.social
     """
@@ -733,22 +824,32 @@ def members_edit(obj: Context, member: str, name, handles, tags) -> None:
         changes["name"] = name
     if tags is not None:
         changes["tags"] = [t.strip() for t in tags.split(",") if t.strip()]
-    updated = MentionAdmin(obj.store).edit_member(member, changes)
-    click.echo(f"updated {updated['id']} ({updated['name']})")
+    change = MentionAdmin(obj.store).edit_member(member, changes, force=force)
+    click.echo(f"updated {change.member.id} ({change.member.name})")
+    _echo_rewrites(change)
 
 
 @members_group.command(name="remove")
 @click.argument("member")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also take the member off the lists and out of the events that name it.",
+)
 @pass_context
-def members_remove(obj: Context, member: str) -> None:
-    """Remove a member (and take them off every list).
+def members_remove(obj: Context, member: str, force: bool) -> None:
+    """Remove a member that no event or list names (--force: take it out of them too).
 
     Example: anniversary-bot mentions members remove jane-doe
     """
     from bot.mentions import MentionAdmin
 
-    removed = MentionAdmin(obj.store).remove_member(member)
-    click.echo(f"removed {removed.id} ({removed.name})")
+    change = MentionAdmin(obj.store).remove_member(member, force=force)
+    click.echo(f"removed {change.member.id} ({change.member.name})")
+    if change.lists:
+        click.echo(f"  taken off lists: {', '.join(change.lists)}")
+    if change.events:
+        click.echo(f"  dropped from the mentions of events: {', '.join(change.events)}")
 
 
 @mentions.command(name="optout")
@@ -866,28 +967,46 @@ def lists_delete(obj: Context, name: str) -> None:
 
 @mentions.command(name="import")
 @click.argument("path", type=click.Path())
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Give each member in the file exactly the record the file has (absent columns empty).",
+)
 @pass_context
-def mentions_import(obj: Context, path: str) -> None:
-    """Import members from CSV (id,name,tags,lists,discourse,mastodon,discord,slack,matrix) or
-    YAML (members:/lists:), all or nothing.
+def mentions_import(obj: Context, path: str, replace: bool) -> None:
+    """Import members from CSV (id,name and any of tags,lists,opted_out,discourse,mastodon,
+    discord,slack,matrix) or YAML (members:/lists:), all or nothing. It merges: a column the
+    file lacks keeps the stored value, an empty cell clears it.
 
     Example: anniversary-bot mentions import members.csv
     """
     from bot.mentions import MentionAdmin
 
-    count, lists = MentionAdmin(obj.store).import_file(path)
+    count, lists = MentionAdmin(obj.store).import_file(path, replace=replace)
     click.echo(
         f"imported {count} member{'s' if count != 1 else ''}, {lists} list{'s' if lists != 1 else ''}"
     )
 
 
 @mentions.command(name="export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "csv"]),
+    default="yaml",
+    help="csv: members and their list memberships only.",
+)
 @pass_context
-def mentions_export(obj: Context) -> None:
-    """Members and lists as YAML that `mentions import` and `import` read back.
+def mentions_export(obj: Context, fmt: str) -> None:
+    """Members and lists as YAML (or members as CSV) that `mentions import` reads back.
 
     Example: anniversary-bot mentions export > members.yaml
     """
+    if fmt == "csv":
+        from bot.mentions import MentionAdmin
+
+        MentionAdmin(obj.store).export_csv(sys.stdout)
+        return
     import yaml
 
     from bot.app import _compact_list, _compact_member, _yaml_dumper
@@ -933,6 +1052,11 @@ class _progress:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # the one place where text leaves the process: whatever writes to stdout or stderr (click,
+    # logging, a library, a traceback) writes through the redactor
+    from bot.secrets_filter import install_masking_streams
+
+    install_masking_streams()
     try:
         cli.main(args=argv, prog_name="anniversary-bot")
     except BrokenPipeError:

@@ -172,7 +172,7 @@ def plan(obj: Context, days: int, destination, from_text, seed, as_json) -> None
     from bot.content.pick import format_plan, pick_settings, plan_days
 
     dest = _destination(obj, destination)
-    start = obj.day(from_text, dest.timezone)
+    start = obj.day(from_text, dest.timezone, "--from", days)
     try:
         settings = pick_settings(dest, seed=seed)
     except ValueError as error:
@@ -197,7 +197,7 @@ def plan(obj: Context, days: int, destination, from_text, seed, as_json) -> None
 
 
 @cli.command(name="calendar")
-@click.option("--year", type=click.IntRange(1, 9999), help="Default: this year.")
+@click.option("--year", type=int, help="Default: this year.")
 @click.option("--to", "destination", metavar="DEST", help="Count only what DEST may post.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable.")
 @pass_context
@@ -209,9 +209,13 @@ def calendar_command(obj: Context, year, destination, as_json) -> None:
     """
     from bot.content.calendar import day_counts, format_calendar
     from bot.content.pick import pick_settings
+    from bot.dates import year_days
 
     dest = obj.config.destination(destination) if destination else None
-    year = year or obj.today(dest.timezone if dest else None).year
+    if year is None:
+        year = obj.today(dest.timezone if dest else None).year
+    else:
+        year_days(year)  # one line for a year the calendar does not hold
     leap_day = dest.leap_day if dest else "feb28"
     include = exclude = ()
     if dest is not None:

@@ -45,7 +45,7 @@ def drafts_generate(obj: Context, days: int, names: tuple[str, ...], date_text) 
     store = Drafts(obj.store)
     counts: dict[str, int] = {}
     for dest in _selected(obj, names):
-        start = obj.day(date_text, dest.timezone)
+        start = obj.day(date_text, dest.timezone, days=days)
         for offset in range(days):
             for done in store.generate(obj.config, dest, start + dt.timedelta(days=offset)):
                 click.echo(done.line())
@@ -79,11 +79,17 @@ def drafts_list(obj: Context, destination, show_all: bool, states, as_json: bool
 
     since = None if show_all else obj.today()
     found = Drafts(obj.store).list(destination, since, tuple(states) or None)
+
+    def held(d) -> str | None:  # the hold rule's one home: Draft.hold
+        dest = obj.config.destinations.get(d.destination)
+        why = d.hold(dest.require_approval) if dest is not None else None
+        return why.reason if why is not None else None
+
     if as_json:
         rows = [
             {"id": d.id, "day": d.day.isoformat(), "destination": d.destination,
              "event_id": d.event_id, "title": d.title, "state": d.state, "edited": d.edited_posts,
-             "title_edited": "title" in d.overrides, "reason": d.reason,
+             "title_edited": "title" in d.overrides, "reason": d.reason, "held": held(d),
              "warnings": _warnings(d, obj.config)}
             for d in found
         ]  # fmt: skip
@@ -98,6 +104,8 @@ def drafts_list(obj: Context, destination, show_all: bool, states, as_json: bool
         if rows:  # its day went out (or began to): the draft is history
             sent = sum(r["state"] == "sent" for r in rows)
             warnings.insert(0, f"published: {sent}/{len(rows)} posts sent")
+        elif held(d):
+            warnings.insert(0, "held: not published until a person acts")
         shown = warnings[0] if warnings else "-"
         shown += f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
         state = d.label + (f": {d.reason}" if d.reason else "")
@@ -254,16 +262,14 @@ def drafts_preview(obj: Context, out: str, names, date_text, days, year) -> None
 def write_site_for(obj: Context, out: str, names, date_text, days, year) -> None:
     """The HTML preview site: a page per day and a calendar (also `preview --format html
     --out DIR`)."""
-    import datetime as dt
-
+    from bot.dates import year_days
     from bot.html_preview import write_site
 
     destinations = _selected(obj, names)
     if year is not None:
-        if not 1 <= year <= 9999:
-            raise InputError(f"--year: {year} is not a year")
-        start, count = dt.date(year, 1, 1), (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+        start, count = year_days(year)
     else:
-        start, count = obj.day(date_text, destinations[0].timezone), days or 30
+        count = days or 30
+        start = obj.day(date_text, destinations[0].timezone, days=count)
     index = write_site(obj.store, obj.config, destinations, start, count, Path(out))
     click.echo(f"Wrote {count} day page{'s' if count != 1 else ''} and {index}", err=True)

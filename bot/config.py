@@ -22,17 +22,27 @@ TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
 
 class Secret(str):
-    """A resolved secret: its repr and its place in ``config show`` are masked, and every log
-    line that would contain it is masked too."""
+    """A resolved secret: its repr and its place in ``config show`` are masked, and every text
+    the bot prints, logs or stores is masked of it (it registers itself with the redactor).
+    ``source`` says where it came from (``$env NAME``, ``$file PATH``), for error messages
+    that must name the value without showing it."""
 
-    def __new__(cls, value: str) -> Secret:
+    source: str | None
+
+    def __new__(cls, value: str, source: str | None = None) -> Secret:
         from bot.secrets_filter import register
 
         register(value)
-        return super().__new__(cls, value)
+        secret = super().__new__(cls, value)
+        secret.source = source
+        return secret
 
     def __repr__(self) -> str:
         return f"Secret({MASK})"
+
+    def described(self) -> str:
+        """How an error message names this value: by where it came from, never by itself."""
+        return f"the value of {self.source}" if self.source else "the secret value"
 
 
 @dataclass
@@ -139,8 +149,13 @@ def load_config(explicit: str | Path | None = None) -> Config:
 
 
 def resolve_secret(value: Any, where: str, base: Path) -> Any:
-    """``{"$env": NAME}`` and ``{"$file": path}`` become a ``Secret``; anything else stays."""
+    """``{"$env": NAME}`` and ``{"$file": path}`` become a ``Secret``; anything else stays
+    (a URL's ``user:password@``, if any, is masked from then on all the same)."""
     if not (isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("$env", "$file")):
+        if isinstance(value, str) and "://" in value:
+            from bot.secrets_filter import register_url_credentials
+
+            register_url_credentials(value)
         return value
     kind, name = next(iter(value.items()))
     if not isinstance(name, str) or not name:
@@ -148,11 +163,18 @@ def resolve_secret(value: Any, where: str, base: Path) -> Any:
     if kind == "$env":
         if name not in os.environ:
             raise ConfigError(f"{where}: environment variable {name} is not set: export it first")
-        return Secret(os.environ[name])
+        return Secret(os.environ[name], source=f"$env {name}")
     secret_path = (base / Path(name).expanduser()) if not Path(name).is_absolute() else Path(name)
     try:
-        return Secret(secret_path.read_text(encoding="utf-8").strip())
+        text = secret_path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        # the message never quotes the bytes: they are the secret
+        raise ConfigError(
+            f"{where}: secret file {secret_path} is not UTF-8 text: save the secret as UTF-8 "
+            "(a token is plain ASCII: check that the file holds only the token)"
+        ) from None
     except OSError as error:
         raise ConfigError(
             f"{where}: cannot read secret file {secret_path}: {error.strerror}"
         ) from None
+    return Secret(text, source=f"$file {name}")

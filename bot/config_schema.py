@@ -21,8 +21,10 @@ from bot.content.pick import (
     DEFAULT_SENSITIVE_KEYWORDS,
     DEFAULT_SENSITIVE_TAGS,
 )
-from bot.errors import ConfigError
-from bot.loader import TextLoader, format_path
+from bot.errors import ConfigError, InputError
+from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS
+from bot.loader import Location
+from bot.safe_load import format_path, read_text, yaml_documents
 from bot.schema import MentionListIn
 
 
@@ -32,8 +34,8 @@ class PickIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    milestones: list[Annotated[int, Field(ge=1)]] = list(DEFAULT_MILESTONES)
-    milestone_every: int = Field(100, ge=0)
+    milestones: list[Annotated[int, Field(ge=1, le=100_000)]] = list(DEFAULT_MILESTONES)
+    milestone_every: int = Field(100, ge=0, le=100_000)
     no_repeat_years: int = Field(5, ge=0, le=1000)
     balance_days: int = Field(7, ge=1, le=366)
     include_tags: list[str] = []
@@ -41,7 +43,7 @@ class PickIn(BaseModel):
     sensitive_tags: list[str] = list(DEFAULT_SENSITIVE_TAGS)
     sensitive_keywords: list[str] = list(DEFAULT_SENSITIVE_KEYWORDS)
     fallback: Literal["candidate", "none"] = "candidate"
-    seed: int = 0
+    seed: int = Field(0, ge=INT64_MIN, le=INT64_MAX)
 
 
 class ContentIn(BaseModel):
@@ -53,14 +55,14 @@ class ContentIn(BaseModel):
     language: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{1,20}$")] = "en"
     summary_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] = DEFAULT_SUMMARY_URL
     contact: str | None = None
-    cache_hours: float = Field(24.0, ge=0)
+    cache_hours: float = Field(24.0, ge=0, le=24 * 366 * 10)
     connect_timeout: float = Field(10.0, gt=0, le=300)
     timeout: float = Field(30.0, gt=0, le=600)
     retries: int = Field(2, ge=0, le=10)
     backoff: float = Field(1.0, ge=0, le=60)
-    max_bytes: int = Field(2_000_000, ge=1000)
-    feed_max_bytes: int = Field(32_000_000, ge=1000)
-    max_excerpt_chars: int = Field(6000, ge=100)
+    max_bytes: int = Field(2_000_000, ge=1000, le=2**30)
+    feed_max_bytes: int = Field(32_000_000, ge=1000, le=2**30)
+    max_excerpt_chars: int = Field(6000, ge=100, le=MAX_TEXT_CHARS)
 
 
 class DestinationIn(BaseModel):
@@ -112,21 +114,21 @@ def _error(path: Path, error: ValidationError) -> ConfigError:
 
 
 def parse_config(path: Path) -> Config:
-    import yaml
-
     from bot.clock import zone
     from bot.posters import poster_class
 
+    # the same bounded, strict reading as event files: no duplicate keys, aliases capped,
+    # nesting and size limited, every problem by line
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=TextLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(
-            f"{where}: YAML syntax error: {getattr(error, 'problem', error)}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the config: {error}") from None
+        documents = list(yaml_documents(path, read_text(path, "a YAML config")))
+    except ConfigError:
+        raise
+    except InputError as error:
+        raise ConfigError(str(error)) from None
+    if len(documents) > 1:
+        raise ConfigError(f"{path}: expected one YAML document, found {len(documents)}")
+    raw, lines = documents[0] if documents else (None, {})
+    location = Location(str(path), lines)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: expected a mapping with 'destinations:' (see config.example.yaml)"
@@ -134,13 +136,13 @@ def parse_config(path: Path) -> Config:
     try:
         parsed = ConfigIn.model_validate(raw)
     except ValidationError as error:
-        raise _error(path, error) from None
+        raise _at_line(_error(path, error), path, location, error) from None
     base = path.parent
     if parsed.timezone:
-        _check_zone(zone, parsed.timezone, f"{path}: timezone")
+        _check_zone(zone, parsed.timezone, f"{location.at(('timezone',))}: timezone")
     destinations: dict[str, Destination] = {}
     for name, dest in parsed.destinations.items():
-        where = f"{path}: destinations.{name}"
+        where = f"{location.at(('destinations', name))}: destinations.{name}"
         cls = poster_class(dest.type, where=f"{where}.type")
         if dest.timezone:
             _check_zone(zone, dest.timezone, f"{where}.timezone")
@@ -160,7 +162,10 @@ def parse_config(path: Path) -> Config:
             )
         if "format" in cls.settings_keys():
             resolved["format"] = fmt
-        settings = cls.validate_settings(resolved, where, base)
+        try:
+            settings = cls.validate_settings(resolved, where, base)
+        except ConfigError as error:
+            raise _without_secret_values(error, resolved) from None
         destinations[name] = Destination(
             name=name,
             type=dest.type,
@@ -187,6 +192,34 @@ def parse_config(path: Path) -> Config:
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
     )
+
+
+def _without_secret_values(error: ConfigError, values: dict[str, Any]) -> ConfigError:
+    """The adapter's message with every value that came from ``$env`` or ``$file`` named by
+    its source instead of shown: a validator may quote the value it refuses, and a token put
+    under the wrong key is still a token."""
+    from bot.config import Secret
+    from bot.secrets_filter import MIN_SECRET_LENGTH, mask
+
+    message = str(error)
+    secrets = [value for value in values.values() if isinstance(value, Secret) and value]
+    for secret in sorted(secrets, key=len, reverse=True):
+        shown = f"{secret.described()} (not shown: it is a secret)"
+        message = message.replace(repr(str(secret)), shown)
+        if len(secret) >= MIN_SECRET_LENGTH:  # a shorter one could be part of any word
+            message = message.replace(str(secret), shown)
+    return ConfigError(mask(message))
+
+
+def _at_line(
+    error: ConfigError, path: Path, location: Location, cause: ValidationError
+) -> ConfigError:
+    """The message of ``_error`` with the line of the field it names."""
+    message = str(error)
+    field = tuple(cause.errors()[0]["loc"])
+    if message.startswith(f"{path}: "):
+        message = f"{location.at(field)}: " + message.removeprefix(f"{path}: ")
+    return ConfigError(message)
 
 
 def _check_zone(zone, name: str, where: str) -> None:

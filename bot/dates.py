@@ -89,22 +89,65 @@ def parse_date(value: object) -> AnniversaryDate:
     raise ValueError(f"expected a date as YYYY-MM-DD, -YYYY-MM-DD (BC) or MM-DD, got {value!r}")
 
 
-def parse_day_option(value: str, today: dt.date) -> dt.date:
-    """A ``--date`` option: ``MM-DD`` (this year, per ``today``) or ``YYYY-MM-DD``."""
+def parse_day_option(value: str, today: dt.date, option: str = "--date") -> dt.date:
+    """A day to post on, given as ``option``: ``MM-DD`` (this year, per ``today``) or
+    ``YYYY-MM-DD``.
+
+    Unlike an anniversary (which may be Julian, see ``could_be_leap``), the posting day is a day
+    of the Gregorian calendar that ``datetime`` knows: years 1 to 9999, and February 29 only in
+    Gregorian leap years (not in 1900 or 2100).
+    """
     try:
         parsed = parse_date(value)
     except ValueError as error:
-        raise InputError(f"--date: {error}") from None
+        raise InputError(f"{option}: {error}") from None
     if parsed.year is None:
         year = today.year
         if (parsed.month, parsed.day) == (2, 29) and not calendar.isleap(year):
             raise InputError(
-                f"--date: {year} has no February 29; give a full date such as 2028-02-29"
+                f"{option}: {year} has no February 29; give a full date such as "
+                f"{_next_leap_year(year):04d}-02-29"
             )
         return dt.date(year, parsed.month, parsed.day)
     if parsed.year < 1:
-        raise InputError(f"--date: {value!r} is before the common era; give the day to post on")
+        raise InputError(f"{option}: {value!r} is before the common era; give the day to post on")
+    if (parsed.month, parsed.day) == (2, 29) and not calendar.isleap(parsed.year):
+        raise InputError(
+            f"{option}: {parsed.year} has no February 29 in the Gregorian calendar the posting "
+            f"day follows; February 29 events post on February 28 (or March 1 with leap_day: "
+            f"mar1) in common years"
+        )
     return dt.date(parsed.year, parsed.month, parsed.day)
+
+
+def _next_leap_year(year: int) -> int:
+    following = year + 1
+    while following < dt.MAXYEAR and not calendar.isleap(following):
+        following += 1
+    return following
+
+
+def day_span(start: dt.date, days: int, option: str = "--date") -> dt.date:
+    """The last of ``days`` days from ``start``; an InputError naming ``option`` when that runs
+    past December 31, 9999, the last day ``datetime`` can hold."""
+    remaining = (dt.date.max - start).days
+    if days - 1 > remaining:
+        raise InputError(
+            f"{option} {start.isoformat()} with {days} days runs past {dt.date.max.isoformat()}, "
+            f"the last day the calendar holds: give an earlier day or at most "
+            f"{remaining + 1} day{'s' if remaining else ''}"
+        )
+    return start + dt.timedelta(days=days - 1)
+
+
+def year_days(year: int, option: str = "--year") -> tuple[dt.date, int]:
+    """A ``--year`` option: its first day and how many days it has (365 or 366)."""
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise InputError(
+            f"{option}: {year} is not a year the calendar holds: give one from "
+            f"{dt.MINYEAR} to {dt.MAXYEAR}"
+        )
+    return dt.date(year, 1, 1), 366 if calendar.isleap(year) else 365
 
 
 def format_year(year: int) -> str:

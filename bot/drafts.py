@@ -115,6 +115,14 @@ def thread_from_data(data: dict[str, Any]) -> Thread:
     )
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Why a thread is held back: ``kind`` is approval, stale, edited or skipped."""
+
+    kind: str
+    reason: str
+
+
 @dataclass
 class Draft:
     id: int
@@ -180,6 +188,35 @@ class Draft:
     def blocks_publishing(self) -> bool:
         """A stale draft a person worked on (approved or edited): it waits for them."""
         return self.state == STALE and (self.previous_state == APPROVED or self.edited)
+
+    def hold(self, require_approval: bool) -> Hold | None:
+        """Why this draft's thread is not published as it stands, or None (approved: it goes
+        out as it is; untouched: the event goes out as rendered now). The one home of this
+        rule: the publisher, the scheduler, ``status``, ``history`` and ``drafts list`` ask it."""
+        ref = f"draft {self.id}"
+        if self.state == APPROVED:
+            return None
+        if self.state == SKIPPED:
+            return Hold(SKIPPED, f"skipped ({ref}): {self.reason}")
+        if self.blocks_publishing:
+            return Hold(
+                STALE,
+                f"{ref} is stale: {self.reason}; it waits for approval: "
+                f"'anniversary-bot drafts show {self.id} --diff', then 'drafts approve {self.id}' "
+                f"or 'drafts regenerate {self.id}'",
+            )
+        if require_approval:
+            stale = f", stale: {self.reason}" if self.state == STALE else ""
+            return Hold(
+                "approval",
+                f"waits for approval ({ref}{stale}): 'anniversary-bot drafts approve {self.id}'",
+            )
+        if self.edited:
+            return Hold(
+                "edited",
+                f"{ref} has edits that are not approved: 'anniversary-bot drafts approve {self.id}'",
+            )
+        return None
 
     def rendered_thread(self) -> Thread:
         """The thread as it was rendered, without a person's edits."""
@@ -308,7 +345,7 @@ class Drafts:
         hashes: dict[str, str | None] = {}
         checked = []
         for draft in drafts:
-            if draft.state in (DRAFT, APPROVED):
+            if draft.state in (DRAFT, APPROVED) and not self._begun(draft):
                 if draft.event_id not in hashes:
                     hashes[draft.event_id] = self._current_hash(draft.event_id)
                 current = hashes[draft.event_id]
@@ -324,6 +361,18 @@ class Drafts:
                     draft = replace(draft, state=STALE, previous_state=draft.state, reason=reason)
             checked.append(draft)
         return checked
+
+    def _begun(self, draft: Draft) -> bool:
+        """Its thread began to go out: the draft is history, and a later change of the event
+        must not hold the rest of a thread half-posted."""
+        return (
+            self.store.conn.execute(
+                "select 1 from publish_log where destination = ? and day = ? and event_id = ? "
+                "limit 1",
+                [draft.destination, draft.day.isoformat(), draft.event_id],
+            ).fetchone()
+            is not None
+        )
 
     def _current_hash(self, event_id: str) -> str | None:
         try:
@@ -581,32 +630,12 @@ def threads_to_publish(store: Store, destination, day: dt.date, fresh: list[Thre
         log.info("%s: %s: %s: not posted: %s", name, day, event_id, reason)
 
     for draft in drafts:
-        ref = f"draft {draft.id}"
         if draft.state == APPROVED:
             out.append(draft.thread())
-        elif draft.state == SKIPPED:
-            hold(draft.event_id, SKIPPED, f"skipped ({ref}): {draft.reason}", draft, draft.thread())
-        elif draft.blocks_publishing:
-            hold(
-                draft.event_id, STALE,
-                f"{ref} is stale: {draft.reason}; it waits for approval: "
-                f"'anniversary-bot drafts show {draft.id} --diff', then 'drafts approve {draft.id}' "
-                f"or 'drafts regenerate {draft.id}'",
-                draft, draft.thread(),
-            )  # fmt: skip
-        elif destination.require_approval:
-            stale = f", stale: {draft.reason}" if draft.state == STALE else ""
-            hold(
-                draft.event_id, "approval",
-                f"waits for approval ({ref}{stale}): 'anniversary-bot drafts approve {draft.id}'",
-                draft, draft.thread(),
-            )  # fmt: skip
-        elif draft.edited:
-            hold(
-                draft.event_id, "edited",
-                f"{ref} has edits that are not approved: 'anniversary-bot drafts approve {draft.id}'",
-                draft, draft.thread(),
-            )  # fmt: skip
+            continue
+        why = draft.hold(destination.require_approval)
+        if why is not None:
+            hold(draft.event_id, why.kind, why.reason, draft, draft.thread())
         elif draft.event_id in fresh_by_event:  # untouched: as rendered now
             out.append(fresh_by_event[draft.event_id])
     drafted = {d.event_id for d in drafts}
@@ -638,9 +667,12 @@ def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
         if dest is None:
             continue
         where = f"{draft.day} {draft.destination} draft {draft.id} ({draft.event_id})"
-        if draft.blocks_publishing or (draft.state == STALE and dest.require_approval):
+        hold = draft.hold(dest.require_approval)
+        if hold is None or hold.kind == SKIPPED:
+            continue
+        if draft.state == STALE:
             lines.append(f"{where}: stale: {draft.reason}; waits for approval")
-        elif draft.state in (DRAFT, STALE) and (dest.require_approval or draft.edited):
+        else:
             lines.append(f"{where}: {draft.label}: waits for approval")
     drafted = {(d.destination, d.day) for d in drafts}
     publish_log = PublishLog(store)
@@ -675,14 +707,15 @@ def held_back(
         dest = config.destinations.get(draft.destination)
         if dest is None or draft.day > today or (day is not None and draft.day != day):
             continue
-        if draft.state == SKIPPED:
-            why = f"skipped: {draft.reason}"
-        elif draft.blocks_publishing or (draft.state == STALE and dest.require_approval):
-            why = f"stale: {draft.reason}; waits for approval"
-        elif draft.state in (DRAFT, STALE) and (dest.require_approval or draft.edited):
-            why = "waits for approval"
-        else:
+        hold = draft.hold(dest.require_approval)
+        if hold is None:
             continue
+        if hold.kind == SKIPPED:
+            why = f"skipped: {draft.reason}"
+        elif draft.state == STALE:
+            why = f"stale: {draft.reason}; waits for approval"
+        else:
+            why = "waits for approval"
         lines.append(
             f"{draft.day}  {draft.destination}  {draft.event_id}  held (draft {draft.id}): {why}"
         )

@@ -20,3 +20,15 @@ class InputError(BotError):
 
 class ConfigError(InputError):
     """The configuration is invalid."""
+
+
+class EventRenderError(InputError):
+    """An event that cannot be rendered (it names a member or list that is gone, say): the
+    message names the event and the file it came from, so a person knows what to fix."""
+
+    def __init__(self, event_id: str, source: str | None, reason: str) -> None:
+        where = f"event {event_id}" + (f" (from {source})" if source else "")
+        super().__init__(f"{where}: {reason}")
+        self.event_id = event_id
+        self.source = source
+        self.reason = reason

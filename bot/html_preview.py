@@ -319,13 +319,23 @@ class Builder:
                 parts = self.store.get_event(event_id).parts
             except InputError:
                 parts = []
+            # as the post prints them: through the URL sanitiser
             self._videos[event_id] = frozenset(
-                str(block["url"])
+                _printed_url(block["url"])
                 for part in parts
                 for block in part["blocks"]
                 if block["type"] == "video" and block.get("url")
             )
         return self._videos[event_id]
+
+
+def _printed_url(url: Any) -> str:
+    from bot.urls import UnsafeURLError, safe_url
+
+    try:
+        return safe_url(str(url))
+    except UnsafeURLError:
+        return str(url)
 
 
 def text_lines(body: str, fmt: str, video_urls=frozenset(), mentions=()) -> list[Line]:
@@ -372,8 +382,10 @@ def month_grids(views: list[DayView]) -> list[dict[str, Any]]:
     months: list[dict[str, Any]] = []
     for year, month in dict.fromkeys((v.day.year, v.day.month) for v in views):
         weeks = []
-        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-            weeks.append([by_day.get(d) if d.month == month else None for d in week])
+        # day numbers, 0 outside the month: monthdatescalendar would build dates of the
+        # neighbouring months, which do not exist around 0001-01 and 9999-12
+        for week in calendar.Calendar(firstweekday=0).monthdayscalendar(year, month):
+            weeks.append([by_day.get(dt.date(year, month, d)) if d else None for d in week])
         weeks = [w for w in weeks if any(w)]
         months.append({"name": f"{calendar.month_name[month]} {year}", "weeks": weeks})
     return months

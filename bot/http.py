@@ -4,6 +4,13 @@ for connection errors, 429 and 5xx that honour Retry-After, with a cap.
 The retry policy is urllib3's ``Retry`` (what requests itself is built on) rather than a
 hand-written loop. A Retry-After longer than ``max_retry_after`` is not slept through: the
 post is recorded as failed with that wait as its next retry, and the process goes on.
+
+A request that changes something (POST, PUT, ...) is never sent again by this layer once it may
+have reached the server: a read timeout, a connection dropped after sending and a 5xx (a gateway
+may answer 504 after the platform kept the post) are not retried here, unless the platform drops
+repeats (``resend_safe``: an idempotency key or transaction id). Such an answer is reported as
+``Outcome.UNKNOWN`` so that the publish log looks the post up, or asks a person, before any
+resend. Connection errors before anything was sent, and 429, are retried.
 """
 
 from __future__ import annotations
@@ -14,11 +21,11 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from bot import __version__
-from bot.posters.base import PostError
+from bot.posters.base import Outcome, PostError
 
 USER_AGENT = f"anniversary-bot/{__version__} (+https://pypi.org/project/anniversary-bot/)"
 log = logging.getLogger("bot.http")
@@ -30,15 +37,26 @@ class RetryAfterTooLong(Exception):
         self.seconds = seconds
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class CappedRetry(Retry):
-    """urllib3's Retry, refusing to sleep longer than ``max_retry_after`` seconds."""
+    """urllib3's Retry, refusing to sleep longer than ``max_retry_after`` seconds, and never
+    repeating a request that changes something after a 5xx unless ``resend_safe``."""
 
     max_retry_after: float = 120.0
+    resend_safe: bool = False
 
     def new(self, **kw: Any) -> CappedRetry:
         retry = super().new(**kw)
         retry.max_retry_after = self.max_retry_after
+        retry.resend_safe = self.resend_safe
         return retry
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code >= 500 and method.upper() not in SAFE_METHODS and not self.resend_safe:
+            return False  # the server may have acted on it before its gateway gave up
+        return super().is_retry(method, status_code, has_retry_after)
 
     def sleep_for_retry(self, response=None) -> bool:
         retry_after = self.get_retry_after(response) if response is not None else None
@@ -78,6 +96,7 @@ class PlatformHTTP:
             raise_on_status=False,
         )
         retry.max_retry_after = max_retry_after
+        retry.resend_safe = retry_reads
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.update(headers or {})
@@ -86,7 +105,12 @@ class PlatformHTTP:
         self.session.mount("https://", adapter)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        host = urlsplit(url).netloc or url  # never the path: a webhook's path is its secret
+        host = _host(url)  # never the path (a webhook's path is its secret) nor user:password
+        # a request that changes something and may have reached the server: its outcome is
+        # unknown when no readable answer came back
+        unsafe = method.upper() not in SAFE_METHODS
+        maybe = Outcome.UNKNOWN if unsafe else Outcome.NOT_SENT
+        no_answer = f"{self.platform}: {host} did not answer within {self.timeout[1]:g} s"
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except RetryAfterTooLong as error:
@@ -98,30 +122,45 @@ class PlatformHTTP:
         except requests.exceptions.ConnectTimeout:
             raise PostError(f"{self.platform}: connecting to {host} timed out") from None
         except requests.exceptions.ReadTimeout:
-            raise PostError(
-                f"{self.platform}: {host} did not answer within {self.timeout[1]:g} s"
-            ) from None
+            raise PostError(no_answer, outcome=maybe) from None
         except requests.exceptions.ConnectionError as error:
-            # with a retry policy, urllib3 wraps a read timeout as a connection error
             reason = getattr(error.args[0] if error.args else None, "reason", None)
             if isinstance(reason, ReadTimeoutError):
+                # with a retry policy, urllib3 wraps a read timeout as a connection error
+                raise PostError(no_answer, outcome=maybe) from None
+            if isinstance(reason, ConnectTimeoutError | NameResolutionError):
+                # refused, unreachable or no such host: nothing was sent
                 raise PostError(
-                    f"{self.platform}: {host} did not answer within {self.timeout[1]:g} s"
+                    f"{self.platform}: cannot connect to {host}: is the network up and the URL "
+                    "right?"
                 ) from None
             raise PostError(
-                f"{self.platform}: cannot connect to {host}: is the network up and the URL right?"
+                f"{self.platform}: the connection to {host} broke"
+                + (" before an answer came: the post may have been received" if unsafe else ""),
+                outcome=maybe,
+            ) from None
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ) as error:
+            raise PostError(
+                f"{self.platform}: cannot send to {host}: {type(error).__name__}", retryable=False
             ) from None
         except requests.exceptions.RequestException as error:
             raise PostError(
-                f"{self.platform}: request to {host} failed: {type(error).__name__}"
+                f"{self.platform}: request to {host} failed: {type(error).__name__}", outcome=maybe
             ) from None
         if response.status_code >= 400:
+            server_error = response.status_code >= 500
             raise PostError(
                 f"{self.platform} ({host}) answered {response.status_code}{_reason(response)}",
-                retryable=response.status_code in (408, 425, 429) or response.status_code >= 500,
+                retryable=response.status_code in (408, 425, 429) or server_error,
                 status=response.status_code,
                 retry_after=_retry_after(response),
                 response=response,
+                outcome=maybe if server_error else Outcome.NOT_SENT,
             )
         return response
 
@@ -144,7 +183,10 @@ def _reason(response: requests.Response) -> str:
                 break
     if not message:
         message = response.reason or ""
-    message = " ".join(message.split())[:200]
+    # masked before it is cut: a cut through a token leaves half of it, which no longer matches
+    from bot.secrets_filter import shorten
+
+    message = shorten(message, 200)
     hints = {401: " (check the token or API key)", 403: " (the account lacks permission)"}
     return (f": {message}" if message else "") + hints.get(response.status_code, "")
 
@@ -155,3 +197,14 @@ def _retry_after(response: requests.Response) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _host(url: str) -> str:
+    """``host[:port]`` of ``url``: what a message may say of where a request went."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or "the server"
+    return f"{host}:{port}" if port else host

@@ -9,30 +9,39 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.errors import InputError
-from bot.model import EVENT_COLUMNS, Event, derive_id
+from bot.input_rules import (
+    MAX_TEXT_CHARS,
+    MAX_URL_CHARS,
+    MAX_YEAR,
+    MIN_YEAR,
+    PLAIN_URL,
+    text_problem,
+    url_problem,
+)
+from bot.model import EVENT_COLUMNS, Event, derive_id, title_key
+from bot.safe_load import (
+    MAX_LINE_BYTES,
+    TextLoader,
+    format_path,
+    json_document,
+    json_record,
+    read_text,
+    yaml_documents,
+)
 
 EVENT_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
 WIKI_KINDS = ("event", "birth", "death")
 
-
-class TextLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """Safe YAML that keeps dates as the text the curator wrote (no timestamp conversion)."""
-
-
-TextLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+__all__ = ["TextLoader", "format_path", "load_files", "wiki_record_row", "wiki_record_to_event"]
 
 Path_ = tuple[str | int, ...]
 
@@ -40,7 +49,7 @@ Path_ = tuple[str | int, ...]
 @dataclass
 class Location:
     file: str
-    lines: dict[Path_, int] = field(default_factory=dict)
+    lines: Mapping[Path_, int] = field(default_factory=dict)
     root: Path_ = ()
     line: int | None = None  # for a JSON-lines record
 
@@ -70,17 +79,13 @@ class ImportBatch:
     # ids of rows from a saved on-this-day feed answer (bot.content.onthisday): richer than
     # the same record in the JSON lines, so they win over it
     feed_ids: set[str] = field(default_factory=set)
+    # ids derived from a title (no ``id:`` key) -> where that title is: such an id must not
+    # overwrite a stored event of another title (Store.import_events); a given id updates
+    derived_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def event_count(self) -> int:
         return len(self.events) + len(self.wiki_rows)
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    text = ""
-    for item in path:
-        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
-    return text or "(top level)"
 
 
 def find_event_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -118,65 +123,15 @@ def load_files(paths: Iterable[str | Path], progress=None) -> ImportBatch:
 # --- YAML and JSON -----------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the file: {error.strerror}") from None
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"{path}: not a text file (binary data): expected YAML or JSON events")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{path}: not UTF-8 text (bad byte at offset {error.start}): save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty: expected one or more events")
-    return text
-
-
-def _line_map(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            _line_map(value_node, path + (key,), lines)
-            # the key's line, not its value's: where a reader looks for "parts:" or "date:"
-            lines[path + (key,)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _line_map(item, path + (index,), lines)
-
-
-def _documents(path: Path, text: str) -> Iterator[tuple[Any, dict[Path_, int]]]:
+def _documents(path: Path, text: str) -> Iterable[tuple[Any, Mapping[Path_, int]]]:
     if path.suffix.lower() == ".json":
-        try:
-            yield json.loads(text), {}
-        except json.JSONDecodeError as error:
-            raise InputError(f"{path}:{error.lineno}: JSON syntax error: {error.msg}") from None
-        return
-    loader = TextLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            lines: dict[Path_, int] = {}
-            _line_map(node, (), lines)
-            yield loader.construct_document(node), lines
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = " ".join(str(error.problem or error.context or "syntax error").split())
-        raise InputError(f"{where}: YAML syntax error: {problem}") from None
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: YAML error: {' '.join(str(error).split())}") from None
-    finally:
-        loader.dispose()
+        return [json_document(path, text)]
+    return list(yaml_documents(path, text))
 
 
 def _load_document_file(path: Path, batch: ImportBatch) -> None:
-    text = _read_text(path)
-    documents = list(_documents(path, text))
+    text = read_text(path, "YAML or JSON events")
+    documents = _documents(path, text)
     if not any(doc is not None for doc, _ in documents):
         raise InputError(f"{path}: the file is empty: expected one or more events")
     for data, lines in documents:
@@ -190,7 +145,7 @@ def _load_document_file(path: Path, batch: ImportBatch) -> None:
             # a saved answer of the Wikimedia on-this-day feed (bot.content.onthisday)
             from bot.content.onthisday import load_feed_document
 
-            load_feed_document(data, path, batch)
+            load_feed_document(data, path, batch, lines)
         elif isinstance(data, dict) and not {"events", "members", "lists"} & set(data):
             _add_event(data, path, location, batch)
         elif isinstance(data, dict):
@@ -269,7 +224,9 @@ def _validation_error(error, data: Any, location: Location, prefix: Path_ = ()) 
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     elif "input" in first and not isinstance(first["input"], dict | list):
-        message = f"{message}, got {first['input']!r}"
+        shown = repr(first["input"])
+        shown = shown if len(shown) <= 100 else f"{shown[:80]}... ({len(shown):,} characters)"
+        message = f"{message}, got {shown}"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this record)" if more else ""
     field_path = format_path(prefix + tuple(path))
@@ -288,22 +245,25 @@ def _add_event(data: Any, path: Path, location: Location, batch: ImportBatch) ->
             f"with date, title, lead, parts), got {type(data).__name__}"
         )
     try:
-        validated = EventIn.model_validate(data)
+        # image files resolve in the folder of the event file (bot.local_files)
+        validated = EventIn.model_validate(data, context={"folder": path.parent})
     except ValidationError as error:
         raise _validation_error(error, data, location, location.root) from None
     normalised = validated.model_dump()
     date = parse_date(normalised["date"])
-    normalised["id"] = normalised["id"] or derive_id(date, normalised["title"])
+    derived = not normalised["id"]
+    if derived:
+        normalised["id"] = derive_id(date, normalised["title"])
     for part in normalised["parts"]:
         for block in part["blocks"]:
             if block["type"] == "images":
                 for image in block["images"]:
                     if image["file"]:
                         image["file"] = str((path.parent / image["file"]).resolve())
-    _add(Event.from_dict(normalised), location, batch)
+    _add(Event.from_dict(normalised), location, batch, derived)
 
 
-def _add(event: Event, location: Location, batch: ImportBatch) -> None:
+def _add(event: Event, location: Location, batch: ImportBatch, derived: bool = False) -> None:
     if event.id in batch.wiki_lines:
         where = batch.wiki_lines[event.id]
         raise InputError(
@@ -315,12 +275,25 @@ def _add(event: Event, location: Location, batch: ImportBatch) -> None:
         if previous == event:
             batch.duplicates_merged += 1
             return
+        earlier_derived = event.id in batch.derived_ids
+        if (derived or earlier_derived) and title_key(previous.title) != title_key(event.title):
+            # an id nobody wrote: name the titles that made it, at their lines
+            here = location.at(("title",) if derived else ("id",))
+            there = earlier.at(("title",) if earlier_derived else ("id",))
+            what = "derives the id" if derived else "has the id"
+            raise InputError(
+                f"{here}: {'title' if derived else 'id'}: {what} {event.id!r}, as does "
+                f"{previous.title!r} at {there}: two different events: give one of them an "
+                "id of its own (id: ...)"
+            )
         raise InputError(
             f"{location.at(('id',))}: id: duplicate id {event.id!r}, also at "
             f"{earlier.at(('id',))}: give one of them another id"
         )
     batch.locations[event.id] = location
     batch.events.append(event)
+    if derived:
+        batch.derived_ids[event.id] = location.at(("title",))
 
 
 def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatch) -> None:
@@ -332,7 +305,8 @@ def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatc
     if not isinstance(data, dict):
         raise InputError(f"{location.at(())}: {format_path(location.root)}: expected a mapping")
     try:
-        item = model.model_validate(data).model_dump()
+        # only the keys the file has: a key it lacks keeps the stored value (merge_member)
+        item = model.model_validate(data).model_dump(exclude_unset=True)
     except ValidationError as error:
         raise _validation_error(error, data, location, location.root) from None
     target = batch.members if key == "members" else batch.lists
@@ -347,15 +321,15 @@ def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatc
 
 # --- Wikipedia on-this-day JSON lines ------------------------------------------------------
 
-
-def _open_lines(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
+# read in pieces, so that a file of any size (or a gzip bomb) takes bounded memory
+_CHUNK_BYTES = 4 * 1024 * 1024
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 _TAGS = {kind: json.dumps([kind]) for kind in WIKI_KINDS}
+_MAX_TITLE = 90
+
+
+def _short_title(text: str) -> str:
+    return text if len(text) <= _MAX_TITLE else text[:_MAX_TITLE].rsplit(" ", 1)[0] + "…"
 
 
 def wiki_record_row(record: dict[str, Any]) -> tuple:
@@ -363,17 +337,18 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     the day page as attribution (CC BY-SA), its kind as a tag.
 
     This path skips the general validator and the Event object: it runs 133,026 times for the
-    shared data set, and the record's shape was already checked by ``_wiki_record_problem``.
+    shared data set. ``_wiki_record_problem`` checked the record against the same rules
+    (``bot.schema.EventIn``), so the row is an event an event file could hold.
     """
     year, month, day = record["year"], record["month"], record["day"]
     kind, text = record["kind"], " ".join(record["text"].split())
     name = text.split(",", 1)[0].strip()
     if kind == "birth":
-        title, lead = f"{name} is born", f"{text.rstrip('.')}, was born."
+        title, lead = _short_title(f"{name} is born"), f"{text.rstrip('.')}, was born."
     elif kind == "death":
-        title, lead = f"{name} dies", f"{text.rstrip('.')}, died."
+        title, lead = _short_title(f"{name} dies"), f"{text.rstrip('.')}, died."
     else:
-        title = text if len(text) <= 90 else text[:90].rsplit(" ", 1)[0] + "…"
+        title = _short_title(text)
         lead = text
     source = record.get("source") or None
     links = [{"title": link["title"], "url": link["url"]} for link in record.get("links") or ()]
@@ -395,8 +370,25 @@ def wiki_record_to_event(record: dict[str, Any]) -> Event:
     return Event.from_row(dict(zip(EVENT_COLUMNS, wiki_record_row(record), strict=True)))
 
 
+_checked_urls: dict[str, str | None] = {}
+
+
+def _url_problem(url: Any) -> str | None:
+    """``url_problem``, remembered: the data set repeats the same day pages and articles."""
+    try:
+        return _checked_urls[url]
+    except (KeyError, TypeError):
+        pass
+    problem = url_problem(url)
+    if type(url) is str and len(_checked_urls) < 100_000:
+        _checked_urls[url] = problem
+    return problem
+
+
 def _wiki_record_problem(record: Any) -> str | None:
-    if not isinstance(record, dict):
+    """What keeps a JSON-lines record from being an event, as "field: problem"; None if it is
+    fine. The rules are those ``bot.schema.EventIn`` applies to the event it becomes."""
+    if type(record) is not dict:
         return "expected a JSON object per line"
     for key, kind in (("year", int), ("month", int), ("day", int), ("text", str), ("kind", str)):
         value = record.get(key)
@@ -406,64 +398,189 @@ def _wiki_record_problem(record: Any) -> str | None:
             return f"{key}: expected {'an integer' if kind is int else 'text'}, got {value!r}"
     if record["kind"] not in _TAGS:
         return f"kind: expected one of {', '.join(WIKI_KINDS)}, got {record['kind']!r}"
-    if not record["text"].strip():
-        return "text: must not be empty"
-    if record["year"] == 0:
+    problem = text_problem(record["text"])
+    if problem:
+        return f"text: {problem}"
+    year = record["year"]
+    if year == 0:
         return "year: there is no year 0 (1 BC is -1)"
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return f"year: expected a year from {MIN_YEAR} to {MAX_YEAR} (negative for BC)"
     try:
-        check_month_day(record["month"], record["day"], record["year"])
+        check_month_day(record["month"], record["day"], year)
     except ValueError as error:
         return f"month/day: {error}"
+    source = record.get("source")
+    if source is not None and source != "":
+        problem = _url_problem(source)
+        if problem:
+            return f"source: {problem}"
     links = record.get("links", ())
-    if not isinstance(links, list):
+    if not isinstance(links, list | tuple):
         return "links: expected a list of {title, url}"
-    for link in links:
-        if not (
-            type(link) is dict
-            and type(link.get("title")) is str
-            and type(link.get("url")) is str
-            and link["url"].startswith(("http://", "https://"))
-        ):
-            return "links: expected a list of {title, url} with http(s) URLs"
+    for index, link in enumerate(links):
+        if type(link) is not dict:
+            return f"links[{index}]: expected {{title, url}}, got {link!r}"
+        problem = text_problem(link.get("title"))
+        if problem:
+            return f"links[{index}].title: {problem}"
+        problem = _url_problem(link.get("url"))
+        if problem:
+            return f"links[{index}].url: {problem}"
     return None
 
 
 def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
-    loads = json.loads
+    """Read a JSON-lines file (``.gz`` too) a piece at a time: each line one record."""
     seen = batch.wiki_lines
     rows = batch.wiki_rows
-    try:
-        with _open_lines(path) as handle:
-            data = handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise InputError(f"{path}: cannot read the file: {error}") from None
-    file_size = path.stat().st_size
+    line_number = 0
+    records = 0
     reported = 0
-    if not data.strip():
-        raise InputError(f"{path}: the file is empty: expected one JSON record per line")
-    if b"\x00" in data:
-        raise InputError(f"{path}: not a text file (binary data): expected JSON lines")
+
+    def refuse(line: int, problem: str) -> InputError:
+        return InputError(f"{path}:{line}: {problem}")
+
     try:
-        # one decode for the whole file: json.loads of str skips its per-line encoding sniffing
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from None
-    lines = text.split("\n")
-    for line_number, raw in enumerate(lines, 1):
-        if progress is not None and line_number % 5000 == 0:
-            done = file_size * line_number // len(lines)  # in bytes of the file as given
-            progress(done - reported)
-            reported = done
-        if not raw.strip():
+        with path.open("rb") as raw:
+            handle = gzip.GzipFile(fileobj=raw) if path.name.lower().endswith(".gz") else raw
+            carry = b""
+            while True:
+                chunk = handle.read(_CHUNK_BYTES)
+                data = carry + chunk if carry else chunk
+                if chunk:
+                    cut = data.rfind(b"\n") + 1
+                    data, carry = data[:cut], data[cut:]
+                    if len(carry) > MAX_LINE_BYTES:
+                        raise refuse(
+                            line_number + data.count(b"\n") + 1,
+                            f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one "
+                            "JSON record per line",
+                        )
+                else:
+                    carry = b""
+                if b"\x00" in data:
+                    line = line_number + data.count(b"\n", 0, data.index(b"\x00")) + 1
+                    raise refuse(line, "not a text file (a NUL byte): expected JSON lines")
+                try:
+                    # one decode per piece: json of str skips its per-line encoding sniffing
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise refuse(
+                        line_number + data.count(b"\n", 0, error.start) + 1, "not UTF-8 text"
+                    ) from None
+                lines = text.split("\n")
+                if text.endswith("\n"):
+                    lines.pop()
+                if lines and max(map(len, lines)) > MAX_LINE_BYTES:
+                    long = next(n for n, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
+                    raise refuse(
+                        line_number + long + 1,
+                        f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON "
+                        "record per line",
+                    )
+                records += _wiki_lines(lines, line_number, path, batch, seen, rows)
+                line_number += len(lines)
+                if progress is not None:
+                    done = raw.tell()  # in bytes of the file as given
+                    progress(done - reported)
+                    reported = done
+                if not chunk:
+                    break
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise InputError(f"{path}: cannot read the file: {error}") from None
+    if not records:
+        raise InputError(f"{path}: the file is empty: expected one JSON record per line")
+
+
+_RECORD = json.JSONDecoder()
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+_SPACE_BEFORE_COLON = re.compile(r'"[ \t\r]+:').search
+
+
+def _plainly_fine(record: Any, raw: str, plain_url=PLAIN_URL.match) -> bool:
+    """Whether a record passes every rule of ``_wiki_record_problem``, checked the quick way
+    (no function per field): True for the common record; False sends it to the full check.
+
+    Keys given twice: ``json`` keeps the last one silently, so the keys in the text (each is
+    a string followed by ``:``) are counted against the keys read; more in the text, a space
+    before a colon, or a false alarm sends the record to the strict reader.
+    """
+    if type(record) is not dict:
+        return False
+    year, month, day = record.get("year"), record.get("month"), record.get("day")
+    text = record.get("text")
+    if (
+        type(year) is not int
+        or type(month) is not int
+        or type(day) is not int
+        or type(text) is not str
+        or record.get("kind") not in _TAGS
+        or not (MIN_YEAR <= year <= MAX_YEAR and year and 0 < month < 13)
+        or not 0 < day <= _DAYS_IN_MONTH[month]
+        or (month == 2 and day == 29)  # leap years: the full check
+        or not 0 < len(text) <= MAX_TEXT_CHARS
+        or text.isspace()
+    ):
+        return False
+    source = record.get("source")
+    if source and (type(source) is not str or len(source) > MAX_URL_CHARS or not plain_url(source)):
+        return False
+    keys = len(record)
+    links = record.get("links", ())
+    if type(links) is not list:
+        return False
+    for link in links:
+        if type(link) is not dict:
+            return False
+        title, url = link.get("title"), link.get("url")
+        if (
+            type(title) is not str
+            or not 0 < len(title) <= MAX_TEXT_CHARS
+            or title.isspace()
+            or type(url) is not str
+            or len(url) > MAX_URL_CHARS
+            or not plain_url(url)
+        ):
+            return False
+        keys += len(link)
+    return raw.count('":') <= keys and not _SPACE_BEFORE_COLON(raw)
+
+
+def _wiki_lines(
+    lines: list[str],
+    first: int,
+    path: Path,
+    batch: ImportBatch,
+    seen: dict[str, tuple[Path, int, int]],
+    rows: list[tuple],
+) -> int:
+    decode = _RECORD.raw_decode
+    count = 0
+    for line_number, raw in enumerate(lines, first + 1):
+        if not raw or raw.isspace():
             continue
         try:
-            record = loads(raw)
-        except ValueError as error:
-            raise InputError(f"{path}:{line_number}: not a JSON object: {error}") from None
-        problem = _wiki_record_problem(record)
-        if problem:
-            raise InputError(f"{path}:{line_number}: {problem}")
+            # raw_decode is the plain parser without the whitespace checks around it; a
+            # record it refuses, with anything after it, or not plainly fine goes to the
+            # strict reader and the full check, which say why
+            record, end = decode(raw)
+            if end != len(raw) and not raw[end:].isspace():
+                raise ValueError
+            fine = _plainly_fine(record, raw)
+        except (ValueError, RecursionError):
+            fine = False
+        if not fine:
+            try:
+                record = json_record(raw.strip())
+            except ValueError as error:
+                raise InputError(f"{path}:{line_number}: {error}") from None
+            problem = _wiki_record_problem(record)
+            if problem:
+                raise InputError(f"{path}:{line_number}: {problem}")
+        count += 1
         batch.records_read += 1
         row = wiki_record_row(record)
         earlier = seen.get(row[0])
@@ -477,5 +594,4 @@ def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
             )
         seen[row[0]] = (path, line_number, len(rows))
         rows.append(row)
-    if progress is not None:
-        progress(file_size - reported)
+    return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -19,11 +20,28 @@ ORIGINS = ("curated", "wikipedia")
 
 
 def slugify(text: str, max_length: int = 60) -> str:
+    """The Latin letters and digits of ``text``, lower-case, joined by dashes ("event" when
+    there are none). Accents are dropped; letters of other scripts are lost."""
+    return _latin_slug(text, max_length) or "event"
+
+
+def _latin_slug(text: str, max_length: int = 60) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0]
-    return slug or "event"
+    return slug
+
+
+def title_key(title: str) -> str:
+    """What tells two titles apart: case, accents' composition, spacing and punctuation do not
+    (so fixing a capital letter or a full stop is the same event, as it is for the slug)."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", folded).split())
+
+
+def _has_letters(text: str) -> bool:
+    return any(character.isalpha() for character in text)
 
 
 def id_prefix(date: AnniversaryDate) -> str:
@@ -35,8 +53,25 @@ def id_prefix(date: AnniversaryDate) -> str:
     return f"{date.year:04d}-{date.month_day}"
 
 
-def derive_id(date: AnniversaryDate, title: str) -> str:
+def slug_id(date: AnniversaryDate, title: str) -> str:
+    """The id every title was given before titles without Latin letters had ids of their own:
+    what stores in use may hold for such a title (``<date>-event``, or its digits)."""
     return f"{id_prefix(date)}-{slugify(title)}"
+
+
+def derive_id(date: AnniversaryDate, title: str) -> str:
+    """The id of an event that does not give one: ``<date>-<slug of the title>``.
+
+    A title with Latin letters (or with no letters at all, "1812") keeps its slug, the id it
+    has always had. A title whose letters are all of other scripts (Cyrillic, Greek, CJK, ...)
+    would lose them all (and every such title of a day would get ``<date>-event``), so it gets
+    a hash of its words instead: stable across versions, where a transliteration table is not.
+    """
+    slug = _latin_slug(title)
+    if re.search("[a-z]", slug) or (slug and not _has_letters(title)):
+        return f"{id_prefix(date)}-{slug}"
+    digest = hashlib.sha256(title_key(title).encode("utf-8")).hexdigest()[:10]
+    return f"{id_prefix(date)}-{digest}"
 
 
 @dataclass

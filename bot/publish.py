@@ -2,31 +2,70 @@
 
 For each (destination, event, day, post) there is one row in ``publish_log``. It moves
 planned -> sending -> sent, or -> failed (with a next retry), and is written *before* the
-request goes out. A row found in "sending" was interrupted mid-request: it is reconciled first,
-by the adapter's ``find`` where the platform can tell, or marked "unconfirmed" for a person to
-look at (``history --failed``, then ``retry``), never re-sent blindly. A thread that broke after
-its lead resumes at the first missing reply, replying to the lead that exists.
+request goes out.
+
+Exactly once across processes rests on two things:
+
+- **One sender per post.** A post is *claimed* before it is sent: one conditional update, in an
+  immediate transaction, from the state the sender read (planned or failed) to "sending". Only
+  one process can win it; a process that loses does not send. Every command that publishes
+  (``post``, ``retry``, ``run --once``, the daemon) also holds the store's publishing lock
+  (``bot.locks``) while it sends a destination's day, so a second process waits for the first
+  and then finds the posts sent.
+- **An unknown outcome is never re-sent blind.** A row found in "sending" by the lock's holder
+  was left by a crash, or by a request whose answer never came (a read timeout, a connection
+  dropped after sending, a gateway's 5xx, an unreadable 2xx: ``Outcome.UNKNOWN``). It is
+  reconciled before anything is sent again: by the adapter's ``find`` where the platform can
+  tell, by re-sending under the platform's idempotency key within its window (Mastodon,
+  Matrix), else it is marked "unconfirmed" for a person (``history --failed``, then
+  ``retry --mark-sent KEY`` or ``retry --resend KEY``).
+
+A thread that broke after its lead resumes at the first missing reply, replying to the lead
+that exists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+import os
+import socket
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from bot.errors import EventRenderError
 from bot.faults import checkpoint
-from bot.posters.base import OutgoingPost, Poster, PostError, Published
+from bot.locks import DEFAULT_WAIT_SECONDS, publishing_lock
+from bot.posters.base import Outcome, OutgoingPost, Poster, PostError, Published
 from bot.render import Thread
+from bot.secrets_filter import mask
 from bot.store import Store
 
 log = logging.getLogger("bot.publish")
 
+
+class PostState(StrEnum):
+    """A publish-log row's state."""
+
+    PLANNED = "planned"
+    SENDING = "sending"  # claimed; or sent with no answer: its outcome is looked up first
+    SENT = "sent"
+    FAILED = "failed"  # refused, or not sent: retried at next_retry_at (None: by a person)
+    UNCONFIRMED = "unconfirmed"  # may have been sent and cannot be looked up: a person decides
+    MISSED = "missed"  # its day ended before it could be sent
+
+
 SENT, SENDING, PLANNED, FAILED, UNCONFIRMED, MISSED = (
-    "sent", "sending", "planned", "failed", "unconfirmed", "missed",
+    PostState.SENT, PostState.SENDING, PostState.PLANNED, PostState.FAILED,
+    PostState.UNCONFIRMED, PostState.MISSED,
 )  # fmt: skip
+OPEN_STATES = (PLANNED, SENDING, FAILED, UNCONFIRMED)
 RETRY_DELAYS = (60, 120, 300, 600, 1800, 3600)  # seconds after the 1st, 2nd, ... failure
+# an unknown outcome is looked up no sooner than this: a platform may still be storing a post
+# whose answer timed out, and a look-up at once would not find it yet
+LOOKUP_DELAY = 60
 
 Clock = Callable[[], dt.datetime]
 
@@ -37,6 +76,11 @@ def utc_now() -> dt.datetime:
 
 def post_key(destination: str, event_id: str, day: dt.date, number: int) -> str:
     return f"{destination}/{event_id}/{day.isoformat()}/{number}"
+
+
+def claimer() -> str:
+    """Who claims a post: enough for a person to find the process."""
+    return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
 @dataclass
@@ -65,6 +109,11 @@ class ThreadResult:
                 return state
         return SENT if states == {SENT} else (MISSED if MISSED in states else "mixed")
 
+    @property
+    def failed(self) -> bool:
+        """Something of this thread did not go out, or may not have: a person should look."""
+        return self.state in (FAILED, UNCONFIRMED, SENDING, MISSED)
+
     def summary(self) -> str:
         done = sum(1 for p in self.posts if p.state == SENT)
         text = f"{self.destination}: {self.event_id}: {done}/{len(self.posts)} posts sent"
@@ -72,9 +121,11 @@ class ThreadResult:
             text += " (already sent earlier)"
         elif self.sent_now:
             text += f" ({self.sent_now} now)"
-        errors = [p for p in self.posts if p.state in (FAILED, UNCONFIRMED)]
-        if errors:
-            text += f"; post {errors[0].number} {errors[0].state}: {errors[0].error}"
+        problems = [p for p in self.posts if p.state in (FAILED, UNCONFIRMED, SENDING, MISSED)]
+        if problems:
+            first = problems[0]
+            what = "outcome unknown" if first.state == SENDING else first.state
+            text += f"; post {first.number} {what}: {first.error}"
         elif self.sent_now and self.posts and self.posts[0].url:
             text += f"; see {self.posts[0].url}"
         return text
@@ -112,6 +163,10 @@ class PublishLog:
         sql += " order by day, destination, created_at, event_id, number"
         return list(self.store.db.query(sql, params))
 
+    def row(self, key: str) -> dict[str, Any] | None:
+        found = list(self.store.db.query("select * from publish_log where key = ?", [key]))
+        return found[0] if found else None
+
     def planned_event_ids(self, destination: str, day: dt.date) -> list[str]:
         rows = self.store.conn.execute(
             "select event_id from publish_log where destination = ? and day = ? "
@@ -144,24 +199,48 @@ class PublishLog:
 
     def _update(self, key: str, **values: Any) -> None:
         values["updated_at"] = self._now()
+        if values.get("last_error"):
+            values["last_error"] = mask(values["last_error"])  # what is stored never holds a secret
         assignments = ", ".join(f"{column} = ?" for column in values)
         with self.store.db.atomic():
             self.store.conn.execute(
                 f"update publish_log set {assignments} where key = ?", [*values.values(), key]
             )
 
+    def claim(self, key: str, expected: Collection[str] = (PLANNED, FAILED)) -> bool:
+        """Take the post for sending: True for exactly one process, only while its state is
+        still one of ``expected`` (what the caller read)."""
+        states = list(expected)
+        conn = self.store.conn
+        now = self._now()
+        conn.execute("begin immediate")  # the write lock first: no two processes read-then-write
+        try:
+            cursor = conn.execute(
+                "update publish_log set state = ?, attempts = attempts + 1, claimed_by = ?, "
+                "claimed_at = ?, updated_at = ? "
+                f"where key = ? and state in ({', '.join('?' * len(states))})",
+                [SENDING, claimer(), now, now, key, *states],
+            )
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        return cursor.rowcount == 1
+
     def mark_sending(self, key: str) -> None:
+        """Unconditionally "sending" (the crash tests set a row up this way)."""
+        now = self._now()
         with self.store.db.atomic():
             self.store.conn.execute(
-                "update publish_log set state = ?, attempts = attempts + 1, updated_at = ? "
-                "where key = ?",
-                [SENDING, self._now(), key],
+                "update publish_log set state = ?, attempts = attempts + 1, claimed_at = ?, "
+                "updated_at = ? where key = ?",
+                [SENDING, now, now, key],
             )
 
     def mark_sent(self, key: str, published: Published) -> None:
         self._update(
             key, state=SENT, remote_id=published.remote_id, url=published.url,
-            sent_at=self._now(), last_error=None, next_retry_at=None,
+            sent_at=self._now(), last_error=None, next_retry_at=None, claimed_by=None,
         )  # fmt: skip
 
     def mark_failed(
@@ -171,19 +250,62 @@ class PublishLog:
         the post gets a next retry; a refusal (401, 403, 422) waits for ``retry`` by a person."""
         next_retry = None
         if retry:
-            delay = retry_after or RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
-            moment = (self.clock() + dt.timedelta(seconds=delay)).astimezone(dt.UTC)
-            next_retry = moment.isoformat(timespec="seconds")
-        self._update(key, state=FAILED, last_error=error, next_retry_at=next_retry)
+            delay = retry_after or RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+            next_retry = self._later(delay)
+        self._update(key, state=FAILED, last_error=error, next_retry_at=next_retry, claimed_by=None)
+
+    def mark_unknown(self, key: str, error: str, attempts: int) -> None:
+        """Sent, and no readable answer came: it stays "sending" (not claimed by anyone) and is
+        looked up, no sooner than ``next_retry_at``, before anything is sent again."""
+        delay = max(LOOKUP_DELAY, RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1])
+        self._update(
+            key, state=SENDING, last_error=f"{error}; it may have been posted: it is looked "
+            "up before anything is sent again", next_retry_at=self._later(delay), claimed_by=None,
+        )  # fmt: skip
 
     def mark_unconfirmed(self, key: str, reason: str) -> None:
-        self._update(key, state=UNCONFIRMED, last_error=reason)
+        self._update(key, state=UNCONFIRMED, last_error=reason, claimed_by=None)
 
     def mark_planned(self, key: str) -> None:
-        self._update(key, state=PLANNED, next_retry_at=None)
+        self._update(key, state=PLANNED, next_retry_at=None, claimed_by=None)
 
     def mark_missed(self, key: str, reason: str) -> None:
-        self._update(key, state=MISSED, last_error=reason)
+        self._update(key, state=MISSED, last_error=reason, claimed_by=None)
+
+    def record_render_failure(
+        self, destination: str, event_id: str, day: dt.date, reason: str
+    ) -> dict[str, Any]:
+        """An event of the day cannot be rendered: its first unsent post is recorded as
+        failed with the reason (retried by the sweeps: the fix is usually in the store), so the
+        day shows in ``history --failed`` and ``status`` instead of vanishing."""
+        rows = [r for r in self.rows(destination, day, event_id=event_id) if r["state"] != SENT]
+        if rows:
+            key = rows[0]["key"]
+        else:
+            key = post_key(destination, event_id, day, 1)
+            now = self._now()
+            with self.store.db.atomic():
+                self.store.conn.execute(
+                    "insert or ignore into publish_log (key, destination, event_id, day, number, "
+                    "part, state, attempts, created_at, updated_at) "
+                    "values (?, ?, ?, ?, 1, 1, ?, 0, ?, ?)",
+                    [key, destination, event_id, day.isoformat(), PLANNED, now, now],
+                )
+        row = self.row(key) or {}
+        if row.get("state") in (PLANNED, FAILED, None):
+            attempts = (row.get("attempts") or 0) + 1
+            self._update(key, attempts=attempts)
+            self.mark_failed(key, f"cannot be rendered: {reason}", None, attempts)
+        return self.row(key) or {}
+
+    def _later(self, seconds: float) -> str:
+        moment = (self.clock() + dt.timedelta(seconds=seconds)).astimezone(dt.UTC)
+        return moment.isoformat(timespec="seconds")
+
+    def due(self, row: dict[str, Any]) -> bool:
+        """Whether a row waiting for a retry or a look-up may be acted on now."""
+        when = row["next_retry_at"]
+        return when is not None and dt.datetime.fromisoformat(when) <= self.clock()
 
 
 def outgoing_posts(thread: Thread, destination: str, sensitive: bool = False) -> list[OutgoingPost]:
@@ -207,6 +329,17 @@ def outgoing_posts(thread: Thread, destination: str, sensitive: bool = False) ->
     ]
 
 
+def outcome(error: BaseException) -> Outcome:
+    """UNKNOWN if any error in the chain says so: an adapter that turns the HTTP layer's error
+    into its own message keeps the doubt."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if getattr(seen, "outcome", None) == Outcome.UNKNOWN:
+            return Outcome.UNKNOWN
+        seen = seen.__cause__ or seen.__context__
+    return Outcome.NOT_SENT
+
+
 def publish_thread(
     store: Store,
     poster: Poster,
@@ -216,9 +349,15 @@ def publish_thread(
     clock: Clock = utc_now,
     sensitive: bool = False,
     retry_now: bool = False,
-    resend_unconfirmed: bool = False,
+    reconcile_unconfirmed: bool = False,
+    resend: Collection[str] = (),
 ) -> ThreadResult:
-    """Send every post of ``thread`` not yet sent, in order, each exactly once."""
+    """Send every post of ``thread`` not yet sent, in order, each exactly once.
+
+    The caller holds the store's publishing lock (``publish_day`` does). ``retry_now``: failed
+    posts and unknown outcomes are acted on now rather than at their next retry.
+    ``reconcile_unconfirmed``: unconfirmed posts are looked up where the adapter can.
+    ``resend``: keys of unconfirmed posts a person checked and wants sent again."""
     publish_log = PublishLog(store, clock)
     posts = outgoing_posts(thread, destination, sensitive)
     rows = publish_log.plan(posts, destination)
@@ -226,6 +365,12 @@ def publish_thread(
     lead: Published | None = None
     previous: Published | None = None
     stopped: str | None = None
+
+    def stop(post: OutgoingPost, state: str, error: str | None, why: str) -> None:
+        nonlocal stopped
+        stopped = why
+        result.posts.append(PostResult(post.key, post.number, state, error=error))
+
     for post in posts:
         row = rows[post.key]
         state = row["state"]
@@ -233,11 +378,26 @@ def publish_thread(
             result.posts.append(PostResult(post.key, post.number, state, error=stopped))
             continue
         if state == SENDING:
+            # the caller holds the publishing lock: nobody is sending it now; a crash or an
+            # answer that never came left it
+            if row["next_retry_at"] and not retry_now and not publish_log.due(row):
+                stop(post, SENDING, row["last_error"], f"waits for post {post.number}'s look-up")
+                continue
             state = _reconcile(publish_log, poster, post, lead)
-            row = publish_log.plan([post], destination)[post.key]
+            row = publish_log.row(post.key) or row
             if state == SENDING:
-                stopped = f"waits for post {post.number} to be reconciled"
-                result.posts.append(PostResult(post.key, post.number, SENDING, error=stopped))
+                stop(post, SENDING, row["last_error"], f"waits for post {post.number}'s look-up")
+                continue
+        if state == UNCONFIRMED:
+            if post.key in resend:
+                log.info("%s: re-sending %s: a person checked it", destination, post.key)
+                publish_log.mark_planned(post.key)
+                state = PLANNED
+            elif reconcile_unconfirmed and poster.can_find:
+                state = _look_up(publish_log, poster, post, lead, "unconfirmed")
+                row = publish_log.row(post.key) or row
+            if state in (UNCONFIRMED, SENDING):
+                stop(post, state, row["last_error"], f"waits for post {post.number}, unconfirmed")
                 continue
         if state == SENT:
             published = Published(row["remote_id"], row["url"])
@@ -247,48 +407,48 @@ def publish_thread(
                 PostResult(post.key, post.number, SENT, published.remote_id, published.url)
             )
             continue
-        if state == UNCONFIRMED and not resend_unconfirmed:
-            stopped = f"waits for post {post.number}, unconfirmed"
-            result.posts.append(
-                PostResult(post.key, post.number, UNCONFIRMED, error=row["last_error"])
-            )
-            continue
         if state == MISSED:
-            stopped = "missed"
-            result.posts.append(PostResult(post.key, post.number, MISSED, error=row["last_error"]))
+            stop(post, MISSED, row["last_error"], "missed")
             continue
-        if (
-            state == FAILED
-            and not retry_now
-            and (
-                row["next_retry_at"] is None  # refused for good (401, 422): a person must look
-                or dt.datetime.fromisoformat(row["next_retry_at"]) > clock()
-            )
-        ):
-            stopped = f"waits for post {post.number} to be retried"
-            result.posts.append(PostResult(post.key, post.number, FAILED, error=row["last_error"]))
+        if state == FAILED and not retry_now and not publish_log.due(row):
+            # refused for good (401, 422: next_retry_at is None) or not yet time to retry
+            stop(post, FAILED, row["last_error"], f"waits for post {post.number} to be retried")
             continue
         if previous is not None:
             checkpoint("between-parts", post.key)
-        publish_log.mark_sending(post.key)
+        if not publish_log.claim(post.key, (state,)):
+            # another process got there first (it does not hold our lock: a store reached by
+            # two paths, or an older version): never send beside it
+            now_row = publish_log.row(post.key) or row
+            if now_row["state"] == SENT:
+                published = Published(now_row["remote_id"], now_row["url"])
+                lead, previous = lead or published, published
+                result.posts.append(
+                    PostResult(post.key, post.number, SENT, published.remote_id, published.url)
+                )
+                continue
+            why = f"another process is sending post {post.number}: left to it"
+            stop(post, now_row["state"], why, why)
+            continue
         checkpoint("before-request", post.key)
         try:
             published = poster.publish(post, lead, previous)
-        except PostError as error:
+        except Exception as error:  # noqa: BLE001 - an adapter bug must not leave it "sending"
+            message = str(error) if isinstance(error, PostError) else _bug(error)
+            if not isinstance(error, PostError):
+                log.exception("%s: post %s failed unexpectedly", destination, post.key)
             attempts = row["attempts"] + 1
+            if outcome(error) == Outcome.UNKNOWN or not isinstance(error, PostError):
+                state = _unknown(publish_log, poster, post, message, attempts)
+                row = publish_log.row(post.key) or row
+                log.info("%s: post %s: %s", destination, post.key, row["last_error"])
+                stop(post, state, row["last_error"], f"waits for post {post.number}'s outcome")
+                continue
             publish_log.mark_failed(
-                post.key, str(error), error.retry_after, attempts, retry=error.retryable
+                post.key, message, error.retry_after, attempts, retry=error.retryable
             )
-            log.info("%s: post %s failed: %s", destination, post.key, error)
-            result.posts.append(PostResult(post.key, post.number, FAILED, error=str(error)))
-            stopped = f"waits for post {post.number}, failed"
-            continue
-        except Exception as error:  # an adapter bug must not leave the row "sending"
-            message = f"{type(error).__name__}: {error}"
-            publish_log.mark_failed(post.key, message, None, row["attempts"] + 1)
-            log.exception("%s: post %s failed unexpectedly", destination, post.key)
-            result.posts.append(PostResult(post.key, post.number, FAILED, error=message))
-            stopped = f"waits for post {post.number}, failed"
+            log.info("%s: post %s failed: %s", destination, post.key, message)
+            stop(post, FAILED, mask(message), f"waits for post {post.number}, failed")
             continue
         checkpoint("after-response", post.key)
         publish_log.mark_sent(post.key, published)
@@ -301,10 +461,34 @@ def publish_thread(
     return result
 
 
+def _bug(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error} (an adapter bug: please report it)"
+
+
+def _unknown(
+    publish_log: PublishLog, poster: Poster, post: OutgoingPost, message: str, attempts: int
+) -> str:
+    """No readable answer: look it up later where the platform can tell or drops a repeat;
+    else a person decides at once (nothing later could know more)."""
+    if poster.can_find or poster.resend_window:
+        publish_log.mark_unknown(post.key, message, attempts)
+        return SENDING
+    publish_log.mark_unconfirmed(post.key, _unconfirmed_reason(message, poster, post))
+    return UNCONFIRMED
+
+
+def _unconfirmed_reason(what: str, poster: Poster, post: OutgoingPost) -> str:
+    return (
+        f"{what}; it may have been posted and {poster.name} cannot look posts up: check "
+        f"{poster.destination}, then 'anniversary-bot retry --mark-sent {post.key}' (it is there) "
+        f"or 'anniversary-bot retry --resend {post.key}' (it is not)"
+    )
+
+
 def row_age(publish_log: PublishLog, key: str) -> float:
-    """Seconds since the row was last written (when it went "sending")."""
+    """Seconds since the post's request first went out (when it was claimed)."""
     row = publish_log.store.conn.execute(
-        "select updated_at from publish_log where key = ?", [key]
+        "select coalesce(claimed_at, updated_at) from publish_log where key = ?", [key]
     ).fetchone()
     updated = dt.datetime.fromisoformat(row[0])
     return (publish_log.clock() - updated).total_seconds()
@@ -313,7 +497,8 @@ def row_age(publish_log: PublishLog, key: str) -> float:
 def _reconcile(
     publish_log: PublishLog, poster: Poster, post: OutgoingPost, lead: Published | None
 ) -> str:
-    """A row left "sending" by a crash: was it published? Ask the platform, or a person."""
+    """A row left "sending" (a crash, or no answer): was it published? Ask the platform, re-send
+    under its idempotency key, or ask a person."""
     if (
         not poster.can_find
         and poster.resend_window
@@ -324,20 +509,25 @@ def _reconcile(
         return PLANNED
     if not poster.can_find:
         publish_log.mark_unconfirmed(
-            post.key,
-            f"interrupted while sending and {poster.name} cannot look posts up: check the "
-            "destination, then 'anniversary-bot retry' (re-send) or 'retry --mark-sent KEY'",
+            post.key, _unconfirmed_reason("interrupted while sending", poster, post)
         )
         return UNCONFIRMED
+    return _look_up(publish_log, poster, post, lead, "interrupted while sending")
+
+
+def _look_up(
+    publish_log: PublishLog, poster: Poster, post: OutgoingPost, lead: Published | None, why: str
+) -> str:
     try:
         found = poster.find(post, lead)
     except PostError as error:
-        if error.retryable:  # could not ask now: stay "sending", ask again on the next run
-            log.info("%s: cannot reconcile %s yet: %s", poster.destination, post.key, error)
-            return SENDING
-        publish_log.mark_unconfirmed(
-            post.key, f"interrupted while sending, and looking it up failed: {error}"
-        )
+        if error.retryable:  # could not ask now: ask again on the next run
+            log.info("%s: cannot look up %s yet: %s", poster.destination, post.key, error)
+            row = publish_log.row(post.key) or {}
+            if row.get("state") == SENDING:
+                publish_log.mark_unknown(post.key, f"look-up failed: {error}", row["attempts"])
+            return str(row.get("state") or SENDING)
+        publish_log.mark_unconfirmed(post.key, f"{why}, and looking it up failed: {error}")
         return UNCONFIRMED
     if found is not None:
         log.info(
@@ -359,13 +549,20 @@ def make_poster(destination) -> Poster:
 
 
 def day_threads(
-    store: Store, config, destination, day: dt.date, poster=None, drafts: bool = True
+    store: Store,
+    config,
+    destination,
+    day: dt.date,
+    poster=None,
+    drafts: bool = True,
+    failures: list[EventRenderError] | None = None,
 ) -> list[Thread]:
     """The threads ``destination`` posts on ``day``, fitted to its platform: the events
     already in its publish log for that day if any (a later import must not change a day
     half-posted), else the day's pick. ``poster``: the adapter instance or class.
     ``drafts``: apply the day's drafts (``bot.drafts.threads_to_publish``: approved drafts
-    as they are, held threads in ``.held``); False: the threads as rendered now."""
+    as they are, held threads in ``.held``); False: the threads as rendered now.
+    ``failures``: see ``bot.app.threads_for_day``."""
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
 
@@ -375,21 +572,37 @@ def day_threads(
         from bot.app import event_thread
 
         directory = MentionDirectory.from_store(store, config.lists)
-        threads = [
-            event_thread(
-                store, config, destination, store.get_event(event_id), day, poster, directory
-            )
-            for event_id in planned
-        ]
+        threads = []
+        for event_id in planned:
+            event = store.get_event(event_id)
+            try:
+                threads.append(
+                    event_thread(store, config, destination, event, day, poster, directory)
+                )
+            except EventRenderError as error:
+                if failures is None:
+                    raise
+                failures.append(error)
     else:
         from bot.app import fresh_threads
 
-        threads = fresh_threads(store, config, destination, day, poster)
+        threads = fresh_threads(store, config, destination, day, poster, failures=failures)
     if not drafts:
         return threads
     from bot.drafts import threads_to_publish  # drafts hook (issue 7)
 
-    return threads_to_publish(store, destination, day, threads)
+    chosen = threads_to_publish(store, destination, day, threads)
+    if failures:
+        # an event whose draft was approved or is held needs no rendering now: what goes out
+        # (or waits) is the draft, so its failure to render today is no failure of the day
+        drafted = set(chosen.drafts)
+        untouched = {
+            event_id
+            for event_id, draft in chosen.drafts.items()
+            if draft.state != "approved" and draft.hold(destination.require_approval) is None
+        }
+        failures[:] = [f for f in failures if f.event_id not in drafted - untouched]
+    return chosen
 
 
 def publish_day(
@@ -401,15 +614,52 @@ def publish_day(
     clock: Clock = utc_now,
     poster: Poster | None = None,
     retry_now: bool = False,
-    resend_unconfirmed: bool = False,
+    reconcile_unconfirmed: bool = False,
+    resend: Collection[str] = (),
+    lock_wait: float = DEFAULT_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+) -> list[ThreadResult]:
+    """Send ``destination``'s threads for ``day``, holding the store's publishing lock (waiting
+    ``lock_wait`` seconds at most for another process that holds it; ``on_wait`` is told who)."""
+    with publishing_lock(store.path).hold(lock_wait, on_wait):
+        return _publish_day(
+            store, config, destination, day, clock=clock, poster=poster, retry_now=retry_now,
+            reconcile_unconfirmed=reconcile_unconfirmed, resend=resend,
+        )  # fmt: skip
+
+
+def _publish_day(
+    store: Store,
+    config,
+    destination,
+    day: dt.date,
+    *,
+    clock: Clock,
+    poster: Poster | None,
+    retry_now: bool,
+    reconcile_unconfirmed: bool,
+    resend: Collection[str],
 ) -> list[ThreadResult]:
     poster = poster or make_poster(destination)
+    publish_log = PublishLog(store, clock)
     try:
         poster.load_limits()
-        threads = day_threads(store, config, destination, day, poster)
+        failures: list[EventRenderError] = []
+        threads = day_threads(store, config, destination, day, poster, failures=failures)
+        unrendered = []
+        for error in failures:  # recorded, so the day shows as failed, and retried
+            row = publish_log.record_render_failure(
+                destination.name, error.event_id, day, str(error)
+            )
+            log.error("%s: %s: %s", destination.name, day, mask(str(error)))
+            failed = ThreadResult(destination.name, error.event_id, day)
+            failed.posts.append(
+                PostResult(row["key"], row["number"], row["state"], error=row["last_error"])
+            )
+            unrendered.append(failed)
         # every thread of the day is planned before any is sent: a crash after the first
         # thread must not let a later pick change which threads the day has
-        PublishLog(store, clock).plan(
+        publish_log.plan(
             [post for thread in threads for post in outgoing_posts(thread, destination.name)],
             destination.name,
         )
@@ -430,9 +680,10 @@ def publish_day(
                     clock=clock,
                     sensitive=sensitive,
                     retry_now=retry_now,
-                    resend_unconfirmed=resend_unconfirmed,
-                )
+                    reconcile_unconfirmed=reconcile_unconfirmed,
+                    resend=resend,
+                )  # fmt: skip
             )
-        return results + getattr(threads, "held", [])  # drafts hook: threads held back
+        return unrendered + results + getattr(threads, "held", [])  # held: the drafts hook
     finally:
         poster.close()

@@ -16,21 +16,23 @@ that happens twice fires at its first occurrence.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
-import os
 import signal
 import threading
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.clock import zone
-from bot.errors import BotError
+from bot.errors import BotError, EventRenderError
+from bot.locks import FileLock, holder, lock_path, publishing_lock
 from bot.posters.base import OutgoingPost, PostError
 from bot.publish import (
     MISSED,
+    OPEN_STATES,
     SENDING,
     Clock,
     PublishLog,
@@ -44,7 +46,6 @@ from bot.publish import (
 from bot.store import Store
 
 log = logging.getLogger("bot.scheduler")
-OPEN_STATES = ("planned", "sending", "failed", "unconfirmed")
 SWEEP_MINUTES = 5
 
 
@@ -85,13 +86,22 @@ class DailyJob:
     fresh connection per run is also what a restarted process would have."""
 
     def __init__(
-        self, store_path: str | Path, config, clock: Clock = utc_now, poster_factory=make_poster
+        self,
+        store_path: str | Path,
+        config,
+        clock: Clock = utc_now,
+        poster_factory=make_poster,
+        *,
+        lock_wait: float = 600.0,
+        on_wait=None,
     ) -> None:
         self.store_path = store_path
         self.config = config
         self.clock = clock
         self.poster_factory = poster_factory
         self._local = threading.local()
+        self.lock_wait = lock_wait
+        self.on_wait = on_wait
 
     def timezone(self, destination) -> dt.tzinfo:
         return zone(destination.timezone or self.config.timezone)
@@ -101,31 +111,50 @@ class DailyJob:
 
     def run_destination(
         self, name: str, now: dt.datetime | None = None, *, force: bool = False
-    ) -> str:
-        """Post today's threads for ``name`` if their time has come; say what happened."""
+    ) -> DestinationRun:
+        """Post today's threads for ``name`` if their time has come; say what happened.
+        Everything from reading the log to the last post holds the store's publishing lock:
+        a manual ``post`` beside the daemon waits for it instead of sending beside it."""
         destination = self.config.destination(name)
         now = now or self.clock()
         tz = self.timezone(destination)
         day = now.astimezone(tz).date()
         due = scheduled_at(day, destination.time, tz)
         if now < due and not force:
-            return f"{name}: {day}: not due until {due.astimezone(tz):%H:%M %Z}"
+            return DestinationRun(
+                name, day, RunOutcome.NOT_DUE, note=f"not due until {due.astimezone(tz):%H:%M %Z}"
+            )
         store = self.store()
+        with publishing_lock(store.path).hold(self.lock_wait, self.on_wait):
+            return self._run_locked(store, destination, day, due, now, force)
+
+    def _run_locked(
+        self, store: Store, destination, day: dt.date, due: dt.datetime, now: dt.datetime,
+        force: bool,
+    ) -> DestinationRun:  # fmt: skip
+        name = destination.name
         publish_log = PublishLog(store, self.clock)
         self._close_past_days(store, destination, day)
+        self._close_held_days(store, destination, day)
         begun = bool(publish_log.planned_event_ids(name, day))
         held, approved_late = _review(store, destination, day, due)
         if begun and not force and not held and not publish_log.rows(name, day, OPEN_STATES):
-            return f"{name}: {day}: done"
+            return DestinationRun(name, day, RunOutcome.DONE)
         late = now - due
         too_late = late > dt.timedelta(hours=destination.catch_up_hours)
-        if not begun and not force and not (held or approved_late) and too_late:
-            return self._record_missed(store, destination, day, late)
+        if not begun and not force and too_late:
+            if not (held or approved_late):
+                return self._record_missed(store, destination, day, late)
+            # threads that wait for a person (or were approved after the time) may still go
+            # out today; the day's other threads could have gone out on time: missed
+            self._miss_all_but_late_approvals(store, destination, day, due, late)
         results = publish_day(
             store, self.config, destination, day, clock=self.clock,
             poster=self.poster_factory(destination), retry_now=force,
         )  # fmt: skip
-        return _summary(name, day, results)
+        if not results:
+            return DestinationRun(name, day, RunOutcome.NOTHING)
+        return DestinationRun(name, day, RunOutcome.PUBLISHED, results)
 
     def store(self) -> Store:
         # a connection per thread: APScheduler runs jobs in a worker thread
@@ -188,56 +217,170 @@ class DailyJob:
             self._record_missed(store, destination, gap_day, self.clock() - due)
             gap_day += dt.timedelta(days=1)
 
-    def _record_missed(self, store: Store, destination, day: dt.date, late: dt.timedelta) -> str:
+    def _record_missed(
+        self, store: Store, destination, day: dt.date, late: dt.timedelta
+    ) -> DestinationRun:
+        reason = _late_reason(destination, late)
+        count = self._mark_day_missed(store, destination, day, reason)
+        if not count:
+            return DestinationRun(destination.name, day, RunOutcome.NOTHING)
+        return DestinationRun(destination.name, day, RunOutcome.MISSED, note=reason)
+
+    def _miss_all_but_late_approvals(
+        self, store: Store, destination, day: dt.date, due: dt.datetime, late: dt.timedelta
+    ) -> None:
+        from bot.drafts import APPROVED
+
         poster = self.poster_factory(destination)
         poster.close()
-        threads = day_threads(store, self.config, destination, day, poster)
-        if not threads:
-            return f"{destination.name}: {day}: no events; nothing posted"
+        threads = day_threads(store, self.config, destination, day, poster, failures=[])
+        drafts = getattr(threads, "drafts", {})
         publish_log = PublishLog(store, self.clock)
-        hours = late.total_seconds() / 3600
-        reason = (
-            f"missed: the bot was not running at {destination.time} and {hours:.1f} h later is "
-            f"past catch_up_hours ({destination.catch_up_hours:g})"
-        )
+        reason = _late_reason(destination, late)
         for thread in threads:
+            draft = drafts.get(thread.event_id)
+            if (
+                draft is not None
+                and draft.state == APPROVED
+                and (draft.approved_at or "") > due.astimezone(dt.UTC).isoformat()
+            ):
+                continue
             posts = outgoing_posts(thread, destination.name)
             publish_log.plan(posts, destination.name)
             for post in posts:
                 publish_log.mark_missed(post.key, reason)
-        return f"{destination.name}: {day}: {len(threads)} thread(s) {reason}"
+
+    def _mark_day_missed(self, store: Store, destination, day: dt.date, reason: str) -> int:
+        """Record every thread the day would have had as missed, held ones too (a thread that
+        waited for a person is missed when its day ends); returns how many."""
+        poster = self.poster_factory(destination)
+        poster.close()
+        publish_log = PublishLog(store, self.clock)
+        failures: list[EventRenderError] = []
+        threads = day_threads(store, self.config, destination, day, poster, failures=failures)
+        for error in failures:
+            row = publish_log.record_render_failure(
+                destination.name, error.event_id, day, str(error)
+            )
+            publish_log.mark_missed(row["key"], f"{reason} (and it {row['last_error']})")
+        # a thread held for a person is missed because it was held, whether or not the bot ran
+        held = [
+            (h.thread, f"its day ended while held: {h.reason}")
+            for h in getattr(threads, "held", [])
+            if h.kind != "skipped" and h.thread
+        ]
+        for thread, why in [*((t, reason) for t in threads), *held]:
+            posts = outgoing_posts(thread, destination.name)
+            publish_log.plan(posts, destination.name)
+            for post in posts:
+                publish_log.mark_missed(post.key, why)
+        return len(failures) + len(threads) + len(held)
+
+    def _close_held_days(self, store: Store, destination, day: dt.date) -> None:
+        """A thread held for a person on a day now over is recorded as missed, with why."""
+        from bot.drafts import Drafts
+
+        publish_log = PublishLog(store, self.clock)
+        since = day - dt.timedelta(days=7)
+        for draft in Drafts(store).list(destination.name, since=since):
+            if draft.day >= day:
+                continue
+            hold = draft.hold(destination.require_approval)
+            if hold is None or hold.kind == "skipped":
+                continue
+            if publish_log.rows(destination.name, draft.day, event_id=draft.event_id):
+                continue
+            posts = outgoing_posts(draft.thread(), destination.name)
+            publish_log.plan(posts, destination.name)
+            for post in posts:
+                publish_log.mark_missed(post.key, f"its day ended while held: {hold.reason}")
 
     def sweep(self) -> None:
         for name in self.config.destinations:
             self.run_logged(name)
 
-    def run_logged(self, name: str) -> None:
+    def run_logged(self, name: str) -> DestinationRun | None:
         try:
-            message = self.run_destination(name)
+            outcome = self.run_destination(name)
         except BotError as error:
             log.error("%s: %s", name, error)
-            return
+            return None
         except Exception:  # the daemon must outlive one bad run; the next sweep tries again
             log.exception("%s: the job failed", name)
-            return
-        if "not due" in message:
-            log.debug("%s", message)
+            return None
+        if outcome.outcome == RunOutcome.NOT_DUE:
+            log.debug("%s", outcome.message)
+        elif outcome.failed:
+            log.warning("%s", outcome.message)
         else:
-            log.info("%s", message)
+            log.info("%s", outcome.message)
+        return outcome
+
+
+class RunOutcome(StrEnum):
+    NOT_DUE = "not-due"
+    DONE = "done"  # everything of the day went out earlier
+    NOTHING = "nothing"  # no events for the day
+    MISSED = "missed"  # recorded missed: too late to post
+    PUBLISHED = "published"  # threads were sent, or tried (see the results)
+
+
+@dataclass
+class DestinationRun:
+    """What one run of a destination's daily job did."""
+
+    destination: str
+    day: dt.date
+    outcome: RunOutcome
+    results: list[ThreadResult] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Nothing, or not everything, went out because something went wrong."""
+        return self.outcome == RunOutcome.MISSED or any(
+            getattr(r, "failed", False) for r in self.results
+        )
+
+    @property
+    def message(self) -> str:
+        head = f"{self.destination}: {self.day}"
+        if self.outcome == RunOutcome.NOT_DUE:
+            return f"{head}: {self.note}"
+        if self.outcome == RunOutcome.DONE:
+            return f"{head}: done"
+        if self.outcome == RunOutcome.NOTHING:
+            return f"{head}: no events; nothing posted"
+        if self.outcome == RunOutcome.MISSED:
+            return f"{head}: {self.note}"
+        return "; ".join(f"{self.day}: {r.summary()}" for r in self.results)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _late_reason(destination, late: dt.timedelta) -> str:
+    hours = late.total_seconds() / 3600
+    return (
+        f"missed: the bot was not running at {destination.time} and {hours:.1f} h later is "
+        f"past catch_up_hours ({destination.catch_up_hours:g})"
+    )
 
 
 def _review(store: Store, destination, day: dt.date, due: dt.datetime) -> tuple[bool, bool]:
-    """What the day's drafts (bot/drafts.py) say: (held: a draft waits for a person: stale,
-    edited, or unapproved where the destination requires approval; approved late: one was
-    approved after the day's time). Such a day is neither done nor missed: what was held goes
-    out once approved, that same day."""
-    held, approved_late = store.conn.execute(
-        "select coalesce(max(state = 'stale' or (state = 'draft' and (? or overrides != '{}'))), 0),"
-        " coalesce(max(state = 'approved' and approved_at > ?), 0) "
-        "from drafts where destination = ? and day = ?",
-        [int(destination.require_approval), due.isoformat(), destination.name, day.isoformat()],
-    ).fetchone()
-    return bool(held), bool(approved_late)
+    """What the day's drafts say (the rule is ``Draft.hold``, bot/drafts.py): (held: a draft
+    waits for a person; approved late: one was approved after the day's time). Such a day is
+    neither done nor missed until its day ends: what was held goes out once approved."""
+    from bot.drafts import APPROVED, Drafts
+
+    held = approved_late = False
+    for draft in Drafts(store).for_day(destination.name, day):
+        hold = draft.hold(destination.require_approval)
+        if hold is not None and hold.kind != "skipped":
+            held = True
+        if draft.state == APPROVED and (draft.approved_at or "") > due.isoformat():
+            approved_late = True
+    return held, approved_late
 
 
 def _post_from_row(row: dict[str, Any], fmt: str) -> OutgoingPost:
@@ -248,43 +391,20 @@ def _post_from_row(row: dict[str, Any], fmt: str) -> OutgoingPost:
     )  # fmt: skip
 
 
-def _summary(name: str, day: dt.date, results: list[ThreadResult]) -> str:
-    if not results:
-        return f"{name}: {day}: no events; nothing posted"
-    return "; ".join(f"{day}: {r.summary()}" for r in results)
-
-
-class InstanceLock:
+class InstanceLock(FileLock):
     """One ``run`` per store: an exclusive lock the kernel drops when the process dies."""
 
     def __init__(self, store_path: str | Path) -> None:
-        self.path = Path(f"{store_path}.lock")
-        self.handle = None
+        super().__init__(lock_path(store_path))
 
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open: the lock lives with it
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise BotError(
-                f"another 'anniversary-bot run' (pid {holder}) is using {self.path.with_suffix('')}: "
-                "stop it first, or give this one another --db"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self.handle = handle
-
-    def release(self) -> None:
-        if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-            self.handle = None
+    def acquire(self, wait: float = 0.0, on_wait=None) -> bool:
+        if super().acquire(wait, on_wait):
+            return True
+        who = (holder(self.path) or "pid unknown").split(" (")[0]
+        raise BotError(
+            f"another 'anniversary-bot run' ({who}) is using {self.path.with_suffix('')}: "
+            "stop it first, or give this one another --db"
+        )
 
 
 def build_scheduler(

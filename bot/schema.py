@@ -10,22 +10,34 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from bot.dates import parse_date
+from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, url_problem
 
-URL_PATTERN = r'^https?://[^\s<>"|]+$'
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
-Url = Annotated[str, StringConstraints(pattern=URL_PATTERN)]
-Text = Annotated[str, StringConstraints(min_length=1)]
+
+def _url(value: str) -> str:
+    problem = url_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# the same rule as the JSON-lines records and the feed (bot.input_rules)
+Url = Annotated[str, AfterValidator(_url)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+OptionalText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 
 
@@ -42,20 +54,34 @@ class TextBlock(Strict):
 class QuoteBlock(Strict):
     type: Literal["quote"]
     text: Text
-    cite: str | None = None
+    cite: OptionalText | None = None
 
 
 class VideoBlock(Strict):
     type: Literal["video"]
     url: Url
-    title: str | None = None
-    description: str | None = None
+    title: OptionalText | None = None
+    description: OptionalText | None = None
 
 
 class Image(Strict):
     caption: Text
     url: Url | None = None
     file: str | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _file_in_folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The image, resolved inside the folder of the event file (the validation context
+        ``folder``), an image by content and not too large (bot.local_files)."""
+        if value is None:
+            return None
+        from bot.local_files import resolve_image
+
+        folder = (info.context or {}).get("folder")
+        if folder is None:
+            raise ValueError("image files are read only from the folder of an event file")
+        return str(resolve_image(value, folder))
 
 
 class ImagesBlock(Strict):
@@ -67,7 +93,7 @@ class BackgroundBlock(Strict):
     type: Literal["background"]
     url: Url
     excerpt: Text
-    source: str | None = None
+    source: OptionalText | None = None
 
 
 class Link(Strict):
@@ -78,7 +104,7 @@ class Link(Strict):
 class LinksBlock(Strict):
     type: Literal["links"]
     links: Annotated[list[Link], Field(min_length=1)]
-    title: str = "Links"
+    title: OptionalText = "Links"
 
 
 class MentionsBlock(Strict):
@@ -114,9 +140,9 @@ class EventIn(Strict):
     date: str
     title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     lead: Text
-    credit: str | None = None
+    credit: OptionalText | None = None
     tags: list[Name] = []
-    priority: int = 0
+    priority: Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)] = 0
     sensitive: bool = False
     source: Url | None = None
     origin: Literal["curated", "wikipedia"] = "curated"
@@ -131,7 +157,8 @@ class EventIn(Strict):
 class MemberIn(Strict):
     id: Name
     name: Text
-    handles: dict[Literal["discourse", "mastodon", "discord", "slack", "matrix"], Text] = {}
+    # a handle given empty (null or "") clears the stored one when an import merges
+    handles: dict[Literal["discourse", "mastodon", "discord", "slack", "matrix"], str | None] = {}
     tags: list[Name] = []
     opted_out: str | None = None
 
@@ -140,14 +167,14 @@ class MemberIn(Strict):
     def _valid_handles(cls, handles: dict[str, str]) -> dict[str, str]:
         for platform, handle in handles.items():
             pattern, example = HANDLE_FORMATS[platform]
-            if not re.fullmatch(pattern, handle):
+            if handle and not re.fullmatch(pattern, handle):
                 raise ValueError(f"{platform} handle {handle!r} is malformed: expected {example}")
         return handles
 
 
 class MentionListIn(Strict):
     name: Name
-    description: str | None = None
+    description: OptionalText | None = None
     members: list[Name] = []
     include_tags: list[Name] = []
 

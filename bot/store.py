@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.errors import BotError, InputError
-from bot.model import EVENT_COLUMNS, Event
+from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
 
 migrations = Migrations("anniversary-bot")
 
@@ -61,25 +63,77 @@ class ImportResult:
 class Store:
     """All access to the SQLite file goes through here."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        initialise: Callable[[Store], None] | None = None,
+    ) -> None:
+        """Open the store at ``path`` (see ``bot.store_file``): an existing store, upgraded by
+        the pending migrations; else a new one, on which ``initialise`` runs (the sample data,
+        say) before any other process can see it. ``created`` says which; ``read_only`` whether
+        the file could only be opened for reading."""
+        from bot import store_file
+
         self.path = str(path)
+        self.created = False
+        self.read_only = False
+        self.busy_timeout = store_file.BUSY_TIMEOUT_SECONDS
+        # execute_plugins=False: sqlite-utils plugins installed for other tools have no
+        # business in this store's connection (and loading them costs ~10 ms a command)
+        if self.path == ":memory:":
+            self.db = store_file.StoreDatabase(memory=True, execute_plugins=False)
+            migrations.apply(self.db)
+            self.created = True
+            if initialise is not None:
+                initialise(self)
+            return
         try:
-            # execute_plugins=False: sqlite-utils plugins installed for other tools have no
-            # business in this store's connection (and loading them costs ~10 ms a command)
-            if self.path == ":memory:":
-                self.db = Database(memory=True, execute_plugins=False)
-            else:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                self.db = Database(self.path, execute_plugins=False)
-            self.db.conn.execute("PRAGMA busy_timeout = 10000")
-            if migrations.pending(self.db):
-                if self.path != ":memory:":
-                    self.db.enable_wal()
-                migrations.apply(self.db)
-        except sqlite3.DatabaseError as error:
-            raise BotError(
-                f"{self.path}: cannot open the store ({error}): is it an anniversary-bot store?"
+            if not os.path.lexists(self.path):
+                self.created = store_file.create(
+                    self.path, migrations.apply, self._on(initialise) if initialise else None
+                )
+            opened = store_file.connect(self.path, self.busy_timeout)
+            self.db = store_file.StoreDatabase(opened.conn, execute_plugins=False)
+            self.read_only = opened.read_only
+            try:
+                store_file.check_ours(
+                    self.path, self.conn, migrations.name, migrations.migrations_table
+                )
+                self._upgrade()
+            except BaseException:
+                self.db.close()
+                raise
+        except sqlite3.Error as error:
+            raise store_file.failure(self.path, error, self.busy_timeout) or BotError(
+                f"{self.path}: cannot open the store ({error})"
             ) from None
+
+    def _on(self, initialise: Callable[[Store], None]) -> Callable[[Database], None]:
+        """``initialise`` for the new store's temporary file (see ``store_file.create``)."""
+
+        def run(db: Database) -> None:
+            self.db = db
+            try:
+                initialise(self)
+            finally:
+                del self.db
+
+        return run
+
+    def _upgrade(self) -> None:
+        """Apply pending migrations (a store an older version wrote), once, however many
+        processes open it at the same time: the check is repeated under the write lock."""
+        if not migrations.pending(self.db):
+            return
+        if self.read_only:
+            raise BotError(
+                f"{self.path}: the store was written by an older version and must be upgraded, "
+                "which needs write access: open it once with write permission"
+            )
+        self.db.enable_wal()  # readers never wait for the daemon
+        with self.db.atomic():  # BEGIN IMMEDIATE: one process upgrades, the others wait
+            if migrations.pending(self.db):
+                migrations.apply(self.db)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -103,9 +157,14 @@ class Store:
         lists: list[dict[str, Any]] = (),
         progress: Callable[[int], None] | None = None,
         rows: list[tuple] = (),
+        derived_ids: Mapping[str, str] | None = None,
     ) -> ImportResult:
         """Insert or update ``events`` and ready-made event ``rows`` (and mention members and
-        lists) in one transaction: on any error nothing is written."""
+        lists) in one transaction: on any error nothing is written. ``derived_ids``: the ids
+        that were derived from a title, not given, each with where its title is (file:line):
+        see ``_settle_derived_ids``."""
+        if derived_ids:
+            events = self._settle_derived_ids(events, derived_ids)
         self.check_mention_references(events, members, lists)
         rows = [e.to_row() for e in events] + list(rows)
         existing = {row[0] for row in self.conn.execute("select id from events")}
@@ -125,10 +184,47 @@ class Store:
                 self.conn.executemany(sql, [(*row, now) for row in part])
                 if progress is not None:
                     progress(len(part))
-            self.save_members(members)
-            self.save_lists(lists)
+            from bot.mentions import merged_records
+
+            merged_members, merged_lists = merged_records(self, members, lists)
+            self.save_members(merged_members)
+            self.save_lists(merged_lists)
         added = sum(1 for row in rows if row[0] not in existing)
         return ImportResult(added, len(rows) - added, len(members), len(lists))
+
+    def _settle_derived_ids(
+        self, events: list[Event], derived_ids: Mapping[str, str]
+    ) -> list[Event]:
+        """An id derived from a title updates the stored event of that id only when it is the
+        same event (the same title, as ``title_key`` compares titles); a stored event of another
+        title is an error, never overwritten. A title stored under the id it got before titles
+        without Latin letters had ids of their own (``slug_id``) keeps that id, so importing
+        the same file again updates that event instead of adding a second copy."""
+        given_ids = {event.id for event in events}
+        settled: list[Event] = []
+        for event in events:
+            where = derived_ids.get(event.id)
+            if where is None:
+                settled.append(event)
+                continue
+            stored = self._stored_title(event.id)
+            if stored is not None and title_key(stored) != title_key(event.title):
+                raise InputError(
+                    f"{where}: title: derives the id {event.id!r}, which is the stored event "
+                    f"{stored!r}, a different event: give this one an id of its own (id: ...), "
+                    f"or id: {event.id} if it is that event with a new title"
+                )
+            old_id = slug_id(event.date, event.title)
+            if stored is None and old_id != event.id and old_id not in given_ids:
+                old_title = self._stored_title(old_id)
+                if old_title is not None and title_key(old_title) == title_key(event.title):
+                    event = dataclasses.replace(event, id=old_id)
+            settled.append(event)
+        return settled
+
+    def _stored_title(self, event_id: str) -> str | None:
+        row = self.conn.execute("select title from events where id = ?", [event_id]).fetchone()
+        return row[0] if row else None
 
     def events_on(self, month: int, day: int) -> list[Event]:
         rows = self.db.query(
@@ -172,6 +268,20 @@ class Store:
         for row in self.db.query("select * from events order by month, day, year, id"):
             yield Event.from_row(row)
 
+    def record_sources(self, sources: dict[str, str]) -> None:
+        """Remember the file each event (by id) was imported from."""
+        with self.db.atomic():
+            self.conn.executemany(
+                "update events set imported_from = ? where id = ?",
+                [(file, event_id) for event_id, file in sources.items()],
+            )
+
+    def event_source(self, event_id: str) -> str | None:
+        row = self.conn.execute(
+            "select imported_from from events where id = ?", [event_id]
+        ).fetchone()
+        return row[0] if row else None
+
     def days_with_events(self) -> list[tuple[int, int]]:
         return [tuple(r) for r in self.conn.execute("select distinct month, day from events")]
 
@@ -186,16 +296,23 @@ class Store:
             self.conn.execute("delete from mention_lists where name = ?", [name])
 
     def save_members(self, members: list[dict[str, Any]]) -> None:
-        for member in members:
-            self.db["members"].upsert(
-                {
-                    "id": member["id"],
-                    "name": member["name"],
-                    "handles": json.dumps(member.get("handles") or {}),
-                    "tags": json.dumps(member.get("tags") or []),
-                    "opted_out": member.get("opted_out"),
-                },
-                pk="id",
+        # one statement for all rows: a row-by-row upsert took seconds for 10,000 members
+        rows = [
+            (
+                member["id"],
+                member["name"],
+                json.dumps(member.get("handles") or {}),
+                json.dumps(member.get("tags") or []),
+                member.get("opted_out"),
+            )
+            for member in members
+        ]
+        with self.db.atomic():
+            self.conn.executemany(
+                "insert into members (id, name, handles, tags, opted_out) values (?, ?, ?, ?, ?) "
+                "on conflict(id) do update set name = excluded.name, handles = excluded.handles, "
+                "tags = excluded.tags, opted_out = excluded.opted_out",
+                rows,
             )
 
     def save_lists(self, lists: list[dict[str, Any]]) -> None:
@@ -277,6 +394,9 @@ class Store:
                                 f"{where}: {field}.members: unknown member {name!r}: give a "
                                 "member id or exact display name (members:)"
                             )
+        from bot.mentions import check_imported_names
+
+        check_imported_names(self, events, members, locate)
 
 
 @migrations()
@@ -325,3 +445,14 @@ def m005_content_keep_curated(db: Database) -> None:
         "when old.origin = 'curated' and new.origin != 'curated' "
         "begin select raise(ignore); end"
     )
+
+
+@migrations()
+def m006_claims_and_sources(db: Database) -> None:
+    # exactly once across processes (bot/publish.py): who claimed a post for sending and when
+    # (a post's resend window counts from its first request, not from the last write)
+    db["publish_log"].add_column("claimed_by", str)
+    db["publish_log"].add_column("claimed_at", str)
+    # the file each curated event was last imported from, so an event that cannot be rendered
+    # is reported with the file a person has to fix
+    db["events"].add_column("imported_from", str)

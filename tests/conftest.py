@@ -19,10 +19,15 @@ REFERENCE_EVENT_ID = "1928-01-10-the-soviet-union-orders-the-exile-of-leon-trots
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     """Every test gets its own user data/config dir, and no config from the environment."""
+    from bot import secrets_filter
+
     home = tmp_path / "home"
     monkeypatch.setenv("ANNIVERSARY_BOT_HOME", str(home))
     monkeypatch.delenv("ANNIVERSARY_BOT_CONFIG", raising=False)
-    return home
+    # the secrets a test's config resolved are the process's: another test's are not masked
+    secrets_filter.forget_all()
+    yield home
+    secrets_filter.forget_all()
 
 
 @pytest.fixture
@@ -107,3 +112,29 @@ def three_part_store(tmp_path) -> Path:
 
 def write_config(path: Path, destinations: str, extra: str = "") -> Path:
     return write(path, extra + "destinations:\n" + destinations)
+
+
+def build_year_store(path: Path, parts: int = 1) -> Path:
+    """A store with one event on every day of the year (February 29 too), each of ``parts``
+    posts, so that a test of a real process posts the same whatever the real date is."""
+    from bot.dates import AnniversaryDate
+    from bot.model import Event
+
+    events = []
+    for offset in range(366):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=offset)  # 2024: a leap year
+        events.append(
+            Event(
+                id=f"1990-{day:%m-%d}-every-day",
+                date=AnniversaryDate(day.month, day.day, 1990),
+                title=f"The event of {day:%B} {day.day}",
+                lead="something happened.",
+                parts=[
+                    {"blocks": [{"type": "text", "text": f"Part {n + 1}."}]} for n in range(parts)
+                ],
+            )
+        )
+    store = Store(path)
+    store.import_events(events)
+    store.close()
+    return path

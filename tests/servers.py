@@ -42,7 +42,11 @@ class LocalServer:
                 request = Recorded(self.command, self.path, dict(self.headers), body)
                 with server.lock:
                     server.requests.append(request)
-                    status, headers, payload = server.handle(request)
+                    answer = server.handle(request)
+                if answer == "drop":  # the connection breaks after the body was read
+                    self.close_connection = True
+                    return
+                status, headers, payload = answer
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in headers.items():

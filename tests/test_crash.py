@@ -108,8 +108,11 @@ def test_without_lookup_an_interrupted_post_is_unconfirmed_not_resent(
     history = run(config, three_part_store, "history", "--failed", env_extra=env)
     assert "#2  unconfirmed" in history.stdout
     key = "hook/1969-07-20-apollo-11-lands-on-the-moon/2026-07-20/2"
-    # the user looked, the post is there: record it, and the thread goes on
+    # the user looked, the post is there: record it (that post only), and the thread goes on
     marked = run(config, three_part_store, "retry", "--mark-sent", key, env_extra=env)
     assert marked.returncode == 0, marked.stderr
-    assert f"marked sent: {key}" in marked.stdout
+    assert marked.stdout == f"marked sent: {key}\n"
+    assert len(receiver.copies()) == 2
+    resumed = run(config, three_part_store, "post", "--date", "2026-07-20", env_extra=env)
+    assert resumed.returncode == 0, resumed.stderr
     assert set(receiver.copies().values()) == {1} and len(receiver.copies()) == 3

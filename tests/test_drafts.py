@@ -237,12 +237,12 @@ def test_the_scheduler_logs_a_thread_that_waits_for_approval(tmp_path, store):
     config = config_for(tmp_path, require_approval=True)
     day = dt.datetime(2026, 7, 20, 12, 0, tzinfo=dt.UTC)
     job = DailyJob(store.path, config, clock=lambda: day)
-    message = job.run_destination("site")
+    message = job.run_destination("site").message
     assert "not posted: waits for approval (no draft yet)" in message
     drafts = Drafts(store)
     drafts.generate(config, config.destinations["site"], day.date())
     drafts.approve(config, 1)
-    assert "3/3 posts sent (3 now)" in job.run_destination("site")
+    assert "3/3 posts sent (3 now)" in job.run_destination("site").message
 
 
 def test_a_skipped_draft_is_held_back_and_approving_undoes_it(tmp_path, store):
@@ -459,11 +459,13 @@ def test_scheduler_waits_for_approval_instead_of_calling_the_day_missed(
     assert len(Drafts(store).generate(config, destination, day)) == 1
     job = DailyJob(db, config)
     at = lambda hour: dt.datetime(2026, 1, 10, hour, tzinfo=dt.UTC)  # noqa: E731
-    assert "waits for approval" in job.run_destination("out", at(8))
-    assert "waits for approval" in job.run_destination("out", at(12))  # past catch_up: not missed
+    assert "waits for approval" in job.run_destination("out", at(8)).message
+    assert (
+        "waits for approval" in job.run_destination("out", at(12)).message
+    )  # past catch_up: not missed
     assert not outbox.exists()
     Drafts(store).approve(config, Drafts(store).for_day("out", day)[0].id)
-    message = job.run_destination("out", at(13))
+    message = job.run_destination("out", at(13)).message
     assert "posts sent" in message and "missed" not in message
     assert len(list((outbox / "2026-01-10").glob("*.txt"))) == 3
-    assert job.run_destination("out", at(14)).endswith(": done")
+    assert job.run_destination("out", at(14)).message.endswith(": done")

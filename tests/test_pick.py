@@ -228,7 +228,9 @@ def test_pick_config(tmp_path, cli_run):
     bad = write_config(tmp_path / "bad.yaml", dests.replace("fallback: none", "fallback: any"))
     code, _, err = cli_run("--config", str(bad), "config", "check")
     assert code == 2
-    assert err.startswith(f"Error: {bad}: destinations.forum.pick.fallback: Input should be")
+    assert re.match(
+        rf"Error: {re.escape(str(bad))}:\d+: destinations.forum.pick.fallback: Input should be", err
+    )
     bad = write_config(tmp_path / "bad2.yaml", dests + "      colour: red\n")
     code, _, err = cli_run("--config", str(bad), "config", "check")
     assert code == 2 and "destinations.forum.pick.colour: unknown key" in err

@@ -63,22 +63,55 @@ def test_webhook_sends_every_part_once_in_order(receiver, three_part_store):
     assert set(receiver.copies().values()) == {1}
 
 
-def test_a_500_then_success_is_retried_and_received_once(receiver, three_part_store):
+def test_a_500_is_not_sent_again_blind_but_looked_up_then_sent_once(receiver, three_part_store):
+    """A 5xx may come from a gateway after the receiver kept the post: the HTTP layer does not
+    repeat the POST; the next run looks the post up and sends it only if it is not there."""
     store, t = thread(three_part_store)
     calls = {"n": 0}
     accept = receiver.server.handle
 
     def second_request_fails(request):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            return 500, {}, {"error": "temporarily broken"}
+        if request.method == "POST":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                return 500, {}, {"error": "temporarily broken"}
         return accept(request)
 
     receiver.server.handle = second_request_fails
-    result = publish_thread(store, webhook(receiver), "hook", t)
+    now = dt.datetime(2026, 7, 20, 7, 0, tzinfo=dt.UTC)
+    poster = webhook(receiver, lookup_url=receiver.lookup_url)
+    result = publish_thread(store, poster, "hook", t, clock=lambda: now)
+    assert [p.state for p in result.posts] == ["sent", "sending", "planned"]
+    assert "it may have been posted" in result.posts[1].error
+    assert [r.json()["number"] for r in receiver.requests] == [1, 2]  # no blind repeat
+    # before its look-up time nothing happens; after it, a look-up, then one send
+    same = publish_thread(store, poster, "hook", t, clock=lambda: now)
+    assert len(receiver.requests) == 2 and same.sent_now == 0
+    later = now + dt.timedelta(minutes=2)
+    result = publish_thread(store, poster, "hook", t, clock=lambda: later)
     assert result.state == "sent"
-    assert [r.json()["number"] for r in receiver.requests] == [1, 2, 2, 3]
+    methods = [(r.method, r.path.split("?")[0]) for r in receiver.requests[2:]]
+    assert methods == [("GET", "/lookup"), ("POST", receiver.path), ("POST", receiver.path)]
     assert receiver.copies() == {p.key: 1 for p in result.posts}
+
+
+def test_a_500_without_a_lookup_is_unconfirmed_and_never_resent_without_a_person(
+    receiver, three_part_store
+):
+    store, t = thread(three_part_store)
+    receiver.script = [(500, {})]
+    result = publish_thread(store, webhook(receiver), "hook", t)
+    assert [p.state for p in result.posts] == ["unconfirmed", "planned", "planned"]
+    assert "retry --resend" in result.posts[0].error
+    for _ in range(3):
+        again = publish_thread(store, webhook(receiver), "hook", t, retry_now=True)
+        assert again.state == "unconfirmed"
+    assert len(receiver.requests) == 1
+    # a person checked: it is not there
+    key = result.posts[0].key
+    resent = publish_thread(store, webhook(receiver), "hook", t, resend={key})
+    assert resent.state == "sent"
+    assert receiver.copies() == {p.key: 1 for p in resent.posts}
 
 
 def test_429_retry_after_is_honoured(receiver, three_part_store):
@@ -228,7 +261,7 @@ def test_config_show_masks_secrets_and_logs_never_show_them(
     assert "url: '********'" in out and "secret: '********'" in out
     assert SECRET not in out and "s3cr3t-path-token" not in out
     monkeypatch.setenv("ANNIVERSARY_BOT_LOG", "DEBUG")
-    receiver.script = [(500, {}), (429, {"Retry-After": "0"})]
+    receiver.script = [(429, {"Retry-After": "0"}), (429, {"Retry-After": "0"})]
     code, out, err = cli_run(
         "--config", str(config), "--db", str(three_part_store), "post", "--date", "2026-07-20"
     )
@@ -276,7 +309,9 @@ def test_bad_config_is_one_clear_line(cli_run, tmp_path, destination, message, m
     config = write_config(tmp_path / "bot.yaml", destination)
     code, _, err = cli_run("--config", str(config), "config", "check")
     assert code == 2
-    assert err.startswith(f"Error: {config}: ") and message in err
+    # the file and the line of the destination (or of the key) it is about
+    assert err.startswith(f"Error: {config}:") and message in err
+    assert err.removeprefix(f"Error: {config}:").split(":", 1)[0].isdigit(), err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -301,5 +336,7 @@ def test_a_read_timeout_is_reported_as_one(three_part_store):
         poster = WebhookPoster("hook", settings)
         result = publish_thread(store, poster, "hook", t)
     port = server.httpd.server_address[1]
-    assert result.posts[0].error == f"webhook: 127.0.0.1:{port} did not answer within 0.5 s"
+    error = result.posts[0].error
+    assert error.startswith(f"webhook: 127.0.0.1:{port} did not answer within 0.5 s; it may")
+    assert result.posts[0].state == "unconfirmed" and "retry --mark-sent" in error
     assert len(server.requests) == 1  # a read that timed out is not sent again blindly

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ from bot.content import CANDIDATE_ORIGIN
 from bot.content.text import cut_text, one_line, strip_html
 from bot.dates import MONTH_NAMES, AnniversaryDate, check_month_day
 from bot.errors import InputError
+from bot.input_rules import MAX_YEAR, MIN_YEAR, text_problem
 from bot.model import Event, id_prefix
+from bot.safe_load import format_path
 
 FEED_KINDS = ("selected", "events", "births", "deaths", "holidays")
 KIND_TAGS = {
@@ -43,6 +45,7 @@ ATTRIBUTION = f"From Wikipedia ({LICENSE_NAME})"
 _URL = re.compile(r'^https?://[^\s<>"|]+$')
 _DAY_IN_NAME = re.compile(r"(?<!\d)(\d{2})-(\d{2})(?!\d)")
 _PARENTHESIS_AT_END = re.compile(r"\s*\([^()]*\)\s*$")
+_ITEM = re.compile(r"^([a-z]+)\[(\d+)\]")
 MAX_EXCERPT = 1500
 
 
@@ -87,27 +90,41 @@ def is_feed_document(data: Any) -> bool:
 
 def feed_problem(data: Any) -> str | None:
     """What is wrong with a feed answer's shape, as "path: problem"; None when it is usable."""
+    found = feed_problem_at(data)
+    if found is None:
+        return None
+    field, problem = found
+    return f"{format_path(field)}: {problem}" if field else problem
+
+
+def feed_problem_at(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """What is wrong with a feed answer's shape: (the field, the problem); None if usable."""
     if not isinstance(data, dict):
-        return f"expected a JSON object with {', '.join(FEED_KINDS)}, got {type(data).__name__}"
+        return (), f"expected a JSON object with {', '.join(FEED_KINDS)}, got {type(data).__name__}"
     unknown = sorted(set(data) - set(FEED_KINDS) - {"onthisday"})
     if unknown and not set(data) & set(FEED_KINDS):
-        return f"{unknown[0]}: unknown key: expected {', '.join(FEED_KINDS)}"
+        return (unknown[0],), f"unknown key: expected {', '.join(FEED_KINDS)}"
     for key in FEED_KINDS:
         items = data.get(key, [])
         if not isinstance(items, list):
-            return f"{key}: expected a list"
+            return (key,), "expected a list"
         for index, item in enumerate(items):
-            where = f"{key}[{index}]"
+            where: tuple[str | int, ...] = (key, index)
             if not isinstance(item, dict):
-                return f"{where}: expected an object with text, year and pages"
-            if not isinstance(item.get("text"), str) or not item["text"].strip():
-                return f"{where}.text: expected non-empty text"
+                return where, "expected an object with text, year and pages"
+            problem = text_problem(item.get("text"))
+            if problem is not None:
+                return where + ("text",), f"expected non-empty text ({problem})"
             year = item.get("year")
             if year is not None and (type(year) is not int or year == 0):
-                return f"{where}.year: expected a year (negative for BC, never 0), got {year!r}"
+                return where + ("year",), (
+                    f"expected a year (negative for BC, never 0), got {year!r}"[:200]
+                )
+            if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+                return where + ("year",), f"expected a year from {MIN_YEAR} to {MAX_YEAR}"
             pages = item.get("pages", [])
             if not isinstance(pages, list) or not all(isinstance(p, dict) for p in pages):
-                return f"{where}.pages: expected a list of page summaries"
+                return where + ("pages",), "expected a list of page summaries"
     return None
 
 
@@ -210,7 +227,8 @@ def item_event(key: str, item: dict[str, Any], month: int, day: int, lang: str =
                 "source": f"Wikipedia ({LICENSE_NAME}){as_of}",
             }
         )
-    pictured = next((p for p in pages if p.thumbnail), None)  # some pages have none
+    # some pages have no thumbnail; an image needs a caption (its page's title)
+    pictured = next((p for p in pages if p.thumbnail and p.title), None)
     if pictured is not None:
         credit = f" (Wikimedia Commons, File:{pictured.image_file})" if pictured.image_file else ""
         blocks.append(
@@ -278,6 +296,12 @@ def feed_events(
                 result.skipped.append(f"{where}: {error}")
                 continue
             event = item_event(key, item, month, day, lang)
+            problem = event_problem(event)
+            if problem is not None:
+                if strict:
+                    raise InputError(f"{where}: {problem}")
+                result.skipped.append(f"{where}: {problem}")
+                continue
             earlier = by_id.get(event.id)
             if earlier is not None:
                 earlier.tags = list(dict.fromkeys(earlier.tags + event.tags))
@@ -286,6 +310,22 @@ def feed_events(
             result.where[event.id] = where
             result.events.append(event)
     return result
+
+
+def event_problem(event: Event) -> str | None:
+    """Why an item's event is not one an event file could hold (``bot.schema.EventIn``, the
+    validation of every way in), as "field: problem"; None when it is fine."""
+    from pydantic import ValidationError
+
+    from bot.schema import EventIn
+
+    try:
+        EventIn.model_validate(event.to_dict())
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        return f"{format_path(first['loc'])}: {message}"
+    return None
 
 
 def feed_language(data: dict[str, Any], default: str = "en") -> str:
@@ -312,22 +352,35 @@ def day_from_name(path: Path) -> tuple[int, int] | None:
     return month, day
 
 
-def load_feed_document(data: dict[str, Any], path: Path, batch) -> None:
-    """``import`` of a saved feed answer: its items join ``batch`` as ready-made rows."""
+def load_feed_document(
+    data: dict[str, Any], path: Path, batch, lines: Mapping[tuple, int] | None = None
+) -> None:
+    """``import`` of a saved feed answer: its items join ``batch`` as ready-made rows.
+    ``lines``: the line of each field of the file, for the error messages."""
+
+    def at(field: tuple) -> str:
+        for cut in range(len(field), -1, -1):
+            if lines and field[:cut] in lines:
+                return f"{path}:{lines[field[:cut]]}"
+        return str(path)
+
     found = day_from_name(path)
     if found is None:
         raise InputError(
             f"{path}: a saved on-this-day feed answer does not say its day: put it in the file "
             "name as MM-DD (e.g. onthisday-11-12.json)"
         )
-    problem = feed_problem(data)
+    problem = feed_problem_at(data)
     if problem:
-        raise InputError(f"{path}: {problem}")
+        field, message = problem
+        raise InputError(f"{at(field)}: {format_path(field)}: {message}")
     month, day = found
     try:
         feed_day = feed_events(data, month, day, feed_language(data))
     except InputError as error:
-        raise InputError(f"{path}: {error}") from None
+        item = _ITEM.match(str(error))
+        field = (item.group(1), int(item.group(2))) if item else ()
+        raise InputError(f"{at(field)}: {error}") from None
     for event in feed_day.events:
         where = (path, feed_day.where[event.id])
         if event.id in batch.locations:

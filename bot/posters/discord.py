@@ -30,6 +30,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.secrets_filter import mask, shorten
 
 log = logging.getLogger("bot.posters.discord")
 
@@ -121,6 +122,16 @@ class DiscordPoster(Poster):
     def publish(
         self, post: OutgoingPost, lead: Published | None, previous: Published | None
     ) -> Published:
+        payload = self.payload(post)
+        params = {"wait": "true"}
+        if self.forum and not post.is_lead:
+            params["thread_id"] = self._thread_of(lead)
+        self._preflight()
+        response = self._request("POST", params=params, json=payload)
+        return self._published(response, post)
+
+    def payload(self, post: OutgoingPost) -> dict[str, Any]:
+        """The JSON body of ``post``'s request: the text, and who it may ping."""
         payload: dict[str, Any] = {
             "content": post.body,
             # always sent, even with nobody to ping: an absent allowed_mentions lets Discord
@@ -129,15 +140,9 @@ class DiscordPoster(Poster):
         }
         if self.settings.get("username"):
             payload["username"] = self.settings["username"]
-        params = {"wait": "true"}
-        if self.forum:
-            if post.is_lead:
-                payload["thread_name"] = thread_name(post)
-            else:
-                params["thread_id"] = self._thread_of(lead)
-        self._preflight()
-        response = self._request("POST", params=params, json=payload)
-        return self._published(response, post)
+        if self.forum and post.is_lead:
+            payload["thread_name"] = thread_name(post)
+        return payload
 
     def _user_ids(self, post: OutgoingPost) -> list[str]:
         ids: list[str] = []
@@ -237,7 +242,10 @@ class DiscordPoster(Poster):
             data = None
         data = data if isinstance(data, dict) else {}
         code = data.get("code")
-        said = " ".join(str(data.get("message") or response.reason or "").split())[:200]
+        # Discord's message may quote the webhook URL (a 401/404 without a code comes from
+        # something in front of Discord): masked, and cut only after masking
+        said = self._scrub(str(data.get("message") or response.reason or ""))
+        said = shorten(said, 200)
         if status == 429:
             # the body's retry_after is exact (seconds, a float), the header rounds it: take
             # the longer of the two, so the next try is never early
@@ -285,7 +293,7 @@ class DiscordPoster(Poster):
 
     def _scrub(self, text: str) -> str:
         token = self.url.rsplit("/", 1)[-1]
-        return text.replace(self.url, "[webhook_url]").replace(token, "[token]")
+        return mask(text.replace(self.url, "[webhook_url]").replace(token, "[token]"))
 
     # --- the rest of the contract ---------------------------------------------------------------
 
@@ -333,4 +341,4 @@ def _form_errors(errors: Any, path: str = "") -> str:
             nested = _form_errors(value, f"{path}.{key}" if path else str(key))
             if nested:
                 found.append(nested)
-    return "; ".join(found)[:300]
+    return shorten("; ".join(found), 300)

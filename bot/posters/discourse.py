@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.local_files import ImageFile, ImageFileError, read_image
+from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.secrets_filter import safe_host, shorten
 
 log = logging.getLogger("bot.posters.discourse")
 
@@ -146,7 +146,7 @@ class DiscoursePoster(Poster):
         from bot.http import PlatformHTTP
 
         self.base = settings["url"]
-        self.host = urlsplit(self.base).netloc
+        self.host = safe_host(self.base)  # for messages: never a user:password@ in the URL
         self.username = settings["api_username"]
         self.http = PlatformHTTP(
             "discourse",
@@ -213,34 +213,32 @@ class DiscoursePoster(Poster):
 
     def _image_target(self, image: dict[str, Any]) -> str:
         file = image.get("file")
-        if file and Path(file).is_file():
-            return self._upload(Path(file))
+        reason = None
+        if file:
+            # checked again as it is read: a file swapped since import is not uploaded
+            try:
+                return self._upload(read_image(file))
+            except ImageFileError as error:
+                reason = error.reason
         if image.get("url"):
             if file:
-                log.warning("discourse: image file %s not found: linking %s", file, image["url"])
+                log.warning("discourse: image file %s %s: linking %s", file, reason, image["url"])
             return _markdown_url(image["url"])
         raise PostError(
-            f"discourse: image file {file} not found and the image has no url",
+            f"discourse: image file {file} {reason} and the image has no url",
             retryable=False,
         )
 
-    def _upload(self, path: Path) -> str:
-        try:
-            content = path.read_bytes()
-        except OSError as error:
-            raise PostError(
-                f"discourse: cannot read image {path}: {error.strerror}", retryable=False
-            ) from None
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    def _upload(self, image: ImageFile) -> str:
         data = self._json(
             "POST",
             "/uploads.json",
             data={"type": "composer", "synchronous": "true"},
-            files={"file": (path.name, content, mime)},
+            files={"file": (image.name, image.content, image.kind.mime)},
         )
         short_url = data.get("short_url") or data.get("url")
         if not isinstance(short_url, str) or not short_url:
-            raise PostError(f"discourse ({self.host}): the upload of {path.name} gave no URL")
+            raise PostError(f"discourse ({self.host}): the upload of {image.name} gave no URL")
         return short_url
 
     def _published(self, data: dict[str, Any]) -> Published:
@@ -412,10 +410,11 @@ class DiscoursePoster(Poster):
         except PostError as error:
             raise self._explain(error, error.response) from None
         if response.is_redirect and not follow:
-            target = urlsplit(response.headers.get("Location", ""))
+            location = response.headers.get("Location", "")
+            target = urlsplit(location)
             raise PostError(
-                f"discourse ({self.host}) redirects {path} to {target.scheme}://{target.netloc}"
-                f"{target.path}: set url to the forum's own address",
+                f"discourse ({self.host}) redirects {path} to {target.scheme}://"
+                f"{safe_host(location)}{target.path}: set url to the forum's own address",
                 retryable=False,
                 status=response.status_code,
             )
@@ -426,7 +425,9 @@ class DiscoursePoster(Poster):
         if not isinstance(data, dict):
             raise PostError(
                 f"discourse ({self.host}): {path} did not answer with JSON: is url the forum's "
-                "address?"
+                "address?",
+                # a POST answered 2xx unreadably may have created the post
+                outcome=Outcome.NOT_SENT if method == "GET" else Outcome.UNKNOWN,
             )
         return data
 
@@ -534,7 +535,7 @@ def _errors(data: dict[str, Any]) -> str:
     value = data.get("errors") or data.get("error") or data.get("message")
     if isinstance(value, list):
         value = "; ".join(str(x) for x in value)
-    return " ".join(str(value).split())[:300] if value else ""
+    return shorten(str(value), 300) if value else ""  # it may quote the request
 
 
 def _number(value: Any) -> float | None:
@@ -556,12 +557,18 @@ def _parse_remote_id(remote_id: str) -> tuple[int, int]:
 
 
 def _caption(text: str) -> str:
-    """Alt text that cannot end the image markup early: in Discourse's ``![alt|WxH](...)``
-    a ``|`` starts the size, and brackets would close the alt text."""
+    """Alt text that cannot end the image markup early (in Discourse's ``![alt|WxH](...)`` a
+    ``|`` starts the size, and brackets would close the alt text), neutralised like every
+    other text from event data: Markdown escaped, ``@`` unable to mention anyone."""
+    from bot.render import escape_markdown, neutralise_at
+
     text = " ".join(text.split())
-    return text.replace("[", "(").replace("]", ")").replace("|", "/")
+    text = text.replace("[", "(").replace("]", ")").replace("|", "/")
+    return neutralise_at(escape_markdown(text))
 
 
 def _markdown_url(url: str) -> str:
-    # spaces and parentheses would end the link destination
-    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+    # the one URL sanitiser: a ")" or "]" cannot end the image's link, "@" cannot mention
+    from bot.urls import safe_url
+
+    return safe_url(url)

@@ -32,9 +32,9 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.secrets_filter import safe_host
 
 log = logging.getLogger("bot.posters.mastodon")
 
@@ -414,7 +414,7 @@ class MastodonPoster(Poster):
                 status_forcelist=tuple(s for s in retry.status_forcelist if s != 429)
             )
         self.base_url = settings["url"].rstrip("/")
-        self.host = urlsplit(self.base_url).netloc
+        self.host = safe_host(self.base_url)  # for messages: never a user:password@ in the URL
         self.clock, self.sleep, self.now = clock, sleep, now
         self.max_media = DEFAULT_MAX_MEDIA
 
@@ -512,6 +512,7 @@ class MastodonPoster(Poster):
                 f"mastodon ({self.host}) accepted post {post.number} but answered without a "
                 "status id",
                 retryable=True,
+                outcome=Outcome.UNKNOWN,
             ) from None
 
     def content_warning(self, post: OutgoingPost) -> str:
@@ -537,16 +538,21 @@ class MastodonPoster(Poster):
     def _upload_images(self, post: OutgoingPost) -> list[str]:
         if not self.capabilities.images:
             return []
+        from bot.local_files import ImageFileError, read_image
+
         readable = []
         for image in post.images:
             if not image.get("file"):
                 continue  # only linked: nothing to upload
-            path = Path(image["file"])
             try:
-                readable.append((path.name, path.read_bytes(), str(image.get("caption") or "")))
-            except OSError as error:
+                # checked again as it is read: a file swapped since import is not uploaded
+                checked = read_image(image["file"])
+            except ImageFileError as error:
                 # the text still goes out: an image is an illustration, not the post
-                log.warning("%s: image %s left out: %s", self.destination, path.name, error)
+                name = Path(image["file"]).name
+                log.warning("%s: image %s left out: %s", self.destination, name, error)
+                continue
+            readable.append((checked.name, checked.content, str(image.get("caption") or "")))
         if len(readable) > self.max_media:
             log.warning(
                 "%s: post %s has %d images to upload; %s takes %d per status: the rest are left "
@@ -556,7 +562,11 @@ class MastodonPoster(Poster):
         return [self._upload(*image) for image in readable[: self.max_media]]
 
     def _upload(self, filename: str, content: bytes, caption: str) -> str:
+        from bot.render import neutralise_at
+
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        # the alt text is event text like any other: "@name" in it stays a word
+        caption = neutralise_at(caption)
         if len(caption) > MAX_DESCRIPTION:
             caption = caption[: MAX_DESCRIPTION - 1].rstrip() + "…"
         response = self._request(

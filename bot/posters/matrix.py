@@ -23,11 +23,12 @@ import json
 import logging
 import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.secrets_filter import safe_host, shorten
 
 log = logging.getLogger("bot.posters.matrix")
 
@@ -165,7 +166,7 @@ class MatrixPoster(Poster):
         from bot.http import PlatformHTTP
 
         self.base = settings["homeserver"].rstrip("/")
-        self.host = urlsplit(self.base).netloc
+        self.host = safe_host(self.base)  # for messages: never a user:password@ in the URL
         # retry_reads: a send that timed out may be sent again, since the transaction id makes
         # the homeserver drop the repeat; every other call is a read
         self.http = PlatformHTTP(
@@ -189,7 +190,10 @@ class MatrixPoster(Poster):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise PostError(f"matrix ({self.host}): {what}: the answer was not a JSON object")
+            raise PostError(
+                f"matrix ({self.host}): {what}: the answer was not a JSON object",
+                outcome=Outcome.NOT_SENT if method == "GET" else Outcome.UNKNOWN,
+            )
         return data
 
     def _explain(self, error: PostError, what: str) -> PostError:
@@ -203,7 +207,7 @@ class MatrixPoster(Poster):
             data = {}
         data = data if isinstance(data, dict) else {}
         errcode = str(data.get("errcode") or "")
-        reason = " ".join(str(data.get("error") or "").split())[:200]
+        reason = shorten(str(data.get("error") or ""), 200)  # the error may quote the request
         said = f"{errcode}: {reason}" if reason else errcode or f"HTTP {error.status}"
         where = f"matrix ({self.host})"
         if error.status == 429 or errcode == "M_LIMIT_EXCEEDED":
@@ -284,7 +288,11 @@ class MatrixPoster(Poster):
     # ---- posting
 
     def mention_ids(self, post: OutgoingPost) -> list[tuple[str, str]]:
-        """(display name, user id) for the post's members with a usable Matrix handle."""
+        """(display name as the body shows it, user id) for the post's members with a usable
+        Matrix handle. The body shows the name neutralised like any text from event data (a
+        member named "@room" pings nobody), so that is the text the pill links."""
+        from bot.render import neutralise_at
+
         found: list[tuple[str, str]] = []
         for member in post.mentions:
             handle = member.handle(self.platform)
@@ -296,7 +304,7 @@ class MatrixPoster(Poster):
                     self.destination, member.id, handle,
                 )  # fmt: skip
                 continue
-            found.append((member.name, handle))
+            found.append((neutralise_at(member.name), handle))
         return found
 
     def content(

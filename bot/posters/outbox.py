@@ -3,10 +3,14 @@
 Files are written atomically (a temporary file renamed into place), so a crash never leaves half
 a post; the JSON sidecar is written last, and ``find`` reads it, so a post whose sidecar exists
 was published and one without it is simply written again.
+
+A post's files are ``<day>/<event id>-<post number>``: an id too long for a file name (over 120
+characters) is cut and a hash of the whole id added, so two events never share a file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -33,6 +37,27 @@ def write_atomically(path: Path, content: str) -> None:
         raise
 
 
+NAME_LENGTH = 120  # of the event id's part of a file name: names stay well under 255 bytes
+HASH_LENGTH = 10
+
+
+def old_file_name_part(event_id: str) -> str:
+    """The name every outbox used before long ids got a hash: two ids sharing their first 120
+    characters got the same name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", event_id)[:NAME_LENGTH]
+
+
+def file_name_part(event_id: str) -> str:
+    """The event id's part of a post's file name: the id itself where it fits and is safe as a
+    name (as it always was); else its safe first characters and a hash of the whole id, so that
+    two ids never share a name."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", event_id)
+    if safe == event_id and len(safe) <= NAME_LENGTH:
+        return safe
+    digest = hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+    return f"{safe[: NAME_LENGTH - HASH_LENGTH - 1]}-{digest}"
+
+
 class OutboxPoster(Poster):
     name = "outbox"
     description = "writes each post as a file (.txt, .md or .html) plus a JSON sidecar"
@@ -50,9 +75,8 @@ class OutboxPoster(Poster):
     def folder(self) -> Path:
         return Path(self.settings["path"])
 
-    def _paths(self, post: OutgoingPost) -> tuple[Path, Path]:
-        safe_thread = re.sub(r"[^A-Za-z0-9._-]+", "_", post.event_id)[:120]
-        stem = f"{post.day.isoformat()}/{safe_thread}-{post.number:02d}"
+    def _paths(self, post: OutgoingPost, name: str | None = None) -> tuple[Path, Path]:
+        stem = f"{post.day.isoformat()}/{name or file_name_part(post.event_id)}-{post.number:02d}"
         ext = EXTENSIONS[post.format]
         return self.folder / f"{stem}{ext}", self.folder / f"{stem}.json"
 
@@ -82,14 +106,19 @@ class OutboxPoster(Poster):
         return Published(remote_id=str(body_path.relative_to(self.folder)), url=body_path.as_uri())
 
     def find(self, post: OutgoingPost, lead: Published | None) -> Published | None:
-        body_path, sidecar_path = self._paths(post)
-        try:
-            sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if sidecar.get("key") != post.key or not body_path.exists():
-            return None
-        return Published(remote_id=str(body_path.relative_to(self.folder)), url=body_path.as_uri())
+        name, old_name = file_name_part(post.event_id), old_file_name_part(post.event_id)
+        for candidate in (name, old_name) if old_name != name else (name,):
+            body_path, sidecar_path = self._paths(post, candidate)
+            try:
+                sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            # the sidecar's key, not the file name, says whose post this is: a file of another
+            # post under the same name (written before names were unique) is not this post
+            if sidecar.get("key") == post.key and body_path.exists():
+                remote_id = str(body_path.relative_to(self.folder))
+                return Published(remote_id=remote_id, url=body_path.as_uri())
+        return None
 
     def check(self) -> str:
         try:

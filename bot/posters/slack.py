@@ -28,7 +28,8 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.secrets_filter import shorten
 
 log = logging.getLogger("bot.posters.slack")
 
@@ -278,7 +279,10 @@ class SlackPoster(Poster):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise PostError(f"slack: {method} answered with something that is not JSON")
+            raise PostError(
+                f"slack: {method} answered with something that is not JSON",
+                outcome=Outcome.NOT_SENT if http_method == "GET" else Outcome.UNKNOWN,
+            )
         if not data.get("ok"):
             raise _api_error(method, data)
         return data
@@ -333,7 +337,8 @@ def _escape_angles(text: str) -> str:
 
 
 def _api_error(method: str, data: dict[str, Any]) -> PostError:
-    error = str(data.get("error") or "unknown error")
+    # an error code, normally; something in front of Slack may quote the request instead
+    error = shorten(str(data.get("error") or "unknown error"), 200)
     hint = HINTS.get(error, "")
     if error == "missing_scope" and data.get("needed"):
         hint = f"the app lacks the scope {data['needed']}: add it and reinstall the app"

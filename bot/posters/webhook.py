@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any
 
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
 
 SIGNATURE_HEADER = "X-Anniversary-Bot-Signature"
 TIMESTAMP_HEADER = "X-Anniversary-Bot-Timestamp"
@@ -105,10 +105,19 @@ class WebhookPoster(Poster):
 
 
 def _published(response, key: str) -> Published:
+    """A 2xx with an empty body or JSON is the receiver's acceptance; a body that is neither
+    (a proxy's or gateway's page) did not come from the receiver: whether it kept the post is
+    unknown, and the publish log looks it up (or asks a person) before any resend."""
+    if not response.content.strip():
+        return Published(remote_id=key)
     try:
         data = response.json()
     except ValueError:
-        data = None
+        raise PostError(
+            f"webhook answered {response.status_code} with something that is not JSON: "
+            "not the receiver's answer",
+            outcome=Outcome.UNKNOWN,
+        ) from None
     if isinstance(data, dict) and data.get("id") is not None:
         return Published(remote_id=str(data["id"]), url=data.get("url"))
     return Published(remote_id=key)
