@@ -28,18 +28,19 @@ def main() -> None:
     os.environ.setdefault("ANNIVERSARY_BOT_HOME", tempfile.mkdtemp())
     from bot.app import open_store
     from bot.config import Destination
-    from bot.fitting import fit_for, platform_length
+    from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
     from bot.publish import publish_thread
     from bot.render import render_thread
     from bot.store import Store
-    from tests.harness import Harness  # noqa: F401 - the harness interface the tests share
-    from tests.test_discord import DiscordHarness
-    from tests.test_discourse import DiscourseHarness
-    from tests.test_mastodon import MastodonHarness
-    from tests.test_matrix import MatrixHarness
-    from tests.test_slack import SlackHarness
+
+    # the local fake platforms the tests post to, each with its harness (bot.testing.Harness)
+    from tests.harnesses.discord import DiscordHarness
+    from tests.harnesses.discourse import DiscourseHarness
+    from tests.harnesses.mastodon import MastodonHarness
+    from tests.harnesses.matrix import MatrixHarness
+    from tests.harnesses.slack import SlackHarness
 
     work = Path(tempfile.mkdtemp(prefix="anniversary-platforms-"))
     sample = open_store(work / "sample.db")
@@ -59,7 +60,7 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         poster.close()
         assert result.state == "sent", result.summary()
-        return (fitted, poster.capabilities, cls), elapsed
+        return (fitted, poster, cls), elapsed
 
     (_, _, _), floor = post_thread("outbox", {"path": str(work / "outbox"), "format": "text"})
     print(
@@ -76,10 +77,11 @@ def main() -> None:
     for harness_class, excerpt in runs:
         harness = harness_class(work, None)
         try:
-            (fitted, caps, cls), elapsed = post_thread(harness.name, harness.settings(), excerpt)
+            (fitted, poster, cls), elapsed = post_thread(harness.name, harness.settings(), excerpt)
         finally:
             harness.close()
-        largest = max(platform_length(p.body, caps) for p in fitted.posts)
+        caps = poster.capabilities
+        largest = max(poster.length(p.body) for p in fitted.posts)
         mentions = max(len([m for m in p.mentions if m.handle(cls.platform)]) for p in fitted.posts)
         label = harness.name + (" (truncate)" if excerpt == "truncate" else "")
         print(

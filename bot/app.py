@@ -9,15 +9,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.dates import AnniversaryDate, years_between
 from bot.errors import BotError, EventRenderError, InputError
 from bot.mentions import MentionDirectory
 from bot.model import Event
 from bot.paths import data_dir, default_store_path
 from bot.render import Thread, render_thread
+from bot.select import anniversary_events, order_events
 from bot.store import ImportResult, Store
-
-MILESTONE_EVERY = 25
 
 
 def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
@@ -114,42 +112,6 @@ def _yaml_dumper():
     return Dumper
 
 
-def anniversary_events(store: Store, day: dt.date, leap_day: str = "feb28") -> list[Event]:
-    """The events whose anniversary falls on ``day``.
-
-    February 29 events are posted on February 28 (``leap_day="feb28"``) or March 1
-    (``"mar1"``) in common years.
-    """
-    events = store.events_on(day.month, day.day)
-    stand_in = (2, 28) if leap_day == "feb28" else (3, 1)
-    if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
-        events += store.events_on(2, 29)
-    return events
-
-
-def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
-    if date.year is None:
-        return False
-    years = years_between(date.year, day.year)
-    return years > 0 and years % every == 0
-
-
-def order_events(events: list[Event], day: dt.date) -> list[Event]:
-    """A stable order: curated events before imported candidates (which post only on a day
-    without a curated one), then priority, then milestone anniversaries."""
-
-    def key(event: Event):
-        return (
-            event.origin != "curated",
-            -event.priority,
-            not is_milestone(event.date, day),
-            event.date.year if event.date.year is not None else 10**6,
-            event.id,
-        )
-
-    return sorted(events, key=key)
-
-
 def destination_pick(store: Store, destination):
     """The destination's daily pick, or None when its config does not enable one (checked
     here so that a destination without one never imports the pick's code)."""
@@ -167,7 +129,7 @@ def threads_for_day(
     limit: int | None = 1,
     platform: str | None = None,
     user_templates: str | Path | None = None,
-    config_lists: list[dict[str, Any]] = (),
+    config_lists: Iterable[dict[str, Any]] = (),
     leap_day: str = "feb28",
     dedupe_mentions: bool = False,
     rotate_mentions: bool = False,
@@ -182,7 +144,7 @@ def threads_for_day(
     events = pick(events, day, limit) if pick is not None else order_events(events, day)
     if limit is not None:
         events = events[:limit]
-    directory = MentionDirectory.from_store(store, config_lists) if events else None
+    directory = MentionDirectory.from_store(store, list(config_lists)) if events else None
     threads = []
     for event in events:
         try:

@@ -16,33 +16,10 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.paths import default_outbox_path, user_config_dir
+from bot.secrets_filter import Secret
 
 MASK = "********"
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
-
-
-class Secret(str):
-    """A resolved secret: its repr and its place in ``config show`` are masked, and every text
-    the bot prints, logs or stores is masked of it (it registers itself with the redactor).
-    ``source`` says where it came from (``$env NAME``, ``$file PATH``), for error messages
-    that must name the value without showing it."""
-
-    source: str | None
-
-    def __new__(cls, value: str, source: str | None = None) -> Secret:
-        from bot.secrets_filter import register
-
-        register(value)
-        secret = super().__new__(cls, value)
-        secret.source = source
-        return secret
-
-    def __repr__(self) -> str:
-        return f"Secret({MASK})"
-
-    def described(self) -> str:
-        """How an error message names this value: by where it came from, never by itself."""
-        return f"the value of {self.source}" if self.source else "the secret value"
 
 
 @dataclass
@@ -137,15 +114,6 @@ def find_config_path(explicit: str | Path | None) -> Path | None:
         return path
     path = user_config_dir() / "config.yaml"
     return path if path.is_file() else None
-
-
-def load_config(explicit: str | Path | None = None) -> Config:
-    path = find_config_path(explicit)
-    if path is None:
-        return default_config()
-    from bot.config_schema import parse_config
-
-    return parse_config(path)
 
 
 def resolve_secret(value: Any, where: str, base: Path) -> Any:

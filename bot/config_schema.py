@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,7 +16,12 @@ from pydantic import (
     field_validator,
 )
 
-from bot.config import TIME_PATTERN, Config, Destination, resolve_secret
+from bot.config import (
+    TIME_PATTERN,
+    Config,
+    Destination,
+    resolve_secret,
+)
 from bot.content.fetching import DEFAULT_FEED_URL, DEFAULT_SUMMARY_URL
 from bot.content.pick import (
     DEFAULT_MILESTONES,
@@ -198,8 +205,7 @@ def _without_secret_values(error: ConfigError, values: dict[str, Any]) -> Config
     """The adapter's message with every value that came from ``$env`` or ``$file`` named by
     its source instead of shown: a validator may quote the value it refuses, and a token put
     under the wrong key is still a token."""
-    from bot.config import Secret
-    from bot.secrets_filter import MIN_SECRET_LENGTH, mask
+    from bot.secrets_filter import MIN_SECRET_LENGTH, Secret, mask
 
     message = str(error)
     secrets = [value for value in values.values() if isinstance(value, Secret) and value]
@@ -222,7 +228,7 @@ def _at_line(
     return ConfigError(message)
 
 
-def _check_zone(zone, name: str, where: str) -> None:
+def _check_zone(zone: Callable[[str], dt.tzinfo], name: str, where: str) -> None:
     try:
         zone(name)
     except ConfigError as error:

@@ -1,7 +1,7 @@
 """Drafts: a day's fitted threads, stored for a person to read, edit, approve or skip.
 
 A draft is one thread (one event) for one destination on one day, exactly as the destination
-would receive it (``bot.publish.day_threads``), with a hash of the event it was rendered from.
+would receive it (``bot.daily.day_threads``), with a hash of the event it was rendered from.
 A person may replace a post's text (an *override*, kept beside the rendered post and shown as
 edited), approve the draft, or skip it with a reason.
 
@@ -22,6 +22,7 @@ What is published (``threads_to_publish``, called by ``day_threads``):
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import json
@@ -250,14 +251,12 @@ def adapter(destination):
 
 def over_limit(thread: Thread, destination) -> list[str]:
     """Posts longer than the destination takes (only a person's edit can make one)."""
-    from bot.fitting import platform_length
-
     with adapter(destination) as poster:
         caps = poster.capabilities
     problems = []
     if caps.max_length:
         for post in thread.posts:
-            length = platform_length(post.body, caps)
+            length = poster.length(post.body)
             if length > caps.max_length:
                 problems.append(
                     f"post {post.number} is {length:,} characters, over {destination.name}'s "
@@ -318,7 +317,7 @@ class Drafts:
         destination: str | None = None,
         since: dt.date | None = None,
         states: tuple[str, ...] | None = None,
-    ) -> list[Draft]:
+    ) -> builtins.list[Draft]:
         where, params = [], []
         if destination is not None:
             where.append("destination = ?")
@@ -340,7 +339,7 @@ class Drafts:
                 f"update drafts set {assignments} where id = ?", [*values.values(), draft_id]
             )
 
-    def check(self, drafts: list[Draft]) -> list[Draft]:
+    def check(self, drafts: builtins.list[Draft]) -> builtins.list[Draft]:
         """Mark stale every draft whose event changed (or went) since it was made or approved."""
         hashes: dict[str, str | None] = {}
         checked = []
@@ -382,23 +381,24 @@ class Drafts:
 
     # --- generating ---------------------------------------------------------------------------
 
-    def generate(self, config, destination, day: dt.date, poster=None) -> list[Generated]:
+    def generate(self, config, destination, day: dt.date, poster=None) -> builtins.list[Generated]:
         """Render ``destination``'s threads for ``day`` and store them as drafts. A draft a
         person approved, edited or skipped is kept (stale if its event changed); an untouched
         one is rendered anew."""
-        from bot.publish import PublishLog, day_threads
+        from bot.day import fresh_day_threads
+        from bot.publish import PublishLog
 
         name = destination.name
         if PublishLog(self.store).planned_event_ids(name, day):
             return [Generated("posted", name, day, note="already posting or posted: no drafts")]
         if poster is None:
             with adapter(destination) as poster:
-                fresh = day_threads(self.store, config, destination, day, poster, drafts=False)
+                fresh = fresh_day_threads(self.store, config, destination, day, poster)
         else:
-            fresh = day_threads(self.store, config, destination, day, poster, drafts=False)
+            fresh = fresh_day_threads(self.store, config, destination, day, poster)
         existing = {d.event_id: d for d in self.for_day(name, day)}
         now = self._now()
-        done: list[Generated] = []
+        done: builtins.list[Generated] = []
         for position, thread in enumerate(fresh):
             current = event_hash(self.store.get_event(thread.event_id))
             data = thread_data(thread)
@@ -412,7 +412,7 @@ class Drafts:
                         [name, day.isoformat(), thread.event_id, position, DRAFT, current,
                          json.dumps(data, ensure_ascii=False), now, now],
                     )  # fmt: skip
-                done.append(Generated("new", name, day, self.get(cursor.lastrowid)))
+                done.append(Generated("new", name, day, self.get(int(cursor.lastrowid or 0))))
             elif (draft.state == DRAFT and not draft.edited) or (
                 draft.state == STALE and not draft.blocks_publishing
             ):
@@ -450,12 +450,12 @@ class Drafts:
 
     def regenerate(self, config, draft_id: int) -> Draft:
         """Render a draft anew from its event as it is now: a person's edits are dropped."""
-        from bot.publish import day_threads
+        from bot.day import fresh_day_threads
 
         draft = self.get(draft_id)
         destination = config.destination(draft.destination)
         with adapter(destination) as poster:
-            threads = day_threads(self.store, config, destination, draft.day, poster, drafts=False)
+            threads = fresh_day_threads(self.store, config, destination, draft.day, poster)
         fresh = {t.event_id: t for t in threads}
         if draft.event_id in fresh:
             thread = fresh[draft.event_id]
@@ -557,7 +557,7 @@ class Drafts:
         destination = config.destination(draft.destination)
         now = self._render(config, destination, draft.event_id, draft.day)
 
-        def lines(thread: Thread) -> list[str]:
+        def lines(thread: Thread) -> builtins.list[str]:
             out = []
             for post in thread.posts:
                 out.append(f"---- post {post.number} ----\n")
@@ -593,30 +593,25 @@ class HeldThread(ThreadResult):
         return f"{self.destination}: {self.event_id}: not posted: {self.reason}"
 
 
-class DayThreads(list):
-    """The threads to publish (a list of Thread), with the day's ``held`` threads beside them,
-    the ``fresh`` rendering they were chosen from, and the day's ``drafts`` by event id."""
+@dataclass
+class DayPlan:
+    """What a destination publishes on a day once the drafts are applied: ``threads`` to send,
+    the ``held`` ones beside them (each with why), the ``fresh`` rendering they were chosen
+    from, and the day's ``drafts`` by event id."""
 
-    def __init__(
-        self,
-        threads: Iterable[Thread] = (),
-        held: list[HeldThread] | None = None,
-        fresh: list[Thread] | None = None,
-        drafts: dict[str, Draft] | None = None,
-    ) -> None:
-        super().__init__(threads)
-        self.held = held or []
-        self.fresh = fresh if fresh is not None else list(self)
-        self.drafts = drafts or {}
+    threads: builtins.list[Thread]
+    held: builtins.list[HeldThread] = field(default_factory=builtins.list)
+    fresh: builtins.list[Thread] = field(default_factory=builtins.list)
+    drafts: dict[str, Draft] = field(default_factory=dict)
 
 
-def threads_to_publish(store: Store, destination, day: dt.date, fresh: list[Thread]) -> DayThreads:
+def threads_to_publish(store: Store, destination, day: dt.date, fresh: list[Thread]) -> DayPlan:
     """What ``destination`` publishes on ``day`` given the threads rendered now (``fresh``):
     approved drafts as they are, fresh threads where no draft or approval is needed; the rest is
     held, each with the reason a person reads in the day's result and the log."""
     drafts = Drafts(store).for_day(destination.name, day)
     if not drafts and not destination.require_approval:
-        return DayThreads(fresh)
+        return DayPlan(list(fresh), fresh=fresh)
     name = destination.name
     fresh_by_event = {t.event_id: t for t in fresh}
     out: list[Thread] = []
@@ -651,14 +646,14 @@ def threads_to_publish(store: Store, destination, day: dt.date, fresh: list[Thre
             )  # fmt: skip
         else:
             out.append(thread)
-    return DayThreads(out, held, fresh, {d.event_id: d for d in drafts})
+    return DayPlan(out, held, fresh, {d.event_id: d for d in drafts})
 
 
 def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
     """Lines for ``status``: drafts that wait for a person from ``today`` on, and the next
     ``days`` days of destinations that require approval with nothing approved yet."""
-    from bot.app import anniversary_events
     from bot.publish import PublishLog
+    from bot.select import anniversary_events
 
     lines = []
     drafts = Drafts(store).list(since=today)

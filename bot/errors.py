@@ -1,5 +1,10 @@
 """Errors a person sees as one line: what is wrong, where, and how to fix it."""
 
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
 
 class BotError(Exception):
     """An error shown to the user as a single line, with exit code ``exit_code``."""
@@ -32,3 +37,38 @@ class EventRenderError(InputError):
         self.event_id = event_id
         self.source = source
         self.reason = reason
+
+
+class Outcome(StrEnum):
+    """What a failed request means for the post (bot/publish.py acts on it)."""
+
+    NOT_SENT = "not-sent"  # the platform said no, or nothing reached it: sending again is safe
+    UNKNOWN = "unknown"  # it may have been published (no answer, a gateway's 5xx, an unreadable
+    # 2xx): looked up or left for a person, never sent again blind
+
+
+class PostError(BotError):
+    """A post was refused or could not be sent. ``retryable``: may succeed later.
+    ``outcome``: whether the post may have been published all the same."""
+
+    def __init__(
+        self,
+        message: str,
+        retryable: bool = True,
+        status: int | None = None,
+        retry_after: float | None = None,
+        response: Any = None,
+        outcome: Outcome = Outcome.NOT_SENT,
+    ) -> None:
+        from bot.secrets_filter import mask
+
+        # a platform's answer may quote the request (its URL, headers, body): masked here,
+        # the one place every adapter's message (built-in or plugin) is made
+        super().__init__(mask(message))
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+        self.outcome = outcome
+        # the platform's answer (a requests.Response), where there was one: adapters read
+        # their platform's own words from its body and headers
+        self.response = response

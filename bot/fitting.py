@@ -6,8 +6,8 @@
   boundaries into "(continued)" posts (never mid-word, never mid-URL), or, with
   ``excerpt: truncate``, cut at a sentence with "Read more: URL", keeping the FYI line and the
   source attribution, which stand outside the cut.
-- Length is counted as the platform counts (Mastodon: every URL as ``url_length``, a mention
-  by its local part).
+- Length is counted as the platform counts: the adapter's ``length`` rule (Mastodon: every
+  URL as ``url_length``, a mention by its local part).
 - Titles are brought within ``title_length``; a post under ``min_length`` is lengthened with
   its place in the thread; a thread with more replies in a row than the platform allows one
   user is flagged.
@@ -18,24 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
-from bot.mentions import Member
+from bot.model import Member
 from bot.posters.base import Capabilities
-from bot.render import Post, Thread
+from bot.render import Post, Thread, mention_text
 
 CONTINUED = "(continued)"
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
-
-
-def platform_length(text: str, caps: Capabilities) -> int:
-    """Characters as the platform counts them."""
-    if caps.url_length is None:
-        return len(text)
-    # Mastodon's rule (URLs as url_length, mentions by local part, grapheme clusters), the one
-    # platform here that counts differently; its adapter owns the exact implementation
-    from bot.posters.mastodon import count_length
-
-    return count_length(text, caps.url_length)
 
 
 def fit_thread(
@@ -45,26 +35,28 @@ def fit_thread(
     mention_text: Callable[[Member], str],
     excerpt: str = "split",
     max_consecutive_replies: int | None = None,
+    length: Callable[[str], int] = len,
 ) -> Thread:
+    """``length``: characters as the platform counts them (its adapter's ``length`` rule)."""
     warnings = list(thread.warnings)
     posts: list[Post] = []
     for post in thread.posts:
         for spread in _spread_mentions(post, caps, platform, mention_text, warnings):
-            if caps.max_length and platform_length(spread.body, caps) > caps.max_length:
+            if caps.max_length and length(spread.body) > caps.max_length:
                 if excerpt == "truncate" and not spread.continued:
-                    cut = _truncate(spread, caps, warnings)
+                    cut = _truncate(spread, caps.max_length, length, warnings)
                     # an FYI line longer than a whole post still has to go out: continue it
-                    if platform_length(cut.body, caps) > caps.max_length:
-                        posts.extend(_split(cut, caps, warnings))
+                    if length(cut.body) > caps.max_length:
+                        posts.extend(_split(cut, caps.max_length, length, warnings))
                     else:
                         posts.append(cut)
                 else:
-                    posts.extend(_split(spread, caps, warnings))
+                    posts.extend(_split(spread, caps.max_length, length, warnings))
             else:
                 posts.append(spread)
     posts = [replace(post, number=index) for index, post in enumerate(posts, 1)]
     if caps.min_length:
-        posts = [_lengthen(post, len(posts), caps) for post in posts]
+        posts = [_lengthen(post, len(posts), caps.min_length, length) for post in posts]
     if caps.title_length and posts and posts[0].title is not None:
         posts[0] = replace(posts[0], title=_fit_title(posts[0].title, caps.title_length, warnings))
     if max_consecutive_replies is not None and len(posts) - 1 > max_consecutive_replies:
@@ -163,10 +155,8 @@ def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 
     return chunks
 
 
-def _split(post: Post, caps: Capabilities, warnings: list[str]) -> list[Post]:
-    limit = caps.max_length
+def _split(post: Post, limit: int, count: Callable[[str], int], warnings: list[str]) -> list[Post]:
     prefix = CONTINUED + "\n"
-    count = lambda text: platform_length(text, caps)  # noqa: E731
     # what the prefix adds (a counter may strip a lone trailing newline, so measure it in use)
     prefix_cost = count(prefix + "x") - count("x")
     chunks = split_text(post.body, limit - prefix_cost, count)
@@ -195,16 +185,15 @@ def _named_in(member: Member, text: str) -> bool:
     return any(h and h in text for h in member.handles.values()) or member.name in text
 
 
-def _truncate(post: Post, caps: Capabilities, warnings: list[str]) -> Post:
+def _truncate(post: Post, limit: int, count: Callable[[str], int], warnings: list[str]) -> Post:
     """Cut at a sentence, keep the FYI line, end with "Read more: URL"."""
-    count = lambda text: platform_length(text, caps)  # noqa: E731
     paragraphs = post.body.split("\n\n")
     fyi = [p for p in paragraphs if p.startswith("FYI ")]
     text = "\n\n".join(p for p in paragraphs if not p.startswith("FYI "))
     read_more = f"Read more: {post.source_url}" if post.source_url else ""
     tail = "\n\n".join(x for x in ([read_more] + fyi[-1:]) if x)
-    budget = caps.max_length - count(tail) - 2
-    kept = _cut_at_sentence(text, max(budget, caps.max_length // 4), count)
+    budget = limit - count(tail) - 2
+    kept = _cut_at_sentence(text, max(budget, limit // 4), count)
     body = kept + ("\n\n" + tail if tail else "")
     warnings.append(
         f"post {post.number} cut from {count(post.body):,} to {count(body):,} characters"
@@ -246,16 +235,15 @@ def _fit_title(title: str, bounds: tuple[int, int], warnings: list[str]) -> str:
     return title
 
 
-def _lengthen(post: Post, total: int, caps: Capabilities) -> Post:
-    if platform_length(post.body, caps) >= caps.min_length:
+def _lengthen(post: Post, total: int, min_length: int, count: Callable[[str], int]) -> Post:
+    if count(post.body) >= min_length:
         return post
     return replace(post, body=f"{post.body}\n\n(part {post.number} of {total} of this thread)")
 
 
-def fit_for(thread: Thread, destination, poster) -> Thread:
-    """Fit ``thread`` for ``destination`` as ``poster`` (an adapter instance or class) sees it."""
-    from bot.render import mention_text
-
+def fit_for(thread: Thread, destination: Any, poster: Any) -> Thread:
+    """Fit ``thread`` for ``destination`` as ``poster`` (an adapter instance or class) sees it:
+    its capabilities, its limits and its rules for mentions and length."""
     platform = poster.platform
     return fit_thread(
         thread,
@@ -263,5 +251,6 @@ def fit_for(thread: Thread, destination, poster) -> Thread:
         platform,
         lambda member: mention_text(member, platform, thread.format),
         excerpt=destination.excerpt,
-        max_consecutive_replies=getattr(poster, "max_consecutive_replies", None),
+        max_consecutive_replies=poster.max_consecutive_replies,
+        length=poster.length,
     )

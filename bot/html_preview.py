@@ -7,7 +7,7 @@ links as video cards, image captions as a gallery, the background excerpt with i
 mention chips), each post with its length counted as the platform counts it against the
 destination's limit, and its warnings.
 
-What a page shows is what the destination would be sent (``bot.publish.day_threads``, drafts
+What a page shows is what the destination would be sent (``bot.daily.day_plan``, drafts
 applied). A post is drawn from the event's structure (the ``html/*.j2`` block templates) when
 its text is exactly the event rendered now and not split; a post a person edited, a
 "(continued)" post and a draft made from an older version of the event are drawn from the
@@ -24,15 +24,23 @@ import calendar
 import datetime as dt
 import html
 import re
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
 from bot.render import Thread
+
+if TYPE_CHECKING:
+    from bot.config import Config, Destination
+    from bot.drafts import Draft
+    from bot.model import Member
+    from bot.posters.base import Poster
+    from bot.store import Store
 
 READY, APPROVAL, WARNING, NOTHING = "ready", "approval", "warning", "nothing"
 STATE_LABELS = {
@@ -183,7 +191,7 @@ def combined_state(states: list[str]) -> str:
 class Builder:
     """Builds the views of a store's days, caching what several days share."""
 
-    def __init__(self, store, config) -> None:
+    def __init__(self, store: Store, config: Config) -> None:
         from bot.mentions import MentionDirectory
 
         self.store = store
@@ -191,32 +199,33 @@ class Builder:
         self.directory = MentionDirectory.from_store(store, config.lists)
         self._videos: dict[str, frozenset[str]] = {}
 
-    def day(self, destinations, day: dt.date) -> DayView:
+    def day(self, destinations: Iterable[Destination], day: dt.date) -> DayView:
         return DayView(day, [self.destination_day(d, day) for d in destinations])
 
-    def destination_day(self, destination, day: dt.date) -> DestinationDay:
+    def destination_day(self, destination: Destination, day: dt.date) -> DestinationDay:
         from bot.drafts import adapter
 
         with adapter(destination) as poster:
             return self._destination_day(destination, day, poster)
 
-    def _destination_day(self, destination, day: dt.date, poster) -> DestinationDay:
-        from bot.publish import day_threads
+    def _destination_day(
+        self, destination: Destination, day: dt.date, poster: Poster
+    ) -> DestinationDay:
+        from bot.daily import day_plan
 
-        threads = day_threads(self.store, self.config, destination, day, poster)
-        fresh = {t.event_id: t for t in getattr(threads, "fresh", threads)}
-        drafts = getattr(threads, "drafts", {})
+        plan = day_plan(self.store, self.config, destination, day, poster)
+        fresh = {t.event_id: t for t in plan.fresh}
+        drafts = plan.drafts
         views = []
-        for thread in threads:
+        for thread in plan.threads:
             draft = drafts.get(thread.event_id)
-            from_draft = draft is not None and draft.state == "approved"
-            status = "approved" if from_draft else "ready"
-            note = f"approved (draft {draft.id})" if from_draft else ""
+            approved = draft if draft is not None and draft.state == "approved" else None
+            status = "approved" if approved is not None else "ready"
+            note = f"approved (draft {approved.id})" if approved is not None else ""
             views.append(
-                self.thread_view(thread, destination, poster, fresh, draft if from_draft else None,
-                                 status, note)
-            )  # fmt: skip
-        for held in getattr(threads, "held", []):
+                self.thread_view(thread, destination, poster, fresh, approved, status, note)
+            )
+        for held in plan.held:
             if held.thread is None:
                 continue
             draft = drafts.get(held.event_id)
@@ -224,15 +233,14 @@ class Builder:
                 self.thread_view(held.thread, destination, poster, fresh, draft, held.kind,
                                  held.reason)
             )  # fmt: skip
-        settings = destination.settings
-        author = str(settings.get("api_username") or settings.get("username") or "anniversary-bot")
+        author = poster.author(destination.settings)
         return DestinationDay(
             destination.name, destination.type, destination.format, author,
             poster.capabilities.max_length, views, destination.require_approval,
             poster.capabilities.titles,
         )  # fmt: skip
 
-    def html_parts(self, event_id: str, destination, day: dt.date) -> list[str] | None:
+    def html_parts(self, event_id: str, destination: Destination, day: dt.date) -> list[str] | None:
         """The event's parts drawn by the ``html`` block templates (names in the FYI chips)."""
         from bot.errors import InputError
         from bot.render import render_thread
@@ -248,10 +256,15 @@ class Builder:
         return [post.body for post in thread.posts]
 
     def thread_view(
-        self, thread: Thread, destination, poster, fresh: dict[str, Thread], draft, status, note
+        self,
+        thread: Thread,
+        destination: Destination,
+        poster: Poster,
+        fresh: dict[str, Thread],
+        draft: Draft | None,
+        status: str,
+        note: str,
     ) -> ThreadView:
-        from bot.fitting import platform_length
-
         caps = poster.capabilities
         edited = set(draft.edited_posts) if draft is not None else set()
         current = fresh.get(thread.event_id)
@@ -259,7 +272,8 @@ class Builder:
         per_part: dict[int, int] = {}
         for post in thread.posts:
             per_part[post.part] = per_part.get(post.part, 0) + 1
-        thread_warnings, post_warnings = [], {}
+        thread_warnings: list[str] = []
+        post_warnings: dict[int, list[str]] = {}
         for warning in thread.warnings:
             match = _POST_WARNING.match(warning)
             if match:
@@ -284,7 +298,7 @@ class Builder:
                 and same
                 and post.part <= len(parts)
             )
-            length = platform_length(post.body, caps)
+            length = poster.length(post.body)
             view = PostView(
                 number=post.number,
                 title=post.title,
@@ -299,7 +313,7 @@ class Builder:
                     f"{length:,} characters: over {destination.name}'s limit of "
                     f"{caps.max_length:,}; the platform will refuse it"
                 )
-            if structured:
+            if structured and parts is not None:
                 view.html = Markup(parts[post.part - 1])
             else:
                 view.lines = text_lines(post.body, thread.format, video_urls, post.mentions)
@@ -338,7 +352,12 @@ def _printed_url(url: Any) -> str:
         return str(url)
 
 
-def text_lines(body: str, fmt: str, video_urls=frozenset(), mentions=()) -> list[Line]:
+def text_lines(
+    body: str,
+    fmt: str,
+    video_urls: Collection[str] = frozenset(),
+    mentions: Sequence[Member] = (),
+) -> list[Line]:
     """A post's text as a forum would show it, line by line: a URL alone on its line becomes
     a card (a video card for the event's videos), the FYI line mention chips."""
     lines = []
@@ -367,7 +386,7 @@ def text_lines(body: str, fmt: str, video_urls=frozenset(), mentions=()) -> list
 # --- pages ---------------------------------------------------------------------------------------
 
 
-def render_day(config, view: DayView, previous: str | None = None, following: str | None = None,
+def render_day(config: Config, view: DayView, previous: str | None = None, following: str | None = None,
                index: str | None = "index.html") -> str:  # fmt: skip
     env = site_environment(str(config.templates) if config.templates else None)
     return env.get_template("html/day.j2").render(
@@ -391,7 +410,12 @@ def month_grids(views: list[DayView]) -> list[dict[str, Any]]:
     return months
 
 
-def render_index(config, views: list[DayView], destinations, today: dt.date | None = None) -> str:
+def render_index(
+    config: Config,
+    views: list[DayView],
+    destinations: Iterable[Destination],
+    today: dt.date | None = None,
+) -> str:
     env = site_environment(str(config.templates) if config.templates else None)
     counts = {state: sum(v.state == state for v in views) for state in STATE_LABELS}
     return env.get_template("html/index.j2").render(
@@ -406,7 +430,14 @@ def render_index(config, views: list[DayView], destinations, today: dt.date | No
     )
 
 
-def write_site(store, config, destinations, start: dt.date, count: int, out: Path) -> Path:
+def write_site(
+    store: Store,
+    config: Config,
+    destinations: Sequence[Destination],
+    start: dt.date,
+    count: int,
+    out: Path,
+) -> Path:
     """Write ``count`` day pages from ``start`` and ``index.html`` into ``out``; returns the
     index's path. Each file is written whole (to a temporary name, then renamed)."""
     from bot.posters.outbox import write_atomically
@@ -423,10 +454,10 @@ def write_site(store, config, destinations, start: dt.date, count: int, out: Pat
     return index
 
 
-def draft_page(store, config, draft) -> str:
+def draft_page(store: Store, config: Config, draft: Draft) -> str:
     """One draft as a page, as it would be sent (edits included), whatever its state."""
+    from bot.daily import day_threads
     from bot.drafts import adapter
-    from bot.publish import day_threads
 
     destination = config.destination(draft.destination)
     builder = Builder(store, config)
@@ -438,8 +469,7 @@ def draft_page(store, config, draft) -> str:
         thread = builder.thread_view(
             draft.thread(), destination, poster, fresh, draft, status, note
         )
-    settings = destination.settings
-    author = str(settings.get("api_username") or settings.get("username") or "anniversary-bot")
+    author = poster.author(destination.settings)
     view = DayView(
         draft.day,
         [

@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from bot import __version__
-from bot.posters.base import Outcome, PostError
+from bot.errors import Outcome, PostError
 
 USER_AGENT = f"anniversary-bot/{__version__} (+https://pypi.org/project/anniversary-bot/)"
 log = logging.getLogger("bot.http")
@@ -58,8 +59,8 @@ class CappedRetry(Retry):
             return False  # the server may have acted on it before its gateway gave up
         return super().is_retry(method, status_code, has_retry_after)
 
-    def sleep_for_retry(self, response=None) -> bool:
-        retry_after = self.get_retry_after(response) if response is not None else None
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
         if retry_after is not None and retry_after > self.max_retry_after:
             raise RetryAfterTooLong(retry_after)
         return super().sleep_for_retry(response)

@@ -11,10 +11,10 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.errors import InputError
@@ -37,6 +37,9 @@ from bot.safe_load import (
     read_text,
     yaml_documents,
 )
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 EVENT_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
 WIKI_KINDS = ("event", "birth", "death")
@@ -104,7 +107,9 @@ def find_event_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def load_files(paths: Iterable[str | Path], progress=None) -> ImportBatch:
+def load_files(
+    paths: Iterable[str | Path], progress: Callable[[int], None] | None = None
+) -> ImportBatch:
     """Read and validate every event in ``paths`` (files or folders)."""
     batch = ImportBatch()
     for path in find_event_files(paths):
@@ -178,7 +183,16 @@ def _is_feed_document(data: dict) -> bool:
     return is_feed_document(data)
 
 
-def _validation_error(error, data: Any, location: Location, prefix: Path_ = ()) -> InputError:
+def _has_field(node: Any, item: str | int) -> bool:
+    """Whether ``item`` is a key of the mapping ``node`` or an index of the list ``node``."""
+    if isinstance(node, dict):
+        return item in node
+    return isinstance(node, list) and isinstance(item, int) and item < len(node)
+
+
+def _validation_error(
+    error: ValidationError, data: Any, location: Location, prefix: Path_ = ()
+) -> InputError:
     first = error.errors()[0]
     path: list[str | int] = []
     node = data
@@ -195,13 +209,7 @@ def _validation_error(error, data: Any, location: Location, prefix: Path_ = ()) 
         ):
             skipped_tag_at = len(path)
             continue  # pydantic names the block type (the union member) before the field
-        if (
-            isinstance(node, dict)
-            and item in node
-            or isinstance(node, list)
-            and isinstance(item, int)
-            and item < len(node)
-        ):
+        if _has_field(node, item):
             node = node[item]
             path.append(item)
         elif position == len(loc) - 1 or first["type"] == "missing":
@@ -430,7 +438,9 @@ def _wiki_record_problem(record: Any) -> str | None:
     return None
 
 
-def _load_wiki_lines(path: Path, batch: ImportBatch, progress=None) -> None:
+def _load_wiki_lines(
+    path: Path, batch: ImportBatch, progress: Callable[[int], None] | None = None
+) -> None:
     """Read a JSON-lines file (``.gz`` too) a piece at a time: each line one record."""
     seen = batch.wiki_lines
     rows = batch.wiki_rows
@@ -500,7 +510,9 @@ _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SPACE_BEFORE_COLON = re.compile(r'"[ \t\r]+:').search
 
 
-def _plainly_fine(record: Any, raw: str, plain_url=PLAIN_URL.match) -> bool:
+def _plainly_fine(
+    record: Any, raw: str, plain_url: Callable[[str], re.Match[str] | None] = PLAIN_URL.match
+) -> bool:
     """Whether a record passes every rule of ``_wiki_record_problem``, checked the quick way
     (no function per field): True for the common record; False sends it to the full check.
 

@@ -115,8 +115,16 @@ class PublishingLock(FileLock):
 
     _held: ClassVar[dict[Path, int]] = {}
 
-    def __init__(self, store_path: str | Path, **kwargs) -> None:
-        super().__init__(lock_path(store_path, "publishing").resolve(), **kwargs)
+    def __init__(
+        self,
+        store_path: str | Path,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            lock_path(store_path, "publishing").resolve(), monotonic=monotonic, pause=pause
+        )
         self.store_path = store_path
         self._nested = False
 
@@ -153,7 +161,9 @@ class StoreBusy(BotError):
 class NoLock:
     """For a store in memory: no other process can reach it."""
 
-    def hold(self, *args, **kwargs) -> NoLock:
+    def hold(
+        self, wait: float = DEFAULT_WAIT_SECONDS, on_wait: Callable[[str], None] | None = None
+    ) -> NoLock:
         return self
 
     def release(self) -> None:

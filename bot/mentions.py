@@ -10,18 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.errors import InputError
-
-
-@dataclass(frozen=True)
-class Member:
-    id: str
-    name: str
-    handles: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
-    tags: tuple[str, ...] = ()
-    opted_out: str | None = None
-
-    def handle(self, platform: str | None) -> str | None:
-        return self.handles.get(platform) if platform else None
+from bot.model import Member
 
 
 class MentionDirectory:
@@ -32,7 +21,7 @@ class MentionDirectory:
     """
 
     def __init__(
-        self, members: list[dict[str, Any]] = (), lists: list[dict[str, Any]] = ()
+        self, members: Iterable[dict[str, Any]] = (), lists: Iterable[dict[str, Any]] = ()
     ) -> None:
         self.members: dict[str, Member] = {}
         self.by_name: dict[str, list[Member]] = {}
@@ -49,7 +38,7 @@ class MentionDirectory:
         self.lists: dict[str, dict[str, Any]] = {x["name"]: x for x in lists}
 
     @classmethod
-    def from_store(cls, store, config_lists: list[dict[str, Any]] = ()) -> MentionDirectory:
+    def from_store(cls, store, config_lists: Iterable[dict[str, Any]] = ()) -> MentionDirectory:
         lists = {x["name"]: x for x in store.mention_lists()}
         lists.update({x["name"]: x for x in config_lists})
         return cls(store.members(), list(lists.values()))
@@ -96,8 +85,30 @@ class MentionDirectory:
 
 # --- managing members and lists in the store --------------------------------------------------
 
-PLATFORMS = ("discourse", "mastodon", "discord", "slack", "matrix")
-CSV_COLUMNS = ("id", "name", "tags", "lists", "opted_out", *PLATFORMS)
+MEMBER_COLUMNS = ("id", "name", "tags", "lists", "opted_out")
+
+
+def platforms() -> tuple[str, ...]:
+    """The platforms members can have handles on: those of the installed adapters (a plugin
+    that declares a ``platform`` adds one), in the order ``posters`` lists them."""
+    from bot.posters import handle_formats
+
+    return tuple(handle_formats())
+
+
+def csv_columns() -> tuple[str, ...]:
+    """The columns a members CSV may have: one per platform after the member's own."""
+    return (*MEMBER_COLUMNS, *platforms())
+
+
+def __getattr__(name: str) -> Any:
+    # PLATFORMS asks the installed adapters, which this module must not import when it is
+    # imported (preview starts without them)
+    if name == "PLATFORMS":
+        return platforms()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # a members CSV of a large community is a few megabytes; far more is the wrong file or an attack
 MAX_CSV_BYTES = 20 * 1024 * 1024
 # the longest sane cell: a display name, a handle, or a few tags or list names
@@ -626,7 +637,8 @@ class MentionAdmin:
             for member_id in mention_list["members"]:
                 on_lists.setdefault(member_id, []).append(mention_list["name"])
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(csv_columns())
+        known_platforms = platforms()
         members = self.store.members()
         for m in members:
             writer.writerow(
@@ -636,7 +648,7 @@ class MentionAdmin:
                     " ".join(m["tags"]),
                     " ".join(on_lists.get(m["id"], ())),
                     m["opted_out"] or "",
-                    *(m["handles"].get(platform, "") for platform in PLATFORMS),
+                    *(m["handles"].get(platform, "") for platform in known_platforms),
                 ]
             )
         return len(members)
@@ -730,6 +742,7 @@ def read_members_csv(path: Path) -> Iterator[CsvMember]:
     if header is None:
         raise InputError(f"{path}: the file is empty: expected a header line and members")
     columns = _csv_header(header, f"{path}:{header_line}")
+    known_platforms = platforms()
     from bot.schema import NAME_PATTERN
 
     name_pattern = re.compile(NAME_PATTERN)
@@ -759,7 +772,7 @@ def read_members_csv(path: Path) -> Iterator[CsvMember]:
             given["tags"] = _names(cells["tags"], "tags", where, name_pattern)
         if "opted_out" in cells:
             given["opted_out"] = cells["opted_out"] or None
-        handles = {p: cells[p] or None for p in PLATFORMS if p in cells}
+        handles = {p: cells[p] or None for p in known_platforms if p in cells}
         if handles:
             given["handles"] = handles
         lists = _names(cells["lists"], "lists", where, name_pattern) if "lists" in cells else None
@@ -793,16 +806,16 @@ def _csv_records(reader, path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def _csv_header(header: list[str], where: str) -> list[str]:
     columns = [cell.strip().lower() for cell in header]
+    known = csv_columns()
     seen: set[str] = set()
     for index, column in enumerate(columns, 1):
         if not column:
             raise InputError(
-                f"{where}: column {index} has no name: name it ({', '.join(CSV_COLUMNS)}) or "
-                "remove it"
+                f"{where}: column {index} has no name: name it ({', '.join(known)}) or remove it"
             )
-        if column not in CSV_COLUMNS:
+        if column not in known:
             raise InputError(
-                f"{where}: unknown column {column!r}: expected {', '.join(sorted(CSV_COLUMNS))}"
+                f"{where}: unknown column {column!r}: expected {', '.join(sorted(known))}"
             )
         if column in seen:
             raise InputError(f"{where}: column {column!r} appears twice: keep one")

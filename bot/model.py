@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,9 @@ class Event:
     date: AnniversaryDate
     title: str
     lead: str
-    parts: list[dict[str, Any]]
+    # a tuple in the light events the daily pick ranks (bot.content.pick): their parts are
+    # never read, and one shared empty tuple costs nothing per event
+    parts: Sequence[dict[str, Any]]
     credit: str | None = None
     tags: list[str] = field(default_factory=list)
     priority: int = 0
@@ -121,7 +124,7 @@ class Event:
             origin=row["origin"],
         )
 
-    def to_row(self) -> tuple:
+    def to_row(self) -> tuple[Any, ...]:
         return (
             self.id,
             self.date.month,
@@ -166,3 +169,15 @@ def _compact(value: Any) -> Any:
     if isinstance(value, list):
         return [_compact(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    handles: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    tags: tuple[str, ...] = ()
+    opted_out: str | None = None
+
+    def handle(self, platform: str | None) -> str | None:
+        return self.handles.get(platform) if platform else None

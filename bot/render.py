@@ -1,15 +1,16 @@
 """Render an event into a Thread: the lead post and its replies, in a given format.
 
 Event data is only ever passed to templates as values, never compiled as a template. Every
-value a template prints goes through the format's ``finalize`` (Markdown escaping where the
-format is Markdown, and ``@`` neutralised everywhere) so that text from event data cannot ping
-anyone; only the ``mention`` filter, fed from the expanded mention list, prints a live mention.
+value a template prints goes through ``finalize``, the platform's ``escape`` rule (Markdown
+escaping where the format is Markdown, ``@`` neutralised everywhere, and whatever else the
+platform's adapter adds) so that text from event data cannot ping anyone; only the ``mention``
+filter, fed from the expanded mention list, prints a live mention, written by the adapter's
+``mention`` rule. The platform's rules come from its adapter (``bot.posters.platform_rules``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,30 +24,18 @@ from bot import dates
 from bot.errors import BotError, EventRenderError
 from bot.mentions import Member, MentionDirectory
 from bot.model import Event
+from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
+from bot.posters import Poster, platform_rules
 from bot.urls import UnsafeURLError, safe_url
 
 FORMATS = ("text", "markdown", "html")
-_AT_WORD = re.compile(r"@(?=[\w.-])")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>+-]|\d+[.)])(?=\s)", re.MULTILINE)
-ZERO_WIDTH_SPACE = "\u200b"
+# the escapes used by name elsewhere live in bot.neutralise (the adapters use them too)
+__all__ = ["ZERO_WIDTH_SPACE", "escape_markdown", "neutralise_at"]
 
 
 class Raw(str):
     """Text that a template prints as it is: URLs, and mentions from the expanded list."""
-
-
-def neutralise_at(text: str) -> str:
-    # "@name" and "@everyone" in event text must not become a mention anywhere
-    if "@" not in text:
-        return text
-    return _AT_WORD.sub("@" + ZERO_WIDTH_SPACE, text)
-
-
-def escape_markdown(text: str) -> str:
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
 
 
 def _finalize_text(value: Any) -> Any:
@@ -61,19 +50,24 @@ def _finalize_markdown(value: Any) -> Any:
     return neutralise_at(escape_markdown(value))
 
 
-def escape_slack(text: str) -> str:
-    # Slack's control sequences (<!channel>, <@U123>, <url|label>) start with "<"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _finalize_slack(value: Any) -> Any:
-    if isinstance(value, Raw | Markup) or not isinstance(value, str):
-        return value
-    return neutralise_at(escape_slack(value))
-
-
+# the contract's default ``escape`` as plain functions: most platforms keep it, and finalize
+# runs for every value a template prints
 FINALIZERS = {"text": _finalize_text, "markdown": _finalize_markdown, "html": _finalize_text}
-PLATFORM_FINALIZERS = {("text", "slack"): _finalize_slack, ("markdown", "slack"): _finalize_slack}
+
+
+def _finalizer(rules: type[Poster], fmt: str) -> Any:
+    """``finalize`` for a template environment: the platform's ``escape`` on every value from
+    data; text already written for the platform (Raw, Markup) is printed as it is."""
+    if rules.escape.__func__ is Poster.escape.__func__:  # type: ignore[attr-defined]
+        return FINALIZERS[fmt]
+    escape = rules.escape
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Raw | Markup) or not isinstance(value, str):
+            return value
+        return escape(value, fmt)
+
+    return finalize
 
 
 @dataclass
@@ -180,7 +174,7 @@ def _mention_list_filter(platform: str | None, fmt: str):
     """Members as one line, each written by ``mention`` (escaped on its own, so the line as a
     whole is printed as it is)."""
     mention = _mention_filter(platform, fmt)
-    finalize = PLATFORM_FINALIZERS.get((fmt, platform), FINALIZERS[fmt])
+    finalize = _finalizer(platform_rules(platform), fmt)
 
     def mention_list(members: list[Member], separator: str = " ") -> Raw:
         return Raw(separator.join(str(finalize(mention(member))) for member in members))
@@ -189,28 +183,14 @@ def _mention_list_filter(platform: str | None, fmt: str):
 
 
 def _mention_filter(platform: str | None, fmt: str):
+    live_mention = platform_rules(platform).mention
+
     def mention(member: Member) -> Any:
-        handle = member.handle(platform)
+        written = live_mention(member, fmt)
         # a display name is text like any other: only the mention itself is live
-        if handle is None:
+        if written is None:
             return neutralise_at(member.name)  # named in text, no ping
-        if platform == "discourse":
-            return Raw(f"@{handle}")
-        if platform == "mastodon":
-            return Raw(handle)
-        if platform == "discord":
-            return Raw(f"<@{handle}>")
-        if platform == "slack":
-            return Raw(f"<@{handle}>")
-        if platform == "matrix":
-            # the adapter links the name and notifies through m.mentions; the name itself
-            # ("@room") must not ping
-            if fmt == "html":
-                return Markup('<a href="https://matrix.to/#/{0}">{1}</a>').format(
-                    handle, neutralise_at(member.name)
-                )
-            return neutralise_at(member.name)
-        return Raw(handle)
+        return written if isinstance(written, Markup) else Raw(written)
 
     return mention
 
@@ -230,7 +210,7 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
         autoescape=fmt == "html",
         trim_blocks=True,
         lstrip_blocks=True,
-        finalize=PLATFORM_FINALIZERS.get((fmt, platform), FINALIZERS[fmt]),
+        finalize=_finalizer(platform_rules(platform), fmt),
         auto_reload=False,
     )
     env.filters.update(

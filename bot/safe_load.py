@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -43,7 +43,15 @@ MAX_NUMBER_DIGITS = 30
 FieldPath = tuple[str | int, ...]
 
 
-class TextLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+if TYPE_CHECKING:
+    # the stubs describe one loader API; the C loader (libyaml) has the same one
+    _SafeLoader = yaml.SafeLoader
+else:
+    # the C loader when PyYAML was built with libyaml: several times faster
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class TextLoader(_SafeLoader):
     """Safe YAML that keeps dates as the text the curator wrote (no timestamp conversion)."""
 
 
@@ -171,6 +179,7 @@ def yaml_documents(path: Path, text: str) -> Iterator[tuple[Any, dict[FieldPath,
     try:
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said a document follows
             walk = _Walk(path)
             walk.visit(node, (), 0, False)
             yield loader.construct_document(node), walk.lines
@@ -249,7 +258,7 @@ class JsonScan:
                 except ValueError:
                     key = token
                 top[3], top[5] = key, False
-                field = top[0] + (key,)
+                field: FieldPath = top[0] + (key,)
                 if key in top[4]:
                     self.problem = (field, line, "this key is given twice in the same object")
                     return
@@ -257,7 +266,7 @@ class JsonScan:
                 self.lines[field] = line
                 continue
             if top is None:
-                field: FieldPath = ()
+                field = ()
             elif top[1]:
                 field = top[0] + (top[3],)
             else:
@@ -294,7 +303,7 @@ class JsonLines(Mapping):
     def __getitem__(self, key: FieldPath) -> int:
         return self._all()[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FieldPath]:
         return iter(self._all())
 
     def __len__(self) -> int:
@@ -305,6 +314,7 @@ def _too_deep(data: Any) -> bool:
     pending = [(data, 0)]
     while pending:
         value, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

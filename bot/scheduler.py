@@ -27,6 +27,7 @@ from typing import Any
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.clock import zone
+from bot.daily import day_plan, publish_day
 from bot.errors import BotError, EventRenderError
 from bot.locks import FileLock, holder, lock_path, publishing_lock
 from bot.posters.base import OutgoingPost, PostError
@@ -37,10 +38,8 @@ from bot.publish import (
     Clock,
     PublishLog,
     ThreadResult,
-    day_threads,
     make_poster,
     outgoing_posts,
-    publish_day,
     utc_now,
 )
 from bot.store import Store
@@ -51,7 +50,8 @@ SWEEP_MINUTES = 5
 
 def scheduled_at(day: dt.date, hhmm: str, tz: dt.tzinfo) -> dt.datetime:
     """The instant (UTC) of ``hhmm`` local time on ``day``, DST-safe (see module docstring)."""
-    local_time = dt.time(*map(int, hhmm.split(":")))
+    hour, minute, *second = (int(part) for part in hhmm.split(":"))
+    local_time = dt.time(hour, minute, second[0] if second else 0)
     local = dt.datetime.combine(day, local_time, tzinfo=tz)  # fold=0: the first occurrence
     return local.astimezone(dt.UTC)
 
@@ -233,12 +233,11 @@ class DailyJob:
 
         poster = self.poster_factory(destination)
         poster.close()
-        threads = day_threads(store, self.config, destination, day, poster, failures=[])
-        drafts = getattr(threads, "drafts", {})
+        plan = day_plan(store, self.config, destination, day, poster, failures=[])
         publish_log = PublishLog(store, self.clock)
         reason = _late_reason(destination, late)
-        for thread in threads:
-            draft = drafts.get(thread.event_id)
+        for thread in plan.threads:
+            draft = plan.drafts.get(thread.event_id)
             if (
                 draft is not None
                 and draft.state == APPROVED
@@ -257,7 +256,8 @@ class DailyJob:
         poster.close()
         publish_log = PublishLog(store, self.clock)
         failures: list[EventRenderError] = []
-        threads = day_threads(store, self.config, destination, day, poster, failures=failures)
+        plan = day_plan(store, self.config, destination, day, poster, failures=failures)
+        threads = plan.threads
         for error in failures:
             row = publish_log.record_render_failure(
                 destination.name, error.event_id, day, str(error)
@@ -266,7 +266,7 @@ class DailyJob:
         # a thread held for a person is missed because it was held, whether or not the bot ran
         held = [
             (h.thread, f"its day ended while held: {h.reason}")
-            for h in getattr(threads, "held", [])
+            for h in plan.held
             if h.kind != "skipped" and h.thread
         ]
         for thread, why in [*((t, reason) for t in threads), *held]:

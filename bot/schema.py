@@ -6,7 +6,6 @@ that read the store (``preview``, the daily job) start fast.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -157,18 +156,26 @@ class EventIn(Strict):
 class MemberIn(Strict):
     id: Name
     name: Text
-    # a handle given empty (null or "") clears the stored one when an import merges
-    handles: dict[Literal["discourse", "mastodon", "discord", "slack", "matrix"], str | None] = {}
+    # a handle given empty (null or "") clears the stored one when an import merges; the
+    # platforms and their handle formats are the installed adapters' (Poster.handle_format)
+    handles: dict[str, str | None] = {}
     tags: list[Name] = []
     opted_out: str | None = None
 
     @field_validator("handles")
     @classmethod
-    def _valid_handles(cls, handles: dict[str, str]) -> dict[str, str]:
+    def _valid_handles(cls, handles: dict[str, str | None]) -> dict[str, str | None]:
+        from bot.posters import handle_formats
+
+        formats = handle_formats()
         for platform, handle in handles.items():
-            pattern, example = HANDLE_FORMATS[platform]
-            if handle and not re.fullmatch(pattern, handle):
-                raise ValueError(f"{platform} handle {handle!r} is malformed: expected {example}")
+            if platform not in formats:
+                known = ", ".join(formats)
+                raise ValueError(f"unknown platform {platform!r}: members have handles on {known}")
+            handle_format = formats[platform]
+            problem = handle_format.problem(handle) if handle and handle_format else None
+            if problem is not None:
+                raise ValueError(f"{platform} handle {problem}")
         return handles
 
 
@@ -177,12 +184,3 @@ class MentionListIn(Strict):
     description: OptionalText | None = None
     members: list[Name] = []
     include_tags: list[Name] = []
-
-
-HANDLE_FORMATS: dict[str, tuple[str, str]] = {
-    "discourse": (r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,59}", "a username such as jane_doe"),
-    "mastodon": (r"@[A-Za-z0-9_]{1,30}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "@user@instance.example"),
-    "discord": (r"\d{15,21}", "a numeric user id such as 123456789012345678"),
-    "slack": (r"[UW][A-Z0-9]{6,14}", "a user id such as U0123ABCD"),
-    "matrix": (r"@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:\d+)?", "@user:server.example"),
-}

@@ -34,6 +34,8 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 if TYPE_CHECKING:
     import logging
 
+    from _typeshed import ReadableBuffer
+
 MASK = "********"
 # shorter values would mask ordinary words; no platform issues credentials this short
 MIN_SECRET_LENGTH = 4
@@ -376,17 +378,18 @@ class _MaskingWriter(io.RawIOBase):
     def name(self) -> str:
         return getattr(self.target, "name", "<masked>")
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        text = self._decoder.decode(bytes(data))
+    def write(self, data: ReadableBuffer) -> int:
+        written = bytes(data)
+        text = self._decoder.decode(written)
         with self._lock:
             masked = mask(self._held + text)
             self._held = ""
-            if len(data) >= self.chunk:
+            if len(written) >= self.chunk:
                 # a full buffer, not a flush: the text may go on in the next one
                 keep = _hold_back_length()
                 masked, self._held = masked[:-keep], masked[-keep:]
             self._emit(masked)
-        return len(data)
+        return len(written)
 
     def flush(self) -> None:
         if self.closed:
@@ -446,3 +449,25 @@ def masking_streams() -> Iterator[None]:
                 with suppress(OSError, ValueError):
                     stream.flush()
             sys.stdout, sys.stderr = saved
+
+
+class Secret(str):
+    """A resolved secret: its repr and its place in ``config show`` are masked, and every text
+    the bot prints, logs or stores is masked of it (it registers itself with the redactor).
+    ``source`` says where it came from (``$env NAME``, ``$file PATH``), for error messages
+    that must name the value without showing it."""
+
+    source: str | None
+
+    def __new__(cls, value: str, source: str | None = None) -> Secret:
+        register(value)
+        secret = super().__new__(cls, value)
+        secret.source = source
+        return secret
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+    def described(self) -> str:
+        """How an error message names this value: by where it came from, never by itself."""
+        return f"the value of {self.source}" if self.source else "the secret value"

@@ -7,10 +7,10 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -18,12 +18,15 @@ from sqlite_utils.migrations import Migrations
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
 
+if TYPE_CHECKING:
+    from bot.store_file import StoreDatabase
+
 migrations = Migrations("anniversary-bot")
 
 
 @migrations()
 def m001_events(db: Database) -> None:
-    db["events"].create(
+    db.table("events").create(
         {
             "id": str, "month": int, "day": int, "year": int, "title": str, "lead": str,
             "credit": str, "tags": str, "priority": int, "sensitive": int, "source": str,
@@ -33,19 +36,19 @@ def m001_events(db: Database) -> None:
         not_null={"month", "day", "title", "lead", "parts", "origin"},
         defaults={"tags": "[]", "priority": 0, "sensitive": 0, "origin": "curated"},
     )  # fmt: skip
-    db["events"].create_index(["month", "day"])
+    db.table("events").create_index(["month", "day"])
 
 
 @migrations()
 def m002_mentions(db: Database) -> None:
-    db["members"].create(
+    db.table("members").create(
         {"id": str, "name": str, "handles": str, "tags": str, "opted_out": str},
         pk="id",
         not_null={"name"},
         defaults={"handles": "{}", "tags": "[]"},
     )
-    db["members"].create_index(["name"])
-    db["mention_lists"].create(
+    db.table("members").create_index(["name"])
+    db.table("mention_lists").create(
         {"name": str, "description": str, "members": str, "include_tags": str},
         pk="name",
         defaults={"members": "[]", "include_tags": "[]"},
@@ -66,7 +69,7 @@ class Store:
     def __init__(
         self,
         path: str | Path = ":memory:",
-        initialise: Callable[[Store], None] | None = None,
+        initialise: Callable[[Store], object] | None = None,
     ) -> None:
         """Open the store at ``path`` (see ``bot.store_file``): an existing store, upgraded by
         the pending migrations; else a new one, on which ``initialise`` runs (the sample data,
@@ -108,10 +111,10 @@ class Store:
                 f"{self.path}: cannot open the store ({error})"
             ) from None
 
-    def _on(self, initialise: Callable[[Store], None]) -> Callable[[Database], None]:
+    def _on(self, initialise: Callable[[Store], object]) -> Callable[[StoreDatabase], None]:
         """``initialise`` for the new store's temporary file (see ``store_file.create``)."""
 
-        def run(db: Database) -> None:
+        def run(db: StoreDatabase) -> None:
             self.db = db
             try:
                 initialise(self)
@@ -153,10 +156,10 @@ class Store:
     def import_events(
         self,
         events: list[Event],
-        members: list[dict[str, Any]] = (),
-        lists: list[dict[str, Any]] = (),
+        members: Sequence[dict[str, Any]] = (),
+        lists: Sequence[dict[str, Any]] = (),
         progress: Callable[[int], None] | None = None,
-        rows: list[tuple] = (),
+        rows: Sequence[tuple[Any, ...]] = (),
         derived_ids: Mapping[str, str] | None = None,
     ) -> ImportResult:
         """Insert or update ``events`` and ready-made event ``rows`` (and mention members and
@@ -166,7 +169,7 @@ class Store:
         if derived_ids:
             events = self._settle_derived_ids(events, derived_ids)
         self.check_mention_references(events, members, lists)
-        rows = [e.to_row() for e in events] + list(rows)
+        all_rows = [e.to_row() for e in events] + list(rows)
         existing = {row[0] for row in self.conn.execute("select id from events")}
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         columns = ", ".join(EVENT_COLUMNS)
@@ -179,18 +182,18 @@ class Store:
         )
         chunk = 5000
         with self.db.atomic():
-            for start in range(0, len(rows), chunk):
-                part = rows[start : start + chunk]
+            for start in range(0, len(all_rows), chunk):
+                part = all_rows[start : start + chunk]
                 self.conn.executemany(sql, [(*row, now) for row in part])
                 if progress is not None:
                     progress(len(part))
             from bot.mentions import merged_records
 
-            merged_members, merged_lists = merged_records(self, members, lists)
+            merged_members, merged_lists = merged_records(self, list(members), list(lists))
             self.save_members(merged_members)
             self.save_lists(merged_lists)
-        added = sum(1 for row in rows if row[0] not in existing)
-        return ImportResult(added, len(rows) - added, len(members), len(lists))
+        added = sum(1 for row in all_rows if row[0] not in existing)
+        return ImportResult(added, len(all_rows) - added, len(members), len(lists))
 
     def _settle_derived_ids(
         self, events: list[Event], derived_ids: Mapping[str, str]
@@ -246,7 +249,8 @@ class Store:
         search: str | None = None,
         limit: int | None = None,
     ) -> list[Event]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if month is not None:
             where.append("month = ? and day = ?")
             params += [month, day]
@@ -317,7 +321,7 @@ class Store:
 
     def save_lists(self, lists: list[dict[str, Any]]) -> None:
         for mention_list in lists:
-            self.db["mention_lists"].upsert(
+            self.db.table("mention_lists").upsert(
                 {
                     "name": mention_list["name"],
                     "description": mention_list.get("description"),
@@ -353,9 +357,9 @@ class Store:
     def check_mention_references(
         self,
         events: list[Event],
-        members: list[dict[str, Any]] = (),
-        lists: list[dict[str, Any]] = (),
-        locate: Callable[[str, tuple], str] | None = None,
+        members: Sequence[dict[str, Any]] = (),
+        lists: Sequence[dict[str, Any]] = (),
+        locate: Callable[[str, tuple[Any, ...]], str] | None = None,
     ) -> None:
         """Every list and member an event or list names must exist, here or in the store."""
         known_members = {m["id"] for m in members} | {m["name"] for m in members}
@@ -396,13 +400,13 @@ class Store:
                             )
         from bot.mentions import check_imported_names
 
-        check_imported_names(self, events, members, locate)
+        check_imported_names(self, events, list(members), locate)
 
 
 @migrations()
 def m003_publish_log(db: Database) -> None:
     # one row per post a destination should receive; written before the request goes out
-    db["publish_log"].create(
+    db.table("publish_log").create(
         {
             "key": str, "destination": str, "event_id": str, "day": str, "number": int,
             "part": int, "state": str, "title": str, "body": str, "remote_id": str, "url": str,
@@ -413,15 +417,15 @@ def m003_publish_log(db: Database) -> None:
         not_null={"destination", "event_id", "day", "number", "state"},
         defaults={"attempts": 0},
     )  # fmt: skip
-    db["publish_log"].create_index(["destination", "day"])
-    db["publish_log"].create_index(["state"])
+    db.table("publish_log").create_index(["destination", "day"])
+    db.table("publish_log").create_index(["state"])
 
 
 @migrations()
 def m004_drafts(db: Database) -> None:
     # drafts (bot/drafts.py): one row per (destination, day, event): the fitted thread as it
     # was rendered, a person's edits of its posts, and its review state
-    db["drafts"].create(
+    db.table("drafts").create(
         {
             "id": int, "destination": str, "day": str, "event_id": str, "position": int,
             "state": str, "previous_state": str, "event_hash": str, "thread": str,
@@ -432,8 +436,8 @@ def m004_drafts(db: Database) -> None:
         not_null={"destination", "day", "event_id", "state", "event_hash", "thread"},
         defaults={"overrides": "{}", "position": 0},
     )  # fmt: skip
-    db["drafts"].create_index(["destination", "day", "event_id"], unique=True)
-    db["drafts"].create_index(["day"])
+    db.table("drafts").create_index(["destination", "day", "event_id"], unique=True)
+    db.table("drafts").create_index(["day"])
 
 
 @migrations()
@@ -451,8 +455,8 @@ def m005_content_keep_curated(db: Database) -> None:
 def m006_claims_and_sources(db: Database) -> None:
     # exactly once across processes (bot/publish.py): who claimed a post for sending and when
     # (a post's resend window counts from its first request, not from the last write)
-    db["publish_log"].add_column("claimed_by", str)
-    db["publish_log"].add_column("claimed_at", str)
+    db.table("publish_log").add_column("claimed_by", str)
+    db.table("publish_log").add_column("claimed_at", str)
     # the file each curated event was last imported from, so an event that cannot be rendered
     # is reported with the file a person has to fix
-    db["events"].add_column("imported_from", str)
+    db.table("events").add_column("imported_from", str)

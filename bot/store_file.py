@@ -135,8 +135,8 @@ def check_ours(path: str, conn: sqlite3.Connection, migration_set: str, table: s
 
 def create(
     path: str,
-    build: Callable[[Database], None],
-    initialise: Callable[[Database], None] | None = None,
+    build: Callable[[StoreDatabase], None],
+    initialise: Callable[[StoreDatabase], None] | None = None,
 ) -> bool:
     """Make a new store at ``path``: ``build`` (the migrations) and ``initialise`` (the seed)
     run on a temporary file that is then linked into place. False when another process made

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -14,6 +16,70 @@ REFERENCE_THREAD = SHARED / "reference" / "seed-thread-trotsky-1928-01-10.txt"
 SHARED_DATA = SHARED / "data" / "wikipedia-onthisday-2019.jsonl.gz"
 DATA = ROOT / "data"
 REFERENCE_EVENT_ID = "1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky"
+
+# --- markers: the suites, and what a test does when what it needs is missing ------------------
+# The markers are registered in pyproject.toml (CONTRIBUTING.md lists them). A test marked
+# `shared`, `synapse` or `browser` skips here when its resource is missing, saying what to do;
+# in CI (CI=true, as .ci/run runs) it fails instead: .ci/run provides all three, and a CI run
+# that skipped them silently would pass without having checked them.
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+# Fixtures that start a resource or read one: every test using such a fixture, directly or
+# through another fixture, carries its marker, so a new test cannot forget it.
+# (test module, fixture) -> marker name
+MARKERS_OF_FIXTURES = {
+    ("test_matrix.py", "synapse"): "synapse",  # the real Synapse homeserver
+    ("test_onthisday.py", "feed"): "shared",  # the saved answer of the on-this-day feed
+    ("test_pick.py", "full_store_path"): "shared",  # the full data set, imported
+    ("test_secrets.py", "scenario"): "processes",  # runs every command as a process
+    ("test_drafts.py", "editor"): "processes",  # $EDITOR is a Python script the bot starts
+}
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip the running test for ``reason``; in CI, fail it."""
+    if IN_CI:
+        message = f"{reason} (CI=true: required here, so it fails instead of skipping)"
+        pytest.fail(message, pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for (module, fixture), marker in MARKERS_OF_FIXTURES.items():
+            if item.path.name != module:
+                continue
+            if not hasattr(getattr(item, "module", None), fixture):
+                raise pytest.UsageError(
+                    f"tests/conftest.py: MARKERS_OF_FIXTURES names the fixture {fixture!r} "
+                    f"that {module} no longer defines: update the entry"
+                )
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Runs before the test's fixtures: a missing resource is reported before anything starts."""
+    for mark in item.iter_markers("shared"):
+        for path in map(Path, mark.args or (SHARED,)):
+            if not path.exists():
+                missing(
+                    f"{path} not found: the shared reference folder ({SHARED.name}/, beside "
+                    f"the project) holds the reference thread and the data sets this test reads"
+                )
+    if item.get_closest_marker("synapse") is not None:
+        from tests.synapse.fixture import SKIP_REASON, synapse_venv
+
+        if synapse_venv() is None:
+            missing(SKIP_REASON)
+    if item.get_closest_marker("browser") is not None:
+        from tests.browser import chromium
+
+        if not chromium.available():
+            missing(
+                f"no Chromium at {chromium.CHROMIUM}: 'apt-get install chromium', or set "
+                "ANNIVERSARY_BOT_CHROMIUM to its path"
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,8 @@ import pytest
 from tests.conftest import build_year_store, write_config
 from tests.servers import WebhookReceiver
 
+pytestmark = pytest.mark.processes
+
 SECRET = "a-shared-secret-of-enough-length"
 TRIALS = int(os.environ.get("ANNIVERSARY_BOT_CONCURRENCY_TRIALS", "50"))
 PAIRS = {

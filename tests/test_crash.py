@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import write_config
 from tests.servers import WebhookReceiver
 
+pytestmark = pytest.mark.processes
+
 SECRET = "crash-test-shared-secret-0123456789"
 STEPS = [
     "before-request:/1",

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 
 from bot.config import Config, Destination
+from bot.daily import day_plan, day_threads, publish_day
 from bot.drafts import (
     APPROVED,
     DRAFT,
@@ -26,7 +27,6 @@ from bot.drafts import (
     thread_from_data,
     threads_to_publish,
 )
-from bot.publish import day_threads, publish_day
 from bot.store import Store
 from tests.conftest import REFERENCE_EVENT_ID, THREE_PART_EVENT, write, write_config
 
@@ -254,9 +254,9 @@ def test_a_skipped_draft_is_held_back_and_approving_undoes_it(tmp_path, store):
     assert drafts.skip(1, "  clashes with the memorial   post ").reason == (
         "clashes with the memorial post"
     )
-    threads = day_threads(store, config, dest, day)
-    assert threads == [] and threads.held[0].state == SKIPPED
-    assert "skipped (draft 1): clashes with the memorial post" in threads.held[0].summary()
+    plan = day_plan(store, config, dest, day)
+    assert plan.threads == [] and plan.held[0].state == SKIPPED
+    assert "skipped (draft 1): clashes with the memorial post" in plan.held[0].summary()
     results = publish_day(store, config, dest, day)
     assert [r.summary() for r in results] == [
         f"site: {EVENT_ID}: not posted: skipped (draft 1): clashes with the memorial post"
@@ -272,8 +272,8 @@ def test_an_untouched_draft_follows_the_event_without_approval(tmp_path, store):
     day = dt.date(2026, 7, 20)
     Drafts(store).generate(config, dest, day)
     fresh = day_threads(store, config, dest, day, drafts=False)
-    threads = threads_to_publish(store, dest, day, fresh)
-    assert threads == fresh and threads.held == []
+    plan = threads_to_publish(store, dest, day, fresh)
+    assert plan.threads == fresh and plan.held == []
 
 
 # --- generating ---------------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ def test_scheduler_waits_for_approval_instead_of_calling_the_day_missed(
     import datetime as dt
     import shutil
 
-    from bot.config import load_config
+    from bot.config_loading import load_config
     from bot.drafts import Drafts
     from bot.scheduler import DailyJob
 

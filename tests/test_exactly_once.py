@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from bot.config import load_config
+from bot.config_loading import load_config
 from bot.drafts import Drafts
 from bot.publish import PublishLog
 from bot.scheduler import DailyJob, RunOutcome
@@ -222,6 +222,7 @@ def test_a_day_held_for_approval_is_recorded_missed_when_it_ends(tmp_path, three
     assert not (outbox / "2026-07-20").exists()
 
 
+@pytest.mark.processes
 def test_a_second_process_gives_up_on_the_publishing_lock_saying_who_holds_it(
     tmp_path, three_part_store
 ):

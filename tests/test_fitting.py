@@ -8,9 +8,11 @@ import re
 import pytest
 
 from bot.app import threads_for_day
-from bot.fitting import CONTINUED, fit_thread, platform_length, split_text
+from bot.fitting import CONTINUED, fit_thread, split_text
 from bot.mentions import Member
+from bot.posters import platform_rules
 from bot.posters.base import Capabilities
+from bot.posters.mastodon import MastodonPoster
 from bot.render import Post, Thread, mention_text
 from tests.conftest import REFERENCE_EVENT_ID
 
@@ -33,7 +35,12 @@ def reference(sample_store, reference_day) -> Thread:
 
 def fit(thread, caps, excerpt="split", platform=None):
     return fit_thread(
-        thread, caps, platform, lambda m: mention_text(m, platform, thread.format), excerpt
+        thread,
+        caps,
+        platform,
+        lambda m: mention_text(m, platform, thread.format),
+        excerpt,
+        length=platform_rules(platform).length,
     )
 
 
@@ -82,9 +89,8 @@ def test_truncate_cuts_at_a_sentence_with_read_more_and_keeps_fyi(reference):
 
 
 def test_mastodon_counting():
-    caps = Capabilities(max_length=500, url_length=23)
     text = "See https://example.org/" + "x" * 200 + " with @alice@social.example.org"
-    assert platform_length(text, caps) == len("See ") + 23 + len(" with @alice")
+    assert MastodonPoster.length(text) == len("See ") + 23 + len(" with @alice")
 
 
 def test_mentions_over_the_cap_are_spread_not_dropped():
@@ -161,7 +167,7 @@ def test_truncate_with_an_fyi_line_longer_than_a_post_continues_it():
     )
     caps = Capabilities(max_length=120, url_length=23, max_mentions=8)
     fitted = fit(thread, caps, excerpt="truncate", platform="mastodon")
-    assert all(platform_length(p.body, caps) <= 120 for p in fitted.posts)
+    assert all(MastodonPoster.length(p.body) <= 120 for p in fitted.posts)
     assert "Read more: https://example.org/src" in fitted.posts[0].body
     pinged = [m.id for p in fitted.posts for m in p.mentions]
     assert sorted(set(pinged)) == sorted(m.id for m in members)

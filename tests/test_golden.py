@@ -9,9 +9,7 @@ import pytest
 from bot.app import threads_for_day
 from tests.conftest import REFERENCE_EVENT_ID, REFERENCE_THREAD
 
-pytestmark = pytest.mark.skipif(
-    not REFERENCE_THREAD.exists(), reason=f"reference thread not found at {REFERENCE_THREAD}"
-)
+pytestmark = pytest.mark.shared(REFERENCE_THREAD)
 
 # ANATOMY.md: what the poster wrote (the rest is site chrome, vote counts, image ids)
 BOT_PARTS = [(11, 74), (85, 282), (293, 321)]

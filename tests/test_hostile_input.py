@@ -496,6 +496,7 @@ print(json.dumps({"outcome": outcome, "seconds": elapsed, "peak": peak, "rss": r
 """
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/status")
 @pytest.mark.parametrize("name, content", [("bomb.yaml", BOMB), ("deep.yaml", deep_yaml(990))])
 def test_the_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path, name, content):
@@ -574,7 +575,7 @@ def test_a_record_the_fast_path_accepts_is_an_event_the_schema_accepts():
     assert accepted >= 4
 
 
-@pytest.mark.skipif(not SHARED_DATA.exists(), reason="shared data set not found")
+@pytest.mark.shared(SHARED_DATA)
 def test_the_shared_data_set_passes_both_checks():
     with gzip.open(SHARED_DATA, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle):

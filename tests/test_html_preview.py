@@ -28,10 +28,7 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 REFERENCE_PNG = ROOT / "docs" / "preview-reference.png"
 START = dt.date(2026, 1, 1)
 REFERENCE_PAGE = "2026-01-10.html"
-needs_chromium = pytest.mark.skipif(
-    not chromium.available(),
-    reason=f"no Chromium at {chromium.CHROMIUM}: 'apt-get install chromium' (CI installs it)",
-)
+needs_chromium = pytest.mark.browser  # skips without Chromium; fails in CI (conftest.py)
 
 EVIL = "<script>window.__injected = 1</script>"
 INJECTION_EVENT = f"""\

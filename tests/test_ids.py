@@ -184,7 +184,7 @@ def slug_before_non_latin_titles(text: str, max_length: int = 60) -> str:
     return slug or "event"
 
 
-@pytest.mark.skipif(not SHARED_DATA.exists(), reason="the shared data set is not beside the repo")
+@pytest.mark.shared(SHARED_DATA)
 def test_every_title_of_the_shared_data_set_keeps_its_id():
     checked = 0
     with gzip.open(SHARED_DATA, "rt", encoding="utf-8") as handle:

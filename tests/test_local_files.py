@@ -13,10 +13,10 @@ from bot.errors import InputError
 from bot.loader import load_files
 from bot.local_files import MAX_IMAGE_BYTES, ImageKind, read_image
 from tests.conftest import write
-from tests.test_discourse import FakeDiscourse
+from tests.harnesses.discourse import FakeDiscourse
+from tests.harnesses.mastodon import FakeMastodon
 from tests.test_discourse import make_poster as make_discourse
 from tests.test_discourse import post as discourse_post
-from tests.test_mastodon import FakeMastodon
 from tests.test_mastodon import make_poster as make_mastodon
 from tests.test_mastodon import post as mastodon_post
 

@@ -27,9 +27,7 @@ from tests.conftest import ROOT, write, write_config
 from tests.servers import FakePlatform, LocalServer
 
 SAVED_FEED = ROOT.parent / "shared" / "data" / "wikimedia-onthisday-feed-11-12.json"
-needs_feed = pytest.mark.skipif(
-    not SAVED_FEED.exists(), reason=f"saved feed answer not found at {SAVED_FEED}"
-)
+needs_feed = pytest.mark.shared(SAVED_FEED)
 FEED_PATH = "/feed/v1/wikipedia/en/onthisday/{kind}/{month}/{day}"
 
 
@@ -40,8 +38,6 @@ def empty_new_stores(monkeypatch):
 
 @pytest.fixture(scope="module")
 def feed() -> dict:
-    if not SAVED_FEED.exists():
-        pytest.skip(f"saved feed answer not found at {SAVED_FEED}")
     return json.loads(SAVED_FEED.read_text(encoding="utf-8"))
 
 

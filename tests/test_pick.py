@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import anniversary_events, import_paths, order_events, threads_for_day
+from bot.app import import_paths, threads_for_day
 from bot.config import Destination
 from bot.content.pick import (
     DailyPick,
@@ -25,6 +25,7 @@ from bot.content.pick import (
 )
 from bot.dates import AnniversaryDate, years_between
 from bot.model import Event
+from bot.select import anniversary_events, order_events
 from bot.store import Store
 from tests.conftest import SHARED_DATA, write, write_config
 
@@ -213,7 +214,7 @@ def test_threads_for_day_uses_the_pick(tmp_path):
 
 
 def test_pick_config(tmp_path, cli_run):
-    from bot.config import load_config
+    from bot.config_loading import load_config
 
     dests = (
         "  forum:\n    type: outbox\n    path: out\n    pick:\n      enabled: true\n"
@@ -287,9 +288,7 @@ def test_plan_keeps_a_day_already_in_the_publish_log(tmp_path):
 
 # --- the full shared data set as candidates ---------------------------------------------------------
 
-needs_shared = pytest.mark.skipif(
-    not SHARED_DATA.exists(), reason=f"shared data set not found at {SHARED_DATA}"
-)
+needs_shared = pytest.mark.shared(SHARED_DATA)
 TAGS = ["politics", "science", "sports", "arts"]
 KEYWORDS = ("massacre*", "killed", "bombing*")
 START = dt.date(2026, 1, 1)
@@ -313,8 +312,6 @@ def curated_yaml() -> str:
 
 @pytest.fixture(scope="module")
 def full_store_path(tmp_path_factory) -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"shared data set not found at {SHARED_DATA}")
     folder = tmp_path_factory.mktemp("full")
     store = Store(folder / "full.db")
     import_paths(store, [SHARED_DATA, write(folder / "curated.yaml", curated_yaml())])

@@ -36,6 +36,7 @@ def test_readme_has_a_service_a_timer_and_a_crontab_line():
     assert "run --once" in units()["anniversary-bot-once.service"]
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here"
 )
@@ -56,6 +57,7 @@ def test_systemd_units_verify(tmp_path):
     assert "anniversary-bot" not in result.stdout + result.stderr  # no warning about our units
 
 
+@pytest.mark.processes
 def test_systemd_verify_catches_a_broken_unit(tmp_path):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed here")

@@ -10,7 +10,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import build_year_store, write_config
+
+pytestmark = pytest.mark.processes
 
 
 def start(config, db, *extra):

@@ -12,15 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bot.app import order_events
 from bot.config import Config, Destination
+from bot.daily import publish_day
 from bot.dates import AnniversaryDate
 from bot.drafts import Drafts
 from bot.errors import BotError, EventRenderError
 from bot.model import Event
 from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
-from bot.publish import PublishLog, publish_day
+from bot.publish import PublishLog
 from bot.scheduler import DailyJob, DailyTrigger, InstanceLock, build_scheduler, scheduled_at
+from bot.select import order_events
 from bot.store import Store
 
 UTC = dt.UTC

@@ -654,6 +654,7 @@ def test_a_post_error_is_masked_when_made():
     assert str(PostError("platform said PostErrorSecret-0123456789")) == f"platform said {MASK}"
 
 
+@pytest.mark.processes
 def test_console_output_of_a_real_process_is_masked(tmp_path):
     """Whatever writes to the console (here a log line and a click.echo of a secret the
     code would never print on purpose) passes the redactor in ``main``."""

@@ -9,9 +9,7 @@ import pytest
 from bot.loader import wiki_record_to_event
 from tests.conftest import SHARED_DATA
 
-needs_shared = pytest.mark.skipif(
-    not SHARED_DATA.exists(), reason=f"shared data set not found at {SHARED_DATA}"
-)
+needs_shared = pytest.mark.shared(SHARED_DATA)
 
 
 @needs_shared
@@ -63,6 +61,7 @@ def test_wiki_record_becomes_a_short_event():
     assert json.dumps(birth.parts)  # stored as JSON
 
 
+@pytest.mark.processes
 def test_long_import_shows_a_progress_bar_on_a_terminal(tmp_path):
     """A real terminal (a pty): the bar is drawn; with output redirected it is not."""
     import os

@@ -245,6 +245,7 @@ READ_ONLY_COMMANDS = [  # each with a piece of what it prints
 ]
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("what", ["file", "folder"])
 def test_a_read_only_store_answers_every_command_that_only_reads(tmp_path, db, what):
     assert not Path(f"{db}-shm").exists()  # closed cleanly: WAL mode, no -shm to share
@@ -262,6 +263,7 @@ def test_a_read_only_store_answers_every_command_that_only_reads(tmp_path, db, w
         assert shown in result.stdout, (command, result.stdout)
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("what", ["file", "folder"])
 def test_a_command_that_writes_to_a_read_only_store_says_so(tmp_path, db, what):
     target = db if what == "file" else db.parent
@@ -303,6 +305,7 @@ def finish(process: subprocess.Popen) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("trial", range(4))
 def test_two_posts_on_a_new_store_both_open_it(tmp_path, trial):
     path = tmp_path / "store.db"
@@ -327,6 +330,7 @@ def test_two_posts_on_a_new_store_both_open_it(tmp_path, trial):
     store.close()
 
 
+@pytest.mark.processes
 def test_readers_do_not_wait_for_a_writer_and_writers_wait_their_turn(tmp_path, db):
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("begin immediate")  # another process writing, for as long as it takes
@@ -376,6 +380,7 @@ def test_a_wait_that_runs_out_names_who_holds_the_store(
     assert "again" in err
 
 
+@pytest.mark.processes
 def test_a_lock_file_of_a_process_that_is_gone_is_not_named(cli_run, tmp_path, db, monkeypatch):
     import bot.store_file
 

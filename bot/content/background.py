@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from bot.content.fetching import Fetcher, FetchError
@@ -20,6 +20,9 @@ from bot.content.text import cut_paragraphs, cut_text, html_paragraphs, one_line
 from bot.dates import MONTH_NAMES
 from bot.errors import InputError
 from bot.model import Event
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 _WIKIPEDIA_HOST = re.compile(r"^([a-z][a-z0-9-]*)\.(?:m\.)?wikipedia\.org$")
 _DAY_PAGE = re.compile(rf"^({'|'.join(MONTH_NAMES[1:])})_\d{{1,2}}$")
@@ -109,7 +112,8 @@ def fetch_excerpt(fetcher: Fetcher, url: str) -> tuple[dict[str, Any], bool]:
             raise FetchError(f"{what}: unexpected answer: expected a JSON object ({summary})")
         if data.get("type") == "disambiguation":
             raise FetchError(f"{what}: a disambiguation page: give the page you mean with --url")
-        extract = data.get("extract") if isinstance(data.get("extract"), str) else ""
+        given_extract = data.get("extract")
+        extract = given_extract if isinstance(given_extract, str) else ""
         if not extract.strip() and isinstance(data.get("extract_html"), str):
             from bot.content.text import strip_html
 
@@ -117,8 +121,10 @@ def fetch_excerpt(fetcher: Fetcher, url: str) -> tuple[dict[str, Any], bool]:
         lines = [one_line(line) for line in extract.splitlines() if line.strip()]
         if not lines:
             raise FetchError(f"{what}: the page has no summary text ({summary})")
-        urls = data.get("content_urls") if isinstance(data.get("content_urls"), dict) else {}
-        desktop = urls.get("desktop") if isinstance(urls.get("desktop"), dict) else {}
+        urls = data.get("content_urls")
+        urls = urls if isinstance(urls, dict) else {}
+        desktop = urls.get("desktop")
+        desktop = desktop if isinstance(desktop, dict) else {}
         page = desktop.get("page") if _URL.match(str(desktop.get("page") or "")) else url
         excerpt = cut_paragraphs(lines, settings.max_excerpt_chars)
         source = f"Wikipedia ({LICENSE_NAME}), retrieved {fetched.fetched_at.date().isoformat()}"
@@ -139,8 +145,8 @@ def fetch_excerpt(fetcher: Fetcher, url: str) -> tuple[dict[str, Any], bool]:
     excerpt = cut_paragraphs([cut_text(p, settings.max_excerpt_chars) for p in paragraphs],
                              settings.max_excerpt_chars)  # fmt: skip
     host = urlsplit(url).netloc.removeprefix("www.")
-    title = page_title(text) if kind != "text/plain" else None
-    name = f"{cut_text(title, 120)} ({host})" if title else host
+    heading = page_title(text) if kind != "text/plain" else None
+    name = f"{cut_text(heading, 120)} ({host})" if heading else host
     source = f"{name}, retrieved {fetched.fetched_at.date().isoformat()}"
     return {
         "type": "background",
@@ -167,7 +173,7 @@ def set_background(event: Event, block: dict[str, Any]) -> bool:
 
 
 def fetch_background(
-    store, event_id: str, fetcher: Fetcher, url: str | None = None
+    store: Store, event_id: str, fetcher: Fetcher, url: str | None = None
 ) -> BackgroundResult:
     """Fetch the background of ``event_id`` (from ``url``, else ``background_url``) and store
     it in the event. Any failure raises before the store is touched."""

@@ -5,10 +5,17 @@ page can use it); ``format_calendar`` the terminal view."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.dates import MONTH_NAMES
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+# click.style's shape: the text, and keywords such as fg= and bold=
+Style = Callable[..., str]
 
 SHORT_MONTHS = list(calendar.month_abbr)
 
@@ -34,7 +41,7 @@ class DayCount:
 
 
 def day_counts(
-    store,
+    store: Store,
     year: int | None = None,
     leap_day: str = "feb28",
     include_tags: tuple[str, ...] | list[str] = (),
@@ -97,7 +104,7 @@ def _ranges(days: list[DayCount]) -> str:
     return ", ".join(parts)
 
 
-def _cell(count: DayCount, style) -> str:
+def _cell(count: DayCount, style: Style) -> str:
     mark = "!" if count.total == 0 else ("*" if count.curated == 0 else " ")
     candidates = str(count.candidates) if count.candidates < 1000 else "1k+"
     text = f"{count.day:>2}{mark} {count.curated:>2}+{candidates}"
@@ -110,7 +117,11 @@ def _cell(count: DayCount, style) -> str:
 
 
 def format_calendar(
-    counts: list[DayCount], year: int | None, title: str, style=None, leap_day: str = "feb28"
+    counts: list[DayCount],
+    year: int | None,
+    title: str,
+    style: Style | None = None,
+    leap_day: str = "feb28",
 ) -> str:
     """Empty days first (no event at all, then no curated event), then the twelve months as
     grids: each day "DD c+k" with c curated and k candidate events; "*" marks a day without a
@@ -150,7 +161,7 @@ def format_calendar(
         for row in week.monthdayscalendar(layout_year, month):
             cells = []
             for day in row:
-                count = by_day.get((month, day)) if day else None
-                cells.append(_cell(count, style) if count else " " * 10)
+                day_count = by_day.get((month, day)) if day else None
+                cells.append(_cell(day_count, style) if day_count else " " * 10)
             out.append(" ".join(cells).rstrip() + "\n")
     return "".join(out)

@@ -16,10 +16,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.errors import BotError
+
+if TYPE_CHECKING:
+    import requests
+
+    from bot.http import PlatformHTTP
 
 DEFAULT_FEED_URL = "https://api.wikimedia.org"
 DEFAULT_SUMMARY_URL = "https://{lang}.wikipedia.org/api/rest_v1"
@@ -115,10 +120,10 @@ class Fetcher:
         self.cache_dir = cache_dir if cache_dir is not None else user_cache_dir() / "fetch"
         self.clock = clock
         self.refresh = refresh
-        self._http = None
+        self._http: PlatformHTTP | None = None
 
     @property
-    def http(self):
+    def http(self) -> PlatformHTTP:
         if self._http is None:
             from bot.http import PlatformHTTP
 
@@ -200,7 +205,7 @@ class Fetcher:
 
     # --- fetching ----------------------------------------------------------------------
 
-    def _request(self, url: str, what: str, host: str, accept: str):
+    def _request(self, url: str, what: str, host: str, accept: str) -> requests.Response:
         import requests
         from urllib3.exceptions import ReadTimeoutError
 
@@ -285,7 +290,7 @@ class Fetcher:
         return fetched
 
 
-def _error_reason(response) -> str:
+def _error_reason(response: requests.Response) -> str:
     """The server's own words for an error, from at most 64 kB of its answer."""
     try:
         raw = response.raw.read(64 * 1024, decode_content=True) or b""

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from bot.content import CANDIDATE_ORIGIN
@@ -27,6 +27,10 @@ from bot.errors import InputError
 from bot.input_rules import MAX_YEAR, MIN_YEAR, text_problem
 from bot.model import Event, id_prefix
 from bot.safe_load import format_path
+
+if TYPE_CHECKING:
+    from bot.content.fetching import Fetcher
+    from bot.store import Store
 
 FEED_KINDS = ("selected", "events", "births", "deaths", "holidays")
 KIND_TAGS = {
@@ -142,7 +146,7 @@ class Page:
 
 
 def _page(page: dict[str, Any], lang: str) -> Page:
-    titles = page.get("titles") if isinstance(page.get("titles"), dict) else {}
+    titles = _dict(page.get("titles"))
     title = (
         _str(titles.get("normalized"))
         or _str(page.get("normalizedtitle"))
@@ -150,8 +154,8 @@ def _page(page: dict[str, Any], lang: str) -> Page:
         or _str(page.get("title")).replace("_", " ")
     )
     title = one_line(title)
-    urls = page.get("content_urls") if isinstance(page.get("content_urls"), dict) else {}
-    desktop = urls.get("desktop") if isinstance(urls.get("desktop"), dict) else {}
+    urls = _dict(page.get("content_urls"))
+    desktop = _dict(urls.get("desktop"))
     url = _str(desktop.get("page"))
     if not _URL.match(url):
         canonical = _str(titles.get("canonical")) or _str(page.get("title"))
@@ -161,8 +165,8 @@ def _page(page: dict[str, Any], lang: str) -> Page:
             else ""
         )
     extract = one_line(_str(page.get("extract"))) or strip_html(_str(page.get("extract_html")))
-    thumbnail = page.get("thumbnail") if isinstance(page.get("thumbnail"), dict) else {}
-    original = page.get("originalimage") if isinstance(page.get("originalimage"), dict) else {}
+    thumbnail = _dict(page.get("thumbnail"))
+    original = _dict(page.get("originalimage"))
     thumb = _str(thumbnail.get("source"))
     return Page(
         title=title,
@@ -176,6 +180,10 @@ def _page(page: dict[str, Any], lang: str) -> Page:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _commons_file(image_url: str) -> str | None:
@@ -428,8 +436,8 @@ class FetchReport:
 
 
 def fetch_onthisday(
-    store,
-    fetcher,
+    store: Store,
+    fetcher: Fetcher,
     days: list[tuple[int, int]],
     kinds: Iterable[str] = FEED_KINDS,
     progress: Callable[[int], None] | None = None,
@@ -479,7 +487,7 @@ def fetch_onthisday(
     return report
 
 
-def _existing(store, ids: list[str]) -> dict[str, tuple[str, str]]:
+def _existing(store: Store, ids: list[str]) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -28,11 +28,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.content import CURATED
 from bot.dates import AnniversaryDate, years_between
 from bot.model import Event
+
+if TYPE_CHECKING:
+    from bot.config import Destination
+    from bot.store import Store
 
 DEFAULT_MILESTONES = (25, 50, 75, 100, 125, 150, 200, 250, 300)
 DEFAULT_SENSITIVE_TAGS = ("disaster", "terrorism", "genocide", "massacre", "holocaust",
@@ -125,7 +129,7 @@ class History:
         self.day_tags: dict[dt.date, list[tuple[str, ...]]] = defaultdict(list)
 
     @classmethod
-    def from_log(cls, store, destination: str) -> History:
+    def from_log(cls, store: Store, destination: str) -> History:
         import json
 
         history = cls()
@@ -305,8 +309,8 @@ def choose(
             reasons.append(f"milestone: {years} years")
         elif best.date.year is not None:
             reasons.append(f"{years_between(best.date.year, day.year)} years")
-        tags = best.tags or ("",)
-        used = max(counts[t] for t in tags)
+        counted_tags = best.tags or ("",)
+        used = max(counts[t] for t in counted_tags)
         label = ", ".join(best.tags) if best.tags else "no tags"
         window = settings.balance_days - 1
         reasons.append(f"tags {label}: used {used}x in the last {window} days")
@@ -328,7 +332,7 @@ class DailyPick:
     and the limit; returns the events to post, best first, flagged sensitive where the rules
     say so. The history is read from the publish log on each call."""
 
-    def __init__(self, store, destination: str, settings: PickSettings) -> None:
+    def __init__(self, store: Store, destination: str, settings: PickSettings) -> None:
         self.store = store
         self.destination = destination
         self.settings = settings
@@ -348,11 +352,11 @@ class DailyPick:
         return self.settings.sensitive_reason(event) is not None
 
 
-def pick_settings(destination, **overrides: Any) -> PickSettings:
+def pick_settings(destination: Destination, **overrides: Any) -> PickSettings:
     return PickSettings.from_mapping(getattr(destination, "pick", None), **overrides)
 
 
-def pick_for(store, destination) -> DailyPick | None:
+def pick_for(store: Store, destination: Destination) -> DailyPick | None:
     """The daily pick of ``destination`` (a ``bot.config.Destination``), or None when its
     config does not enable one: pass it as ``threads_for_day(..., pick=pick_for(store, dest))``."""
     settings = pick_settings(destination)
@@ -366,7 +370,7 @@ def pick_for(store, destination) -> DailyPick | None:
 _LIGHT_COLUMNS = "id, month, day, year, tags, priority, sensitive, origin"
 
 
-def _light_events(store) -> dict[tuple[int, int], list[Event]]:
+def _light_events(store: Store) -> dict[tuple[int, int], list[Event]]:
     """Every event without its text and parts (the pick reads them only for the events it
     chooses: see ``_with_text``), by month and day. 133,000 events take 0.3 s this way."""
     import gc
@@ -405,8 +409,8 @@ def _light_events(store) -> dict[tuple[int, int], list[Event]]:
 
 
 def plan_days(
-    store,
-    destination,
+    store: Store,
+    destination: Destination,
     start: dt.date,
     days: int,
     settings: PickSettings | None = None,
@@ -414,7 +418,7 @@ def plan_days(
     """What ``destination`` would post on each of ``days`` days from ``start``, and why: the
     pick (or, when it is not enabled, the simple order) run day after day, each day's choice
     counting as sent for the days after it. A day already in the publish log keeps its events."""
-    from bot.app import order_events
+    from bot.select import order_events
 
     settings = settings or pick_settings(destination)
     by_day = _light_events(store)
@@ -461,7 +465,7 @@ def plan_days(
     return plan
 
 
-def _planned(store, destination: str, day: dt.date) -> list[str]:
+def _planned(store: Store, destination: str, day: dt.date) -> list[str]:
     rows = store.conn.execute(
         "select event_id from publish_log where destination = ? and day = ? "
         "group by event_id order by min(created_at), min(rowid)",

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from bot.content import CURATED
 from bot.errors import InputError
 from bot.model import Event
 
+if TYPE_CHECKING:
+    from bot.store import Store
 
-def promote(store, event_ids: list[str]) -> list[Event]:
+
+def promote(store: Store, event_ids: list[str]) -> list[Event]:
     """Make the candidates ``event_ids`` curated, all or none (an unknown or already curated
     id changes nothing)."""
     events = [store.get_event(event_id) for event_id in event_ids]
@@ -28,13 +32,14 @@ def promote(store, event_ids: list[str]) -> list[Event]:
 
 
 def candidates(
-    store,
+    store: Store,
     month: int | None = None,
     day: int | None = None,
     search: str | None = None,
     limit: int | None = 50,
 ) -> list[Event]:
-    where, params = ["origin != ?"], [CURATED]
+    where = ["origin != ?"]
+    params: list[object] = [CURATED]
     if month is not None:
         where.append("month = ? and day = ?")
         params += [month, day]

@@ -51,7 +51,7 @@ class _Text(HTMLParser):
             self.paragraphs.append((text, self.main_depth > 0))
         self.current = []
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID:
             if tag in _BLOCKS and not self.skip_depth:
                 self._flush()

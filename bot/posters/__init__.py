@@ -4,9 +4,17 @@
 from __future__ import annotations
 
 import importlib
+from functools import cache
 
 from bot.errors import ConfigError
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import (
+    Capabilities,
+    HandleFormat,
+    OutgoingPost,
+    Poster,
+    PostError,
+    Published,
+)
 
 ENTRY_POINT_GROUP = "anniversary_bot.posters"
 
@@ -14,8 +22,8 @@ BUILTIN_POSTERS = {
     "outbox": "bot.posters.outbox:OutboxPoster",
     "console": "bot.posters.console:ConsolePoster",
     "webhook": "bot.posters.webhook:WebhookPoster",
-    "mastodon": "bot.posters.mastodon:MastodonPoster",
     "discourse": "bot.posters.discourse:DiscoursePoster",
+    "mastodon": "bot.posters.mastodon:MastodonPoster",
     "discord": "bot.posters.discord:DiscordPoster",
     "slack": "bot.posters.slack:SlackPoster",
     "matrix": "bot.posters.matrix:MatrixPoster",
@@ -23,11 +31,14 @@ BUILTIN_POSTERS = {
 
 __all__ = [
     "Capabilities",
+    "HandleFormat",
     "OutgoingPost",
     "PostError",
     "Poster",
     "Published",
     "available_posters",
+    "handle_formats",
+    "platform_rules",
     "poster_class",
 ]
 
@@ -70,3 +81,47 @@ def poster_class(name: str, where: str = "type") -> type[Poster]:
             return cls
     known = ", ".join(sorted(available_posters()))
     raise ConfigError(f"{where}: unknown adapter {name!r}: installed adapters are {known}")
+
+
+def _installed_classes() -> list[type[Poster]]:
+    """Every installed adapter class, built-in first; a plugin that fails to load is left out
+    here (naming it as a destination's type says why)."""
+    classes = [_load(target) for target in BUILTIN_POSTERS.values()]
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in BUILTIN_POSTERS:
+            continue
+        try:
+            cls = entry_point.load()
+        except Exception:  # a broken plugin must not take the bot down with it
+            continue
+        if isinstance(cls, type) and issubclass(cls, Poster):
+            classes.append(cls)
+    return classes
+
+
+@cache
+def handle_formats() -> dict[str, HandleFormat | None]:
+    """Platform (a member handle key) -> the format of its handles, from the installed adapters:
+    the platforms members can have handles on."""
+    formats: dict[str, HandleFormat | None] = {}
+    for cls in _installed_classes():
+        if cls.platform is not None and formats.get(cls.platform) is None:
+            formats[cls.platform] = cls.handle_format
+    return formats
+
+
+@cache
+def platform_rules(platform: str | None) -> type[Poster]:
+    """The adapter class whose rules (``mention``, ``escape``, ``length``) write posts for
+    ``platform``; the contract's defaults (no live mention) when no installed adapter has it."""
+    if platform is None:
+        return Poster
+    builtin = BUILTIN_POSTERS.get(platform)
+    if builtin is not None:
+        cls = _load(builtin)
+        if cls.platform == platform:
+            return cls
+    for cls in _installed_classes():
+        if cls.platform == platform:
+            return cls
+    return Poster

@@ -9,14 +9,29 @@ how a post left "sending" by a crash is reconciled instead of being sent twice.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.errors import BotError, ConfigError
-from bot.mentions import Member
+from bot.errors import ConfigError, Outcome, PostError
+from bot.model import Member
+from bot.neutralise import escape_markdown, neutralise_at
+
+# PostError and Outcome live in bot.errors (the HTTP layer raises them too); adapters import
+# them from here, with the rest of the contract
+__all__ = [
+    "Capabilities",
+    "HandleFormat",
+    "OutgoingPost",
+    "Outcome",
+    "PostError",
+    "Poster",
+    "Published",
+    "platform_rule",
+]
 
 
 @dataclass(frozen=True)
@@ -26,10 +41,50 @@ class Capabilities:
     replies: bool = True  # posts after the lead can reply into the same thread
     titles: bool = False  # the lead post carries a title (a forum topic)
     images: bool = False  # image uploads
-    mention_syntax: str = "{name}"  # how a member is written: "@{handle}", "<@{handle}>", ...
+    # how ``Poster.mention`` writes a member who has a handle: "@{handle}", "<@{handle}>", ...
+    # ({name}: the display name, escaped for the platform)
+    mention_syntax: str = "{handle}"
     url_length: int | None = None  # a URL counts as this many characters (Mastodon: 23)
     min_length: int = 0
     title_length: tuple[int, int] | None = None  # (min, max) characters of a title
+
+
+@dataclass(frozen=True)
+class HandleFormat:
+    """What a member's handle on a platform looks like: checked when members are imported or
+    added, so that a typo is refused with the example instead of failing to ping on the day."""
+
+    pattern: str  # a regular expression the whole handle must match
+    example: str  # shown in the error: "a user id such as U0123ABCD"
+    sample: str  # one handle that matches: the contract suite mentions a member who has it
+
+    def problem(self, handle: str) -> str | None:
+        """Why ``handle`` is not one, in words, or None."""
+        if re.fullmatch(self.pattern, handle):
+            return None
+        return f"{handle!r} is malformed: expected {self.example}"
+
+
+class _PlatformRule:
+    """A platform rule (``mention``, ``escape``, ``length``, ``author``) is called on the adapter
+    class, where nothing is sent (a preview), and on an instance, whose capabilities may come
+    from the platform itself (``load_limits``): ``self`` is whichever it was called on."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance: object, owner: type) -> Callable[..., Any]:
+        return self.function.__get__(owner if instance is None else instance, owner)
+
+
+PLATFORM_RULES = ("mention", "escape", "length", "author")
+
+if TYPE_CHECKING:
+    # to a type checker a rule is a classmethod: callable on the class, ``self`` the class
+    platform_rule = classmethod
+else:
+    platform_rule = _PlatformRule
 
 
 @dataclass(frozen=True)
@@ -60,48 +115,20 @@ class Published:
     url: str | None = None
 
 
-class Outcome(StrEnum):
-    """What a failed request means for the post (bot/publish.py acts on it)."""
-
-    NOT_SENT = "not-sent"  # the platform said no, or nothing reached it: sending again is safe
-    UNKNOWN = "unknown"  # it may have been published (no answer, a gateway's 5xx, an unreadable
-    # 2xx): looked up or left for a person, never sent again blind
-
-
-class PostError(BotError):
-    """A post was refused or could not be sent. ``retryable``: may succeed later.
-    ``outcome``: whether the post may have been published all the same."""
-
-    def __init__(
-        self,
-        message: str,
-        retryable: bool = True,
-        status: int | None = None,
-        retry_after: float | None = None,
-        response: Any = None,
-        outcome: Outcome = Outcome.NOT_SENT,
-    ) -> None:
-        from bot.secrets_filter import mask
-
-        # a platform's answer may quote the request (its URL, headers, body): masked here,
-        # the one place every adapter's message (built-in or plugin) is made
-        super().__init__(mask(message))
-        self.retryable = retryable
-        self.status = status
-        self.retry_after = retry_after
-        self.outcome = outcome
-        # the platform's answer (a requests.Response), where there was one: adapters read
-        # their platform's own words from its body and headers
-        self.response = response
-
-
 class Poster(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    # an instance may replace it with the platform's own limits (load_limits)
+    capabilities: Capabilities = Capabilities()
     formats: ClassVar[tuple[str, ...]] = ("text", "markdown", "html")
     default_format: ClassVar[str] = "text"
-    platform: ClassVar[str | None] = None  # the member handle key its mentions use
+    # the member handle key its mentions use (a members CSV column, a key of ``handles:``)
+    platform: ClassVar[str | None] = None
+    # what a handle there looks like; members' handles are checked against it on import
+    handle_format: ClassVar[HandleFormat | None] = None
+    # the most posts in a row one user may make in a thread, where the platform limits it
+    # (fitting warns about a longer thread; the adapter decides what a refusal means)
+    max_consecutive_replies: ClassVar[int | None] = None
     secret_settings: ClassVar[tuple[str, ...]] = ()
     can_find: ClassVar[bool] = False
     # seconds during which sending the same post again is safe because the platform drops the
@@ -116,8 +143,58 @@ class Poster(ABC):
         self.destination = destination
         self.settings = settings
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a rule overridden as a plain method (without @platform_rule) is callable on the
+        # class too
+        for name in PLATFORM_RULES:
+            rule = cls.__dict__.get(name)
+            if callable(rule) and not isinstance(rule, _PlatformRule):
+                setattr(cls, name, _PlatformRule(rule))
+
+    # --- the platform's rules: how text is written and counted there ------------------------
+    # Called on the class or an instance (see _PlatformRule): read class attributes and
+    # ``self.capabilities``, never settings that only an instance has.
+
+    @platform_rule
+    def mention(self, member: Member, fmt: str) -> str | None:
+        """The live mention of ``member`` as printed in a post of format ``fmt``, or None when
+        they have no handle here (the renderer then names them in words, pinging nobody).
+        The text is printed as it is: escape any part of it that comes from data."""
+        handle = member.handle(self.platform)
+        if handle is None:
+            return None
+        name = self.escape(member.name, fmt)
+        return self.capabilities.mention_syntax.format(handle=handle, name=name)
+
+    @platform_rule
+    def escape(self, text: str, fmt: str) -> str:
+        """``text`` from event data made inert for this platform: no markup, no mention.
+        The default escapes Markdown where ``fmt`` is Markdown and neutralises ``@name``; an
+        adapter whose platform has other control sequences adds its own (Slack's ``<!here>``)."""
+        if fmt == "markdown":
+            text = escape_markdown(text)
+        return neutralise_at(text)
+
+    @platform_rule
+    def length(self, text: str) -> int:
+        """Characters in ``text`` as the platform counts them against ``max_length``."""
+        return len(text)
+
+    @platform_rule
+    def author(self, settings: dict[str, Any]) -> str:
+        """Who the platform shows as the poster, for previews: from the destination's settings."""
+        return str(settings.get("username") or "anniversary-bot")
+
     @classmethod
-    def settings_model(cls) -> type | None:
+    def handle_problem(cls, handle: str) -> str | None:
+        """Why ``handle`` cannot be a member's handle on this platform, or None."""
+        if cls.handle_format is None:
+            return None
+        return cls.handle_format.problem(handle)
+
+    @classmethod
+    def settings_model(cls) -> type[Any] | None:
         if isinstance(cls.Settings, str):
             import importlib
 
@@ -140,7 +217,7 @@ class Poster(ABC):
             return {}
         from pydantic import ValidationError
 
-        from bot.config import Secret
+        from bot.secrets_filter import Secret
 
         try:
             model = model_class.model_validate(values)

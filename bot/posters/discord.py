@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import Capabilities, HandleFormat, OutgoingPost, Poster, PostError, Published
 from bot.secrets_filter import mask, shorten
 
 log = logging.getLogger("bot.posters.discord")
@@ -101,6 +101,10 @@ class DiscordPoster(Poster):
     formats = ("markdown",)
     default_format = "markdown"
     platform = "discord"
+    # a mention is <@user id>: a snowflake, 15 to 21 digits
+    handle_format = HandleFormat(
+        r"\d{15,21}", "a numeric user id such as 123456789012345678", "123456789012345678"
+    )
     secret_settings = ("webhook_url",)
     can_find = False  # a webhook cannot list or search messages
     Settings = DiscordSettings
@@ -249,8 +253,8 @@ class DiscordPoster(Poster):
         if status == 429:
             # the body's retry_after is exact (seconds, a float), the header rounds it: take
             # the longer of the two, so the next try is never early
-            waits = [error.retry_after, data.get("retry_after")]
-            waits = [float(w) for w in waits if isinstance(w, int | float)]
+            given = [error.retry_after, data.get("retry_after")]
+            waits = [float(w) for w in given if isinstance(w, int | float)]
             retry_after = max(waits) if waits else None
             scope = " (global limit)" if data.get("global") else ""
             wait = f": it asks to wait {retry_after:.1f} s" if retry_after is not None else ""

@@ -40,7 +40,16 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from bot.local_files import ImageFile, ImageFileError, read_image
-from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import (
+    Capabilities,
+    HandleFormat,
+    Outcome,
+    OutgoingPost,
+    Poster,
+    PostError,
+    Published,
+    platform_rule,
+)
 from bot.secrets_filter import safe_host, shorten
 
 log = logging.getLogger("bot.posters.discourse")
@@ -120,6 +129,10 @@ class DiscoursePoster(Poster):
     name = "discourse"
     description = "posts each thread as a Discourse topic with replies, through the forum's API"
     platform = "discourse"
+    # Discourse usernames: letters, digits, "_", ".", "-" (site setting max_username_length: 60)
+    handle_format = HandleFormat(
+        r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,59}", "a username such as jane_doe", "jane_doe"
+    )
     formats = ("markdown",)
     default_format = "markdown"
     # Discourse's site-setting defaults: max_post_length, max_mentions_per_post,
@@ -140,6 +153,11 @@ class DiscoursePoster(Poster):
     # Discourse's default max_consecutive_replies: a 422 on a reply numbered past it is read
     # as that refusal even when the message is in another language
     max_consecutive_replies: ClassVar[int] = 3
+
+    @platform_rule
+    def author(self, settings: dict[str, Any]) -> str:
+        # a topic shows the account the API key posts as
+        return str(settings.get("api_username") or "anniversary-bot")
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
         super().__init__(destination, settings)
@@ -435,12 +453,13 @@ class DiscoursePoster(Poster):
         status = error.status
         if response is None or status is None:
             return error  # no answer (connection, timeout, a long Retry-After): as it was
-        data = _body(response)
-        data = data if isinstance(data, dict) else {}
+        body = _body(response)
+        data: dict[str, Any] = body if isinstance(body, dict) else {}
         said = _errors(data)
         where = f"discourse ({self.host})"
         if status == 429:
-            extras = data.get("extras") if isinstance(data.get("extras"), dict) else {}
+            given = data.get("extras")
+            extras: dict[str, Any] = given if isinstance(given, dict) else {}
             wait = _number(extras.get("wait_seconds"))
             wait = wait if wait is not None else error.retry_after
             after = f": wait {wait:.0f} s" if wait is not None else ""
@@ -560,7 +579,7 @@ def _caption(text: str) -> str:
     """Alt text that cannot end the image markup early (in Discourse's ``![alt|WxH](...)`` a
     ``|`` starts the size, and brackets would close the alt text), neutralised like every
     other text from event data: Markdown escaped, ``@`` unable to mention anyone."""
-    from bot.render import escape_markdown, neutralise_at
+    from bot.neutralise import escape_markdown, neutralise_at
 
     text = " ".join(text.split())
     text = text.replace("[", "(").replace("]", ")").replace("|", "/")

@@ -33,7 +33,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.posters.base import (
+    Capabilities,
+    HandleFormat,
+    Outcome,
+    OutgoingPost,
+    Poster,
+    PostError,
+    Published,
+    platform_rule,
+)
 from bot.secrets_filter import safe_host
 
 log = logging.getLogger("bot.posters.mastodon")
@@ -381,6 +390,12 @@ class MastodonPoster(Poster):
         images=True,
         mention_syntax="{handle}",  # handles are "@user@instance"
     )
+    # a mention is the whole address, so that it reaches a member on any instance
+    handle_format = HandleFormat(
+        r"@[A-Za-z0-9_]{1,30}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+        "@user@instance.example",
+        "@jane@social.example",
+    )
     secret_settings = ("access_token",)
     can_find = False
     resend_window = 3600.0  # Mastodon keeps an Idempotency-Key for one hour
@@ -388,6 +403,11 @@ class MastodonPoster(Poster):
 
     media_timeout = 60.0  # seconds to wait for an uploaded image to be processed
     media_poll_interval = 1.0  # first wait between polls; doubles up to 5 s
+
+    @platform_rule
+    def length(self, text: str) -> int:
+        # URLs as the instance's characters_reserved_per_url (load_limits reads it)
+        return count_length(text, self.capabilities.url_length or 23)
 
     def __init__(
         self,
@@ -409,8 +429,8 @@ class MastodonPoster(Poster):
             # Mastodon's 429 carries X-RateLimit-Reset (a time, often minutes away), not
             # Retry-After: retrying it at once only spends more of the limit. A 429 with
             # Retry-After is still waited for by the shared policy.
-            retry = adapter.max_retries
-            adapter.max_retries = retry.new(
+            retry = adapter.max_retries  # type: ignore[attr-defined]  # an HTTPAdapter
+            adapter.max_retries = retry.new(  # type: ignore[attr-defined]
                 status_forcelist=tuple(s for s in retry.status_forcelist if s != 429)
             )
         self.base_url = settings["url"].rstrip("/")
@@ -562,7 +582,7 @@ class MastodonPoster(Poster):
         return [self._upload(*image) for image in readable[: self.max_media]]
 
     def _upload(self, filename: str, content: bytes, caption: str) -> str:
-        from bot.render import neutralise_at
+        from bot.neutralise import neutralise_at
 
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         # the alt text is event text like any other: "@name" in it stays a word

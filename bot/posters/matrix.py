@@ -27,7 +27,18 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.model import Member
+from bot.neutralise import neutralise_at
+from bot.posters.base import (
+    Capabilities,
+    HandleFormat,
+    Outcome,
+    OutgoingPost,
+    Poster,
+    PostError,
+    Published,
+    platform_rule,
+)
 from bot.secrets_filter import safe_host, shorten
 
 log = logging.getLogger("bot.posters.matrix")
@@ -156,6 +167,25 @@ class MatrixPoster(Poster):
     formats = ("text",)
     default_format = "text"
     platform = "matrix"
+    handle_format = HandleFormat(
+        r"@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:\d+)?", "@user:server.example", "@jane:example.org"
+    )
+
+    @platform_rule
+    def mention(self, member: Member, fmt: str) -> str | None:
+        # the display name, which the adapter links (a pill) and notifies through m.mentions;
+        # the name itself ("@room") must not ping
+        handle = member.handle(self.platform)
+        if handle is None:
+            return None
+        if fmt == "html":
+            from markupsafe import Markup
+
+            return Markup('<a href="https://matrix.to/#/{0}">{1}</a>').format(
+                handle, neutralise_at(member.name)
+            )
+        return self.escape(member.name, fmt)
+
     secret_settings = ("access_token",)
     can_find = True
     resend_window = RESEND_WINDOW
@@ -291,8 +321,6 @@ class MatrixPoster(Poster):
         """(display name as the body shows it, user id) for the post's members with a usable
         Matrix handle. The body shows the name neutralised like any text from event data (a
         member named "@room" pings nobody), so that is the text the pill links."""
-        from bot.render import neutralise_at
-
         found: list[tuple[str, str]] = []
         for member in post.mentions:
             handle = member.handle(self.platform)
@@ -332,7 +360,7 @@ class MatrixPoster(Poster):
                 "%s: post %s has no lead to reply to: sent as a message of its own",
                 self.destination, post.key,
             )  # fmt: skip
-        elif not post.is_lead:
+        elif lead is not None and not post.is_lead:
             content["m.relates_to"] = {
                 "rel_type": "m.thread",
                 "event_id": lead.remote_id,

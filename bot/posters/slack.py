@@ -10,9 +10,10 @@ with no message id, so it could not thread the replies).
   {"key": <the post's key>}}``. ``conversations.history`` (a lead) and ``conversations.replies``
   (a reply, in its lead's thread) with ``include_all_metadata=true`` return it, which is how
   ``find`` tells whether a post interrupted by a crash went out.
-- Text: the core escapes ``&``, ``<``, ``>`` in event text for Slack (``render.escape_slack``),
-  so ``<!channel>`` in event data arrives as ``&lt;!channel&gt;`` and stays so. The only control
-  sequences this adapter lets through are the listed members' ``<@U123>``.
+- Text: ``escape`` (this platform's rule, which the renderer applies) turns ``&``, ``<``, ``>``
+  in event text into entities, so ``<!channel>`` in event data arrives as ``&lt;!channel&gt;``
+  and stays so. The only control sequences this adapter lets through are the listed members'
+  ``<@U123>``.
 
 Scopes: ``chat:write``; ``channels:history`` (``groups:history`` for a private channel) for
 ``find``. The bot must be a member of the channel.
@@ -28,7 +29,17 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+from bot.neutralise import neutralise_at
+from bot.posters.base import (
+    Capabilities,
+    HandleFormat,
+    Outcome,
+    OutgoingPost,
+    Poster,
+    PostError,
+    Published,
+    platform_rule,
+)
 from bot.secrets_filter import shorten
 
 log = logging.getLogger("bot.posters.slack")
@@ -123,10 +134,21 @@ class SlackPoster(Poster):
         titles=False,
         mention_syntax="<@{handle}>",
     )
-    # Slack's mrkdwn is close to plain text; the core escapes &, <, > in event text for it
+    # Slack's mrkdwn is close to plain text; ``escape`` escapes &, <, > in event text for it
     formats = ("text",)
     default_format = "text"
     platform = "slack"
+    # a mention is <@member id>: U... (or W... on Enterprise Grid)
+    handle_format = HandleFormat(r"[UW][A-Z0-9]{6,14}", "a user id such as U0123ABCD", "U0123ABCD")
+
+    @platform_rule
+    def escape(self, text: str, fmt: str) -> str:
+        # Slack's control sequences (<!channel>, <@U123>, <url|label>) start with "<":
+        # https://api.slack.com/reference/surfaces/formatting#escaping
+        if fmt == "html":
+            return neutralise_at(text)
+        return neutralise_at(escape_slack(text))
+
     secret_settings = ("token",)
     can_find = True
     Settings = SlackSettings
@@ -222,6 +244,7 @@ class SlackPoster(Poster):
         if post.is_lead:
             ts = self._search_history(post.key, day=post.day)
         else:
+            thread: str | None
             if lead is not None and _TS.match(lead.remote_id):
                 thread = lead.remote_id
             else:
@@ -345,3 +368,8 @@ def _api_error(method: str, data: dict[str, Any]) -> PostError:
     message = f"slack: {method} refused: {error}" + (f" ({hint})" if hint else "")
     # status stays None: the HTTP answer was a 200, the refusal is in the body
     return PostError(message, retryable=error in RETRYABLE)
+
+
+def escape_slack(text: str) -> str:
+    """``&``, ``<`` and ``>`` as Slack's entities, so that event text opens no control sequence."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,29 +1,37 @@
-"""Content commands: fetch (on-this-day feed, background excerpts), events promote and
-candidates, plan (the daily pick), calendar (coverage). Added to the ``cli`` group at start-up:
-only click and the standard library at module level; the rest is imported inside commands."""
+"""Content for curators: fetch (the on-this-day feed, background excerpts), plan (the daily
+pick), calendar (coverage)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
-from bot.cli import Context, cli, pass_context
+from bot.cli.base import Context, anniversary_option, cli, json_option, pass_context
 from bot.errors import InputError
 
 KIND_CHOICES = ("selected", "events", "births", "deaths", "holidays")
 
 
-def _destination(obj: Context, name: str | None):
-    config = obj.config
-    return config.destination(name) if name else next(iter(config.destinations.values()))
-
-
-def _fetcher(obj: Context, refresh: bool):
+def _fetcher(obj: Context, refresh: bool) -> Any:
     from bot.content.fetching import Fetcher, FetchSettings
 
     return Fetcher(FetchSettings.from_config(obj.config), refresh=refresh)
+
+
+def _kinds_option(kinds: str) -> list[str]:
+    """``--kinds``: names from KIND_CHOICES, comma-separated, at least one."""
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in chosen if k not in KIND_CHOICES]
+    if unknown or not chosen:
+        raise InputError(
+            f"--kinds: unknown kind {unknown[0]!r}: expected {', '.join(KIND_CHOICES)}"
+            if unknown
+            else f"--kinds: name at least one of {', '.join(KIND_CHOICES)}"
+        )
+    return chosen
 
 
 @cli.group()
@@ -43,7 +51,9 @@ def fetch() -> None:
 )
 @click.option("--refresh", is_flag=True, help="Ignore the cache: ask the server again.")
 @pass_context
-def fetch_onthisday(obj: Context, date_text, all_days, kinds, refresh) -> None:
+def fetch_onthisday(
+    obj: Context, date_text: str | None, all_days: bool, kinds: str, refresh: bool
+) -> None:
     """Import Wikipedia's on-this-day lists as candidate events (CC BY-SA, with attribution).
 
     Candidates post only as a day's fallback (see the daily pick) or once promoted with
@@ -52,18 +62,10 @@ def fetch_onthisday(obj: Context, date_text, all_days, kinds, refresh) -> None:
     Example: anniversary-bot fetch onthisday --date 11-12 --kinds events,selected
     """
     from bot.content.onthisday import fetch_onthisday as fetch_days
-    from bot.dates import parse_date
 
     if bool(date_text) == bool(all_days):
         raise InputError("give --date MM-DD or --all (one of them)")
-    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
-    unknown = [k for k in chosen if k not in KIND_CHOICES]
-    if unknown or not chosen:
-        raise InputError(
-            f"--kinds: unknown kind {unknown[0]!r}: expected {', '.join(KIND_CHOICES)}"
-            if unknown
-            else f"--kinds: name at least one of {', '.join(KIND_CHOICES)}"
-        )
+    chosen = _kinds_option(kinds)
     if all_days:
         import datetime as dt
 
@@ -72,10 +74,7 @@ def fetch_onthisday(obj: Context, date_text, all_days, kinds, refresh) -> None:
             ((start + dt.timedelta(n)).month, (start + dt.timedelta(n)).day) for n in range(366)
         ]
     else:
-        try:
-            parsed = parse_date(date_text)
-        except ValueError as error:
-            raise InputError(f"--date: {error}") from None
+        parsed = anniversary_option(date_text or "")
         days = [(parsed.month, parsed.day)]
     with _fetcher(obj, refresh) as fetcher:
         if len(days) > 1 and sys.stderr.isatty():
@@ -110,60 +109,21 @@ def fetch_background(obj: Context, event_id: str, url: str | None, refresh: bool
     click.echo(result.summary())
 
 
-_events_group = cli.commands["events"]
-
-
-@_events_group.command(name="promote")
-@click.argument("event_ids", nargs=-1, required=True, metavar="ID...")
-@pass_context
-def events_promote(obj: Context, event_ids: tuple[str, ...]) -> None:
-    """Make candidate events curated: they post like any curated event, and a later import of
-    the feed or data set leaves them as they are.
-
-    Example: anniversary-bot events promote 1912-11-12-event-1a2b3c4d
-    """
-    from bot.content.promote import promote
-
-    for event in promote(obj.store, list(event_ids)):
-        click.echo(f"promoted {event.id} ({event.title})")
-
-
-@_events_group.command(name="candidates")
-@click.option("--date", "date_text", metavar="MM-DD", help="Only this day.")
-@click.option(
-    "--search", metavar="TEXT", help="Only candidates whose id, title or lead contain TEXT."
-)
-@click.option("--limit", type=int, default=50, show_default=True, help="At most this many.")
-@pass_context
-def events_candidates(obj: Context, date_text, search, limit) -> None:
-    """List candidate events (not curated): id, date, tags, title.
-
-    Example: anniversary-bot events candidates --date 11-12
-    """
-    from bot.content.promote import candidates
-    from bot.dates import parse_date
-
-    month = day = None
-    if date_text:
-        try:
-            parsed = parse_date(date_text)
-        except ValueError as error:
-            raise InputError(f"--date: {error}") from None
-        month, day = parsed.month, parsed.day
-    found = candidates(obj.store, month, day, search, limit)
-    for event in found:
-        click.echo(f"{event.id}\t{event.date.iso()}\t{','.join(event.tags)}\t{event.title}")
-    click.echo(f"{len(found):,} candidate{'s' if len(found) != 1 else ''}", err=True)
-
-
 @cli.command()
 @click.option("--days", type=click.IntRange(1, 3660), default=7, show_default=True)
 @click.option("--to", "destination", metavar="DEST", help="The destination (default: the first).")
 @click.option("--from", "from_text", metavar="MM-DD|YYYY-MM-DD", help="First day (default: today).")
 @click.option("--seed", type=int, help="Instead of the destination's pick.seed.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable.")
+@json_option(help="Machine-readable.")
 @pass_context
-def plan(obj: Context, days: int, destination, from_text, seed, as_json) -> None:
+def plan(
+    obj: Context,
+    days: int,
+    destination: str | None,
+    from_text: str | None,
+    seed: int | None,
+    as_json: bool,
+) -> None:
     """Show what the daily pick would post each day, and why (milestone, tags, fallback,
     repeats skipped, sensitive). Each day's choice counts as posted for the days after it.
 
@@ -171,7 +131,7 @@ def plan(obj: Context, days: int, destination, from_text, seed, as_json) -> None
     """
     from bot.content.pick import format_plan, pick_settings, plan_days
 
-    dest = _destination(obj, destination)
+    dest = obj.destination(destination)
     start = obj.day(from_text, dest.timezone, "--from", days)
     try:
         settings = pick_settings(dest, seed=seed)
@@ -199,16 +159,18 @@ def plan(obj: Context, days: int, destination, from_text, seed, as_json) -> None
 @cli.command(name="calendar")
 @click.option("--year", type=int, help="Default: this year.")
 @click.option("--to", "destination", metavar="DEST", help="Count only what DEST may post.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable.")
+@json_option(help="Machine-readable.")
 @pass_context
-def calendar_command(obj: Context, year, destination, as_json) -> None:
+def calendar_command(
+    obj: Context, year: int | None, destination: str | None, as_json: bool
+) -> None:
     """Coverage: for every day of the year, how many curated and candidate events exist,
     with the days that have none listed first.
 
     Example: anniversary-bot calendar --year 2026 --to forum
     """
-    from bot.content.calendar import day_counts, format_calendar
-    from bot.content.pick import pick_settings
+    from bot.content.calendar import format_calendar
+    from bot.content.coverage import destination_coverage
     from bot.dates import year_days
 
     dest = obj.config.destination(destination) if destination else None
@@ -216,20 +178,11 @@ def calendar_command(obj: Context, year, destination, as_json) -> None:
         year = obj.today(dest.timezone if dest else None).year
     else:
         year_days(year)  # one line for a year the calendar does not hold
-    leap_day = dest.leap_day if dest else "feb28"
-    include = exclude = ()
-    if dest is not None:
-        settings = pick_settings(dest)
-        include, exclude = settings.include_tags, settings.exclude_tags
-    counts = day_counts(obj.store, year, leap_day, include, exclude)
+    coverage = destination_coverage(obj.store, year, dest)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"year": year, "destination": dest.name if dest else None,
-                 "days": [c.to_json() for c in counts]},
-                indent=2,
-            )
-        )  # fmt: skip
+        click.echo(json.dumps(coverage.to_json(), indent=2))
         return
     title = f"Coverage {year}" + (f" for {dest.name}" if dest else "")
-    click.echo(format_calendar(counts, year, title, click.style, leap_day), nl=False)
+    click.echo(
+        format_calendar(coverage.days, year, title, click.style, coverage.leap_day), nl=False
+    )

@@ -1,17 +1,29 @@
-"""`drafts` commands: generate, list, show, edit, approve, skip, regenerate, preview.
-
-`preview --format html --out DIR` (in ``bot/cli.py``) uses ``write_site_for`` from here.
-"""
+"""``drafts``: generate, list, show, edit, approve, skip, regenerate, preview."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from bot.cli import Context, cli, pass_context
-from bot.errors import InputError
+from bot.cli.base import (
+    Context,
+    LibraryChoice,
+    cli,
+    date_option,
+    json_option,
+    pass_context,
+    plural,
+    to_many_option,
+    to_option,
+    write_site_for,
+)
+
+
+def _draft_states() -> tuple[str, ...]:
+    from bot.drafts import STATES
+
+    return tuple(STATES)
 
 
 @cli.group()
@@ -19,18 +31,13 @@ def drafts() -> None:
     """Review the coming days' threads before they go out: edit, approve or skip them."""
 
 
-def _selected(obj: Context, names: tuple[str, ...]):
-    config = obj.config
-    return [config.destination(n) for n in names] if names else list(config.destinations.values())
-
-
 @drafts.command(name="generate")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
               help="How many days, from --date (default: today).")  # fmt: skip
-@click.option("--to", "names", multiple=True, metavar="DEST", help="Only this destination.")
-@click.option("--date", "date_text", metavar="MM-DD|YYYY-MM-DD", help="The first day.")
+@to_many_option()
+@date_option("The first day.")
 @pass_context
-def drafts_generate(obj: Context, days: int, names: tuple[str, ...], date_text) -> None:
+def drafts_generate(obj: Context, days: int, names: tuple[str, ...], date_text: str | None) -> None:
     """Render each coming day's threads, fitted per destination, and store them as drafts.
 
     Drafts a person approved, edited or skipped are kept; one whose event changed since is
@@ -44,7 +51,7 @@ def drafts_generate(obj: Context, days: int, names: tuple[str, ...], date_text) 
 
     store = Drafts(obj.store)
     counts: dict[str, int] = {}
-    for dest in _selected(obj, names):
+    for dest in obj.destinations(names):
         start = obj.day(date_text, dest.timezone, days=days)
         for offset in range(days):
             for done in store.generate(obj.config, dest, start + dt.timedelta(days=offset)):
@@ -54,63 +61,30 @@ def drafts_generate(obj: Context, days: int, names: tuple[str, ...], date_text) 
     click.echo(f"drafts: {made or 'nothing to draft'}", err=True)
 
 
-def _warnings(draft, config) -> list[str]:
-    from bot.drafts import over_limit
-
-    found = list(draft.data["warnings"])
-    if draft.destination in config.destinations:
-        found += over_limit(draft.thread(), config.destinations[draft.destination])
-    return found
-
-
 @drafts.command(name="list")
-@click.option("--to", "destination", metavar="DEST", help="Only this destination.")
+@to_option()
 @click.option("--all", "show_all", is_flag=True, help="Past days too.")
 @click.option("--state", "states", multiple=True,
-              type=click.Choice(["draft", "approved", "skipped", "stale"]), help="Only these.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+              type=LibraryChoice(_draft_states), help="Only these.")  # fmt: skip
+@json_option()
 @pass_context
-def drafts_list(obj: Context, destination, show_all: bool, states, as_json: bool) -> None:
+def drafts_list(
+    obj: Context, destination: str | None, show_all: bool, states: tuple[str, ...], as_json: bool
+) -> None:
     """The drafts from today on: id, date, destination, event, state, warnings.
 
     Example: anniversary-bot drafts list --state stale
     """
-    from bot.drafts import Drafts
+    from bot.draft_review import list_drafts
 
     since = None if show_all else obj.today()
-    found = Drafts(obj.store).list(destination, since, tuple(states) or None)
-
-    def held(d) -> str | None:  # the hold rule's one home: Draft.hold
-        dest = obj.config.destinations.get(d.destination)
-        why = d.hold(dest.require_approval) if dest is not None else None
-        return why.reason if why is not None else None
-
+    found = list_drafts(obj.store, obj.config, destination, since, states)
     if as_json:
-        rows = [
-            {"id": d.id, "day": d.day.isoformat(), "destination": d.destination,
-             "event_id": d.event_id, "title": d.title, "state": d.state, "edited": d.edited_posts,
-             "title_edited": "title" in d.overrides, "reason": d.reason, "held": held(d),
-             "warnings": _warnings(d, obj.config)}
-            for d in found
-        ]  # fmt: skip
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([d.to_json() for d in found], ensure_ascii=False, indent=2))
         return
-    from bot.publish import PublishLog
-
-    publish_log = PublishLog(obj.store)
-    for d in found:
-        warnings = _warnings(d, obj.config)
-        rows = publish_log.rows(d.destination, d.day, None, d.event_id)
-        if rows:  # its day went out (or began to): the draft is history
-            sent = sum(r["state"] == "sent" for r in rows)
-            warnings.insert(0, f"published: {sent}/{len(rows)} posts sent")
-        elif held(d):
-            warnings.insert(0, "held: not published until a person acts")
-        shown = warnings[0] if warnings else "-"
-        shown += f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
-        state = d.label + (f": {d.reason}" if d.reason else "")
-        click.echo(f"#{d.id}\t{d.day}\t{d.destination}\t{d.event_id}\t{state}\t{shown}")
-    click.echo(f"{len(found)} draft{'s' if len(found) != 1 else ''}", err=True)
+    for listing in found:
+        click.echo(listing.line())
+    click.echo(plural(len(found), "draft"), err=True)
 
 
 @drafts.command(name="show")
@@ -124,6 +98,7 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
 
     Example: anniversary-bot drafts show 3
     """
+    from bot.draft_review import draft_warnings
     from bot.drafts import Drafts
 
     store = Drafts(obj.store)
@@ -137,7 +112,7 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
     if fmt == "json":
         data = {"id": draft.id, "destination": draft.destination, "day": draft.day.isoformat(),
                 "state": draft.state, "reason": draft.reason, "edited": draft.edited_posts,
-                "warnings": _warnings(draft, obj.config), "thread": draft.thread().to_json()}  # fmt: skip
+                "warnings": draft_warnings(draft, obj.config), "thread": draft.thread().to_json()}  # fmt: skip
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     if fmt == "html":
@@ -148,7 +123,7 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
     from bot.preview import format_preview
 
     click.echo(f"draft {draft.id}: {draft.label}" + (f": {draft.reason}" if draft.reason else ""))
-    for warning in _warnings(draft, obj.config)[len(draft.data["warnings"]) :]:
+    for warning in draft_warnings(draft, obj.config)[len(draft.data["warnings"]) :]:
         click.echo(f"warning: {warning}")
     text = format_preview([draft.thread()], draft.destination)
     for number in draft.edited_posts:  # mark the posts a person changed
@@ -168,25 +143,17 @@ def drafts_edit(obj: Context, draft_id: int, number: int, edit_title: bool) -> N
 
     Example: EDITOR=nano anniversary-bot drafts edit 3 --post 2
     """
-    from bot.drafts import TITLE, Drafts
+    from bot.draft_review import edit_target
+    from bot.drafts import Drafts
 
     store = Drafts(obj.store)
-    draft = store.get(draft_id)
-    posts = draft.thread().posts
-    if edit_title:
-        number = 0
-        current = draft.overrides.get(TITLE, posts[0].title if posts else None) or ""
-    elif 1 <= number <= len(posts):
-        current = posts[number - 1].body
-    else:
-        raise InputError(f"--post: draft {draft_id} has posts 1 to {len(posts)}")
-    extension = {"markdown": ".md", "html": ".html"}.get(draft.data["format"], ".txt")
-    edited = click.edit(current + "\n", extension=extension, require_save=True)
+    target = edit_target(store.get(draft_id), number, edit_title)
+    edited = click.edit(target.text + "\n", extension=target.suffix, require_save=True)
     if edited is None:
         click.echo("not saved: nothing changed")
         return
-    draft, note = store.edit(draft_id, number, edited)
-    what = "the title" if edit_title else f"post {number}"
+    draft, note = store.edit(draft_id, target.number, edited)
+    what = "the title" if edit_title else f"post {target.number}"
     click.echo(f"draft {draft.id}: {what} {note}; now {draft.label}")
 
 
@@ -237,7 +204,7 @@ def drafts_regenerate(obj: Context, draft_id: int) -> None:
     click.echo(f"draft {draft.id} rendered anew from the event: {draft.label}")
 
 
-def _site_options() -> list[click.Option]:
+def _site_options() -> list[click.Parameter]:
     return [
         click.Option(["--days"], type=click.IntRange(1, 366), default=None,
                      help="With an --out folder: how many days (default 30)."),
@@ -248,28 +215,19 @@ def _site_options() -> list[click.Option]:
 
 @drafts.command(name="preview", params=_site_options())
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="The folder.")
-@click.option("--to", "names", multiple=True, metavar="DEST", help="Only this destination.")
-@click.option("--date", "date_text", metavar="MM-DD|YYYY-MM-DD", help="The first day.")
+@to_many_option()
+@date_option("The first day.")
 @pass_context
-def drafts_preview(obj: Context, out: str, names, date_text, days, year) -> None:
+def drafts_preview(
+    obj: Context,
+    out: str,
+    names: tuple[str, ...],
+    date_text: str | None,
+    days: int | None,
+    year: int | None,
+) -> None:
     """Write the coming days as HTML pages that look like the threads, and a calendar.
 
     Example: anniversary-bot drafts preview --out preview/ && xdg-open preview/index.html
     """
     write_site_for(obj, out, names, date_text, days, year)
-
-
-def write_site_for(obj: Context, out: str, names, date_text, days, year) -> None:
-    """The HTML preview site: a page per day and a calendar (also `preview --format html
-    --out DIR`)."""
-    from bot.dates import year_days
-    from bot.html_preview import write_site
-
-    destinations = _selected(obj, names)
-    if year is not None:
-        start, count = year_days(year)
-    else:
-        count = days or 30
-        start = obj.day(date_text, destinations[0].timezone, days=count)
-    index = write_site(obj.store, obj.config, destinations, start, count, Path(out))
-    click.echo(f"Wrote {count} day page{'s' if count != 1 else ''} and {index}", err=True)

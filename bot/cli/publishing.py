@@ -1,0 +1,190 @@
+"""Publishing: post, history, retry, run (the daemon, or once), status."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bot.cli.base import (
+    Context,
+    cli,
+    date_option,
+    json_option,
+    pass_context,
+    plural,
+    setup_logging,
+    tell_waiting,
+    to_many_option,
+    to_option,
+)
+from bot.errors import BotError
+
+
+@cli.command()
+@date_option("The day to post (default: today in each destination's time zone).")
+@to_many_option("Only this destination (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Render and show what would be sent; touch nothing.")
+@pass_context
+def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: bool) -> None:
+    """Post the day's threads to each destination, each post exactly once.
+
+    Running it again for the same day sends nothing new; a post that failed is retried when
+    its retry time has come.
+
+    Example: anniversary-bot post --to outbox
+    """
+    from bot.daily import publish_day
+    from bot.preview import format_preview
+    from bot.publish_report import dry_run as show_dry_run
+
+    setup_logging()
+    failures = 0
+    for dest in obj.destinations(names):
+        day = obj.day(date_text, dest.timezone)
+        if dry_run:
+            would = show_dry_run(obj.store, obj.config, dest, day)
+            for event_id, numbers in would.already_sent.items():
+                click.echo(f"(already sent: posts {numbers} of {event_id})")
+            click.echo(
+                format_preview(would.threads, dest.name)
+                if would.threads
+                else f"{dest.name}: nothing to post on {day}"
+            )
+            for held in would.held:
+                click.echo(held.summary())
+            continue
+        results = publish_day(obj.store, obj.config, dest, day, on_wait=tell_waiting)
+        if not results:
+            click.echo(f"{dest.name}: no events for {day:%B} {day.day}; nothing posted")
+        for result in results:
+            click.echo(result.summary())
+            failures += result.failed
+    if failures:
+        raise BotError(
+            f"{failures} thread{'s' if failures > 1 else ''} not fully sent: see 'anniversary-bot history --failed'"
+        )
+
+
+@cli.command()
+@date_option("Only this day.")
+@to_option()
+@click.option("--failed", is_flag=True, help="Only failed and unconfirmed posts.")
+@json_option()
+@pass_context
+def history(
+    obj: Context, date_text: str | None, destination: str | None, failed: bool, as_json: bool
+) -> None:
+    """What went out, when, where to see it, and what failed and why.
+
+    Example: anniversary-bot history --failed
+    """
+    from bot.publish_report import history as read_history
+    from bot.publish_report import history_line
+
+    day = obj.day(date_text) if date_text else None
+    if as_json:
+        found = read_history(obj.store, destination, day, failed)
+        click.echo(json.dumps(found.to_json(), indent=2))
+        return
+    found = read_history(obj.store, destination, day, failed, obj.config, obj.today())
+    for row in found.rows:
+        click.echo(history_line(row))
+    for line in found.held:
+        click.echo(line)
+    click.echo(plural(len(found.rows), "post"), err=True)
+
+
+@cli.command()
+@to_option()
+@click.option(
+    "--mark-sent",
+    "mark_sent",
+    metavar="KEY",
+    multiple=True,
+    help="You checked: the post is there. Record it as sent (touches only this post).",
+)
+@click.option(
+    "--resend",
+    "resend",
+    metavar="KEY",
+    multiple=True,
+    help="You checked: the unconfirmed post is not there. Send it again.",
+)
+@pass_context
+def retry(
+    obj: Context, destination: str | None, mark_sent: tuple[str, ...], resend: tuple[str, ...]
+) -> None:
+    """Retry failed posts now; look unconfirmed ones up where the platform can.
+
+    An unconfirmed post (it may have been posted, and the platform cannot be asked) is never
+    sent again without your word: check the destination, then --mark-sent KEY or --resend KEY.
+
+    Example: anniversary-bot retry --to forum
+    """
+    from bot.retry import retry as retry_posts
+
+    setup_logging()
+    failures = 0
+    for step in retry_posts(obj.store, obj.config, destination, mark_sent, resend, tell_waiting):
+        click.echo(step.summary())
+        failures += step.failed
+    if failures:
+        raise BotError(f"{failures} thread{'s' if failures > 1 else ''} still not fully sent")
+
+
+@cli.command()
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Do what today's jobs would do, now, and exit (for cron or a systemd timer).",
+)
+@to_many_option("With --once: only this destination (repeatable).")
+@pass_context
+def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
+    """The main job: post each destination's threads daily at its local time.
+
+    Runs until stopped (SIGINT/SIGTERM finish the post in flight). With --once, posts today's
+    threads for every destination now, retries what failed today, and exits.
+
+    Example: anniversary-bot run --once
+    """
+    from bot.scheduler import DailyJob, run_forever
+
+    setup_logging(default="INFO")
+    config = obj.config
+    store_path = obj.store.path  # opens (and on first use seeds) the store
+    if not once:
+        run_forever(store_path, config)
+        return
+    job = DailyJob(store_path, config, on_wait=tell_waiting)
+    failures = 0
+    for dest in obj.destinations(names):
+        outcome = job.run_destination(dest.name, force=True)
+        click.echo(outcome.message)
+        failures += outcome.failed
+    if failures:
+        raise BotError(
+            f"{failures} destination(s) not fully posted: see 'anniversary-bot history --failed'"
+        )
+
+
+@cli.command()
+@pass_context
+def status(obj: Context) -> None:
+    """Next run per destination, the last result, and anything failed or unconfirmed.
+
+    Example: anniversary-bot status
+    """
+    from bot.clock import now
+    from bot.publish_report import status as read_status
+
+    config = obj.config  # before the store: a store named in a bad config is not created
+    found = read_status(obj.store, config, now(), obj.today())
+    for destination in found.destinations:
+        for line in destination.lines():
+            click.echo(line)
+    if found.drafts_waiting:
+        click.echo("drafts waiting for a person ('anniversary-bot drafts list'):")
+        for line in found.drafts_waiting:
+            click.echo(f"  {line}")

@@ -1,0 +1,46 @@
+"""What a destination sends on a day, as rendered now and fitted to its platform, before any
+draft a person made is applied (``bot.daily.day_threads`` applies them): the events already in
+its publish log for that day if any (a later import must not change a day half-posted), else
+the day's pick."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.app import event_thread, fresh_threads
+from bot.errors import EventRenderError
+from bot.mentions import MentionDirectory
+from bot.publish import PublishLog
+from bot.render import Thread
+from bot.store import Store
+
+
+def fresh_day_threads(
+    store: Store,
+    config,
+    destination,
+    day: dt.date,
+    poster=None,
+    failures: list[EventRenderError] | None = None,
+) -> list[Thread]:
+    """``destination``'s threads for ``day``, rendered now. ``poster``: the adapter instance
+    or class. ``failures``: see ``bot.app.threads_for_day``."""
+    from bot.posters import poster_class
+
+    poster = poster or poster_class(destination.type)
+    planned = PublishLog(store).planned_event_ids(destination.name, day)
+    if planned:
+        directory = MentionDirectory.from_store(store, config.lists)
+        threads = []
+        for event_id in planned:
+            event = store.get_event(event_id)
+            try:
+                threads.append(
+                    event_thread(store, config, destination, event, day, poster, directory)
+                )
+            except EventRenderError as error:
+                if failures is None:
+                    raise
+                failures.append(error)
+        return threads
+    return fresh_threads(store, config, destination, day, poster, failures=failures)

@@ -1,0 +1,147 @@
+"""The publish log read for people: what a post would send (a dry run), what went out
+(history), and what comes next (status).
+
+The commands print what these functions return; the states are ``bot.publish.PostState``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.daily import day_plan
+from bot.drafts import HeldThread, attention, held_back
+from bot.publish import PostState, PublishLog
+from bot.render import Thread
+from bot.scheduler import next_runs
+from bot.store import Store
+
+# the rows a person should look at: not sent, and not going out by themselves as planned
+NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)
+
+HISTORY_FIELDS = (
+    "key", "destination", "event_id", "day", "number", "state", "attempts", "sent_at",
+    "remote_id", "url", "last_error", "next_retry_at",
+)  # fmt: skip
+
+
+# --- post --dry-run ---------------------------------------------------------------------------
+
+
+@dataclass
+class DryRun:
+    """What ``destination`` would send on ``day``, touching nothing."""
+
+    destination: str
+    day: dt.date
+    threads: list[Thread]
+    already_sent: dict[str, list[int]]  # event id -> the numbers of its posts sent before
+    held: list[HeldThread]
+
+
+def dry_run(store: Store, config: Any, destination: Any, day: dt.date) -> DryRun:
+    plan = day_plan(store, config, destination, day)
+    threads = plan.threads
+    log = PublishLog(store)
+    already_sent = {}
+    for thread in threads:
+        rows = log.rows(destination.name, day, (PostState.SENT,), thread.event_id)
+        if rows:
+            already_sent[thread.event_id] = sorted({row["number"] for row in rows})
+    return DryRun(destination.name, day, list(threads), already_sent, list(plan.held))
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    rows: list[dict[str, Any]]  # publish-log rows, oldest day first
+    held: list[str] = field(default_factory=list)  # threads of days reached, held by a draft
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{name: row[name] for name in HISTORY_FIELDS} for row in self.rows]
+
+
+def history(
+    store: Store,
+    destination: str | None = None,
+    day: dt.date | None = None,
+    needs_a_look: bool = False,
+    config: Any = None,
+    today: dt.date | None = None,
+) -> History:
+    """The publish log's rows (of one destination, one day, only those that need a person),
+    and, given ``config`` and ``today`` and unless ``needs_a_look``, the threads that drafts
+    held back."""
+    rows = PublishLog(store).rows(destination, day, NEEDS_A_LOOK if needs_a_look else None)
+    held = []
+    if config is not None and today is not None and not needs_a_look:
+        held = held_back(store, config, today, day, destination)
+    return History(rows, held)
+
+
+def history_line(row: dict[str, Any]) -> str:
+    """One publish-log row as ``history`` prints it."""
+    line = f"{row['day']}  {row['destination']}  {row['event_id']} #{row['number']}  {row['state']}"
+    if row["state"] == PostState.SENT:
+        return line + f"  {row['sent_at']}  {row['url'] or row['remote_id']}"
+    line += f"  attempts={row['attempts']}"
+    if row["state"] == PostState.FAILED:
+        retry_when = row["next_retry_at"]
+        line += f"  next retry {retry_when}" if retry_when else "  waits for 'retry'"
+    if row["last_error"]:
+        line += f"  {row['last_error']}"
+    return line
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DestinationStatus:
+    name: str
+    next_run: dt.datetime
+    last_day: str | None  # the last day the publish log has for it
+    sent: int  # posts of that day sent
+    planned: int  # posts of that day in the log
+    needs_a_look: list[dict[str, Any]]  # rows of any day a person should look at
+
+    def lines(self) -> list[str]:
+        lines = [f"{self.name}: next run {self.next_run:%Y-%m-%d %H:%M %Z}"]
+        if self.last_day is None:
+            lines.append("  nothing posted yet")
+        else:
+            lines.append(f"  last day {self.last_day}: {self.sent}/{self.planned} posts sent")
+        for row in self.needs_a_look:
+            lines.append(f"  {row['state']}: {row['key']}: {row['last_error'] or ''}".rstrip())
+        return lines
+
+
+@dataclass
+class Status:
+    destinations: list[DestinationStatus]
+    drafts_waiting: list[str]  # drafts and days that wait for a person to approve
+
+
+def status(store: Store, config: Any, now: dt.datetime, today: dt.date) -> Status:
+    """Per destination its next run, its last day's result and its posts that need a look;
+    and the drafts that wait for a person from ``today`` on."""
+    log = PublishLog(store)
+    found = []
+    for name, when in next_runs(config, now).items():
+        rows = log.rows(name)
+        last_day, sent, planned = None, 0, 0
+        if rows:
+            last = max(rows, key=lambda row: (row["day"], row["updated_at"] or ""))
+            last_day = last["day"]
+            of_day = [row for row in rows if row["day"] == last_day]
+            sent = sum(row["state"] == PostState.SENT for row in of_day)
+            planned = len(of_day)
+        found.append(
+            DestinationStatus(
+                name, when, last_day, sent, planned, log.rows(name, None, NEEDS_A_LOOK)
+            )
+        )
+    return Status(found, attention(store, config, today))

@@ -1,0 +1,146 @@
+"""The command line's layout (issue 13): a package of thin commands, loaded lazily.
+
+- every command module imports the group from ``bot.cli.base`` and no other command module, so
+  no command module can form a circle with another or with the package;
+- commands hold no SQL and repeat no state names: the publish log, the scheduler and the drafts
+  own them (``PostState``, ``RunOutcome``, the draft states);
+- a short command such as ``preview`` loads neither the other topics' commands nor the
+  publishing and drafts machinery.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.drafts import STATES as DRAFT_STATES
+from bot.publish import PostState
+from bot.scheduler import RunOutcome
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_PACKAGE = ROOT / "bot" / "cli"
+COMMAND_MODULES = sorted(p for p in CLI_PACKAGE.glob("*.py") if p.name != "__init__.py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            # "from bot.cli import preview" imports the module bot.cli.preview
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_cli_is_a_package_with_a_base_module_and_topic_modules():
+    assert (CLI_PACKAGE / "__init__.py").is_file()
+    assert (CLI_PACKAGE / "base.py").is_file()
+    assert len(COMMAND_MODULES) > 2, "the commands are grouped by topic, one module each"
+    assert not (ROOT / "bot" / "cli.py").exists()
+    assert not (ROOT / "bot" / "cli_drafts.py").exists()
+    assert not (ROOT / "bot" / "cli_content.py").exists()
+
+
+@pytest.mark.parametrize("path", COMMAND_MODULES, ids=lambda p: p.name)
+def test_a_command_module_imports_only_the_base_module_of_the_package(path):
+    topic_modules = {f"bot.cli.{p.stem}" for p in COMMAND_MODULES} - {"bot.cli.base"}
+    imported = imported_modules(path)
+    assert "bot.cli" not in imported, f"{path.name} imports the package: a circle with __init__"
+    assert not imported & topic_modules, f"{path.name} imports another command module"
+    if path.stem == "base":
+        assert not {m for m in imported if m.startswith("bot.cli.")}
+
+
+def state_names() -> set[str]:
+    return {s.value for s in PostState} | {o.value for o in RunOutcome} | set(DRAFT_STATES)
+
+
+def compared_or_listed(tree: ast.AST) -> list[ast.Constant]:
+    """String constants a state could be spelled as: compared with (``state == "sent"``) or
+    listed (``("failed", "unconfirmed")``, ``click.Choice(["draft", ...])``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.Tuple | ast.List | ast.Set):
+            operands = list(node.elts)
+        else:
+            continue
+        found += [o for o in operands if isinstance(o, ast.Constant) and isinstance(o.value, str)]
+    return found
+
+
+@pytest.mark.parametrize("path", COMMAND_MODULES, ids=lambda p: p.name)
+def test_a_command_module_holds_no_sql_and_no_state_literal(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    states = state_names()
+    for constant in compared_or_listed(tree):
+        assert constant.value not in states, f"{path.name}:{constant.lineno}: {constant.value!r}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.lower()
+            for keyword in ("select ", "insert into", "update ", "delete from"):
+                assert not text.startswith(keyword), f"{path.name}:{node.lineno}: SQL"
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in {"db", "conn", "execute", "query"}, (
+                f"{path.name}:{node.lineno}: .{node.attr}: the store's SQL belongs in the library"
+            )
+
+
+LOADED = """
+import json, sys
+from bot.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.__stderr__)
+"""
+
+
+def modules_loaded_by(args: list[str], tmp_path: Path) -> set[str]:
+    env = {
+        **os.environ,
+        "ANNIVERSARY_BOT_SEED": "0",
+        "ANNIVERSARY_BOT_HOME": str(tmp_path / "home"),
+    }
+    env.pop("ANNIVERSARY_BOT_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.processes
+def test_preview_loads_no_other_topic_and_no_publishing_machinery(tmp_path):
+    loaded = modules_loaded_by(
+        ["--db", str(tmp_path / "x.db"), "preview", "--date", "01-10"], tmp_path
+    )
+    assert "bot.cli.preview" in loaded
+    not_needed = {
+        "bot.cli.drafts", "bot.cli.content", "bot.cli.publishing", "bot.cli.mentions",
+        "bot.drafts", "bot.publish", "bot.scheduler", "bot.html_preview", "apscheduler",
+    }  # fmt: skip
+    assert not loaded & not_needed
+
+
+@pytest.mark.processes
+def test_help_loads_the_commands_but_none_of_the_library(tmp_path):
+    loaded = modules_loaded_by(["--help"], tmp_path)
+    assert "bot.cli.drafts" in loaded
+    library = {m for m in loaded if m.startswith("bot.") and not m.startswith("bot.cli")}
+    assert library <= {"bot.errors", "bot.secrets_filter"}
+    assert not {"jinja2", "sqlite_utils", "yaml", "pydantic"} & loaded
