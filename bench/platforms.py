@@ -27,7 +27,8 @@ DAY = dt.date(2026, 1, 10)
 def main() -> None:
     os.environ.setdefault("ANNIVERSARY_BOT_HOME", tempfile.mkdtemp())
     from bot.app import open_store
-    from bot.config import Destination
+    from bot.channel import Channel
+    from bot.config import Config, Destination
     from bot.fitting import fit_for
     from bot.mentions import MentionDirectory
     from bot.posters import poster_class
@@ -53,7 +54,7 @@ def main() -> None:
         poster = cls("bench", cls.validate_settings(settings, "bench", work))
         poster.load_limits()
         thread = render_thread(event, DAY, cls.default_format, directory, cls.platform)
-        fitted = fit_for(thread, destination, poster)
+        fitted = fit_for(thread, Channel(Config(None, None, None, None, {}), destination, poster))
         store = Store(work / f"{platform}-{time.monotonic_ns()}.db")
         start = time.perf_counter()
         result = publish_thread(store, poster, "bench", fitted)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.channel import Channel
 from bot.errors import BotError, EventRenderError, InputError
 from bot.mentions import MentionDirectory
 from bot.model import Event
@@ -180,18 +181,17 @@ def _render(store: Store, event: Event, day: dt.date, *args: Any) -> Thread:
 
 def fresh_threads(
     store: Store,
-    config,
-    destination,
+    channel: Channel,
     day: dt.date,
-    poster,
     fmt: str | None = None,
     show_all: bool = False,
     failures: list[EventRenderError] | None = None,
 ) -> list[Thread]:
-    """The day's pick rendered now for ``destination`` and fitted to ``poster`` (an adapter
-    instance or class); ``fmt`` and ``show_all`` (every event, no pick) are for previews."""
+    """The day's pick rendered now for the channel and fitted to its adapter; ``fmt`` and
+    ``show_all`` (every event, no pick) are for previews."""
     from bot.fitting import fit_for
 
+    config, destination, poster = channel.config, channel.destination, channel.poster
     threads = threads_for_day(
         store,
         day,
@@ -206,22 +206,27 @@ def fresh_threads(
         pick=None if show_all else destination_pick(store, destination),
         failures=failures,
     )
-    return [fit_for(thread, destination, poster) for thread in threads]
+    return [fit_for(thread, channel) for thread in threads]
 
 
 def event_thread(
-    store: Store, config, destination, event: Event, day: dt.date, poster, directory=None
+    store: Store,
+    channel: Channel,
+    event: Event,
+    day: dt.date,
+    directory: MentionDirectory | None = None,
 ) -> Thread:
-    """One given event rendered for ``destination`` and fitted to ``poster`` (an adapter
-    instance or class): a day already begun, or a draft rendered again."""
+    """One given event rendered for the channel and fitted to its adapter: a day already
+    begun, or a draft rendered again."""
     from bot.fitting import fit_for
 
+    config, destination, poster = channel.config, channel.destination, channel.poster
     directory = directory or MentionDirectory.from_store(store, config.lists)
     thread = _render(
         store, event, day, destination.format, directory, poster.platform, config.templates,
         destination.dedupe_mentions, destination.rotate_mentions,
     )  # fmt: skip
-    return fit_for(thread, destination, poster)
+    return fit_for(thread, channel)
 
 
 def nearest_days_with_events(store: Store, day: dt.date) -> list[str]:

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection
 
+from bot.channel import Channel
 from bot.day import fresh_day_threads
 from bot.drafts import DayPlan, threads_to_publish
 from bot.errors import EventRenderError
@@ -35,16 +36,15 @@ log = logging.getLogger("bot.publish")
 
 def day_plan(
     store: Store,
-    config,
-    destination,
+    channel: Channel,
     day: dt.date,
-    poster=None,
     failures: list[EventRenderError] | None = None,
 ) -> DayPlan:
-    """What ``destination`` publishes on ``day``, fitted to its platform, with the day's drafts
+    """What the channel publishes on ``day``, fitted to its platform, with the day's drafts
     applied: approved drafts as they are, held threads beside them with why.
     ``failures``: see ``bot.app.threads_for_day``."""
-    fresh = fresh_day_threads(store, config, destination, day, poster, failures)
+    destination = channel.destination
+    fresh = fresh_day_threads(store, channel, day, failures)
     plan = threads_to_publish(store, destination, day, fresh)
     if failures:
         # an event whose draft was approved or is held needs no rendering now: what goes out
@@ -59,57 +59,55 @@ def day_plan(
     return plan
 
 
-def day_threads(
-    store: Store, config, destination, day: dt.date, poster=None, drafts: bool = True
-) -> list[Thread]:
-    """The threads ``destination`` sends on ``day``: with the drafts applied (``day_plan``), or
+def day_threads(store: Store, channel: Channel, day: dt.date, drafts: bool = True) -> list[Thread]:
+    """The threads the channel sends on ``day``: with the drafts applied (``day_plan``), or
     (``drafts=False``) as rendered now."""
     if not drafts:
-        return fresh_day_threads(store, config, destination, day, poster)
-    return day_plan(store, config, destination, day, poster).threads
+        return fresh_day_threads(store, channel, day)
+    return day_plan(store, channel, day).threads
 
 
 def publish_day(
     store: Store,
-    config,
-    destination,
+    channel: Channel,
     day: dt.date,
     *,
     clock: Clock = utc_now,
-    poster: Poster | None = None,
     retry_now: bool = False,
     reconcile_unconfirmed: bool = False,
     resend: Collection[str] = (),
     lock_wait: float = DEFAULT_WAIT_SECONDS,
     on_wait: Callable[[str], None] | None = None,
 ) -> list[ThreadResult]:
-    """Send ``destination``'s threads for ``day``, holding the store's publishing lock (waiting
-    ``lock_wait`` seconds at most for another process that holds it; ``on_wait`` is told who)."""
+    """Send the channel's threads for ``day``, holding the store's publishing lock (waiting
+    ``lock_wait`` seconds at most for another process that holds it; ``on_wait`` is told who).
+    The channel's adapter is closed at the end; a channel given the adapter's class gets an
+    instance made from the destination's settings."""
     with publishing_lock(store.path).hold(lock_wait, on_wait):
         return _publish_day(
-            store, config, destination, day, clock=clock, poster=poster, retry_now=retry_now,
+            store, channel, day, clock=clock, retry_now=retry_now,
             reconcile_unconfirmed=reconcile_unconfirmed, resend=resend,
         )  # fmt: skip
 
 
 def _publish_day(
     store: Store,
-    config,
-    destination,
+    channel: Channel,
     day: dt.date,
     *,
     clock: Clock,
-    poster: Poster | None,
     retry_now: bool,
     reconcile_unconfirmed: bool,
     resend: Collection[str],
 ) -> list[ThreadResult]:
-    poster = poster or make_poster(destination)
+    destination = channel.destination
+    poster = channel.poster if isinstance(channel.poster, Poster) else make_poster(destination)
+    channel = channel.with_poster(poster)
     publish_log = PublishLog(store, clock)
     try:
         poster.load_limits()
         failures: list[EventRenderError] = []
-        plan = day_plan(store, config, destination, day, poster, failures=failures)
+        plan = day_plan(store, channel, day, failures=failures)
         threads = plan.threads
         unrendered = []
         for error in failures:  # recorded, so the day shows as failed, and retried

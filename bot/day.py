@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.app import event_thread, fresh_threads
+from bot.channel import Channel
 from bot.errors import EventRenderError
 from bot.mentions import MentionDirectory
 from bot.publish import PublishLog
@@ -17,30 +18,23 @@ from bot.store import Store
 
 def fresh_day_threads(
     store: Store,
-    config,
-    destination,
+    channel: Channel,
     day: dt.date,
-    poster=None,
     failures: list[EventRenderError] | None = None,
 ) -> list[Thread]:
-    """``destination``'s threads for ``day``, rendered now. ``poster``: the adapter instance
-    or class. ``failures``: see ``bot.app.threads_for_day``."""
-    from bot.posters import poster_class
-
-    poster = poster or poster_class(destination.type)
-    planned = PublishLog(store).planned_event_ids(destination.name, day)
+    """The channel's threads for ``day``, rendered now. ``failures``: see
+    ``bot.app.threads_for_day``."""
+    planned = PublishLog(store).planned_event_ids(channel.name, day)
     if planned:
-        directory = MentionDirectory.from_store(store, config.lists)
+        directory = MentionDirectory.from_store(store, channel.config.lists)
         threads = []
         for event_id in planned:
             event = store.get_event(event_id)
             try:
-                threads.append(
-                    event_thread(store, config, destination, event, day, poster, directory)
-                )
+                threads.append(event_thread(store, channel, event, day, directory))
             except EventRenderError as error:
                 if failures is None:
                     raise
                 failures.append(error)
         return threads
-    return fresh_threads(store, config, destination, day, poster, failures=failures)
+    return fresh_threads(store, channel, day, failures=failures)

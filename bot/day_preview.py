@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.app import fresh_threads, nearest_days_with_events
+from bot.channel import Channel
 from bot.posters import poster_class
 from bot.preview import format_preview, format_preview_html
 from bot.render import Thread
@@ -34,9 +35,8 @@ def preview_day(
     """``destination``'s threads for ``day`` rendered now, in ``fmt`` (default: the
     destination's format); ``show_all``: every event of the day, not only its pick."""
     fmt = fmt or destination.format
-    threads = fresh_threads(
-        store, config, destination, day, poster_class(destination.type), fmt, show_all
-    )
+    channel = Channel(config, destination, poster_class(destination.type))
+    threads = fresh_threads(store, channel, day, fmt, show_all)
     if as_json:
         text = json.dumps(
             {"day": day.isoformat(), "destination": destination.name, "format": fmt,

@@ -27,11 +27,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.channel import Channel
 from bot.errors import InputError
 from bot.mentions import Member
 from bot.publish import ThreadResult, utc_now
@@ -294,23 +295,18 @@ class Drafts:
     def _now(self) -> str:
         return self.clock().astimezone(dt.UTC).isoformat(timespec="seconds")
 
-    def _query(self, where: str = "", params: Iterable[Any] = ()) -> list[Draft]:
-        sql = "select * from drafts"
-        if where:
-            sql += " where " + where
-        sql += " order by day, destination, position, id"
-        return [Draft.from_row(row) for row in self.store.db.query(sql, list(params))]
+    def _query(self, **filters: Any) -> builtins.list[Draft]:
+        """The drafts ``Store.draft_rows`` finds with ``filters``, as stored (not checked)."""
+        return [Draft.from_row(row) for row in self.store.draft_rows(**filters)]
 
     def get(self, draft_id: int) -> Draft:
-        found = self._query("id = ?", [draft_id])
+        found = self._query(draft_id=draft_id)
         if not found:
             raise InputError(f"no draft {draft_id}: see 'anniversary-bot drafts list'")
         return self.check([found[0]])[0]
 
     def for_day(self, destination: str, day: dt.date) -> list[Draft]:
-        return self.check(
-            self._query("destination = ? and day = ?", [destination, day.isoformat()])
-        )
+        return self.check(self._query(destination=destination, day=day))
 
     def list(
         self,
@@ -318,14 +314,7 @@ class Drafts:
         since: dt.date | None = None,
         states: tuple[str, ...] | None = None,
     ) -> builtins.list[Draft]:
-        where, params = [], []
-        if destination is not None:
-            where.append("destination = ?")
-            params.append(destination)
-        if since is not None:
-            where.append("day >= ?")
-            params.append(since.isoformat())
-        drafts = self.check(self._query(" and ".join(where), params))
+        drafts = self.check(self._query(destination=destination, since=since))
         return [d for d in drafts if states is None or d.state in states]
 
     def _update(self, draft_id: int, **values: Any) -> None:
@@ -333,11 +322,7 @@ class Drafts:
         for key in ("thread", "overrides"):
             if key in values and not isinstance(values[key], str):
                 values[key] = json.dumps(values[key], ensure_ascii=False)
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        with self.store.db.atomic():
-            self.store.conn.execute(
-                f"update drafts set {assignments} where id = ?", [*values.values(), draft_id]
-            )
+        self.store.update_draft(draft_id, values)
 
     def check(self, drafts: builtins.list[Draft]) -> builtins.list[Draft]:
         """Mark stale every draft whose event changed (or went) since it was made or approved."""
@@ -364,14 +349,7 @@ class Drafts:
     def _begun(self, draft: Draft) -> bool:
         """Its thread began to go out: the draft is history, and a later change of the event
         must not hold the rest of a thread half-posted."""
-        return (
-            self.store.conn.execute(
-                "select 1 from publish_log where destination = ? and day = ? and event_id = ? "
-                "limit 1",
-                [draft.destination, draft.day.isoformat(), draft.event_id],
-            ).fetchone()
-            is not None
-        )
+        return self.store.thread_begun(draft.destination, draft.day, draft.event_id)
 
     def _current_hash(self, event_id: str) -> str | None:
         try:
@@ -393,9 +371,9 @@ class Drafts:
             return [Generated("posted", name, day, note="already posting or posted: no drafts")]
         if poster is None:
             with adapter(destination) as poster:
-                fresh = fresh_day_threads(self.store, config, destination, day, poster)
+                fresh = fresh_day_threads(self.store, Channel(config, destination, poster), day)
         else:
-            fresh = fresh_day_threads(self.store, config, destination, day, poster)
+            fresh = fresh_day_threads(self.store, Channel(config, destination, poster), day)
         existing = {d.event_id: d for d in self.for_day(name, day)}
         now = self._now()
         done: builtins.list[Generated] = []
@@ -404,15 +382,11 @@ class Drafts:
             data = thread_data(thread)
             draft = existing.pop(thread.event_id, None)
             if draft is None:
-                with self.store.db.atomic():
-                    cursor = self.store.conn.execute(
-                        "insert into drafts (destination, day, event_id, position, state, "
-                        "event_hash, thread, overrides, created_at, updated_at) "
-                        "values (?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)",
-                        [name, day.isoformat(), thread.event_id, position, DRAFT, current,
-                         json.dumps(data, ensure_ascii=False), now, now],
-                    )  # fmt: skip
-                done.append(Generated("new", name, day, self.get(int(cursor.lastrowid or 0))))
+                draft_id = self.store.add_draft(
+                    name, day, thread.event_id, position, DRAFT, current,
+                    json.dumps(data, ensure_ascii=False), now,
+                )  # fmt: skip
+                done.append(Generated("new", name, day, self.get(draft_id)))
             elif (draft.state == DRAFT and not draft.edited) or (
                 draft.state == STALE and not draft.blocks_publishing
             ):
@@ -435,8 +409,7 @@ class Drafts:
         for draft in existing.values():  # events no longer among the day's pick
             untouched = draft.state == DRAFT and not draft.edited
             if untouched or (draft.state == STALE and not draft.blocks_publishing):
-                with self.store.db.atomic():
-                    self.store.conn.execute("delete from drafts where id = ?", [draft.id])
+                self.store.delete_draft(draft.id)
                 done.append(Generated("removed", name, day, draft, "no longer the day's pick"))
             elif draft.state in (APPROVED, DRAFT):  # approved or edited: a person decides
                 reason = f"the event is no longer among {name}'s threads for this day"
@@ -455,7 +428,8 @@ class Drafts:
         draft = self.get(draft_id)
         destination = config.destination(draft.destination)
         with adapter(destination) as poster:
-            threads = fresh_day_threads(self.store, config, destination, draft.day, poster)
+            channel = Channel(config, destination, poster)
+            threads = fresh_day_threads(self.store, channel, draft.day)
         fresh = {t.event_id: t for t in threads}
         if draft.event_id in fresh:
             thread = fresh[draft.event_id]
@@ -473,7 +447,7 @@ class Drafts:
 
         with adapter(destination) as poster:
             event = self.store.get_event(event_id)
-            return event_thread(self.store, config, destination, event, day, poster)
+            return event_thread(self.store, Channel(config, destination, poster), event, day)
 
     # --- a person's decisions -------------------------------------------------------------------
 

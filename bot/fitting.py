@@ -15,10 +15,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.channel import Channel
+
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from bot.model import Member
 from bot.posters.base import Capabilities
@@ -241,16 +245,17 @@ def _lengthen(post: Post, total: int, min_length: int, count: Callable[[str], in
     return replace(post, body=f"{post.body}\n\n(part {post.number} of {total} of this thread)")
 
 
-def fit_for(thread: Thread, destination: Any, poster: Any) -> Thread:
-    """Fit ``thread`` for ``destination`` as ``poster`` (an adapter instance or class) sees it:
-    its capabilities, its limits and its rules for mentions and length."""
+def fit_for(thread: Thread, channel: Channel) -> Thread:
+    """Fit ``thread`` for the channel's destination as its adapter (an instance or the class)
+    sees it: its capabilities, its limits and its rules for mentions and length."""
+    poster = channel.poster
     platform = poster.platform
     return fit_thread(
         thread,
         poster.capabilities,
         platform,
         lambda member: mention_text(member, platform, thread.format),
-        excerpt=destination.excerpt,
+        excerpt=channel.destination.excerpt,
         max_consecutive_replies=poster.max_consecutive_replies,
         length=poster.length,
     )

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from bot.channel import Channel
 from bot.render import Thread
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class Builder:
     ) -> DestinationDay:
         from bot.daily import day_plan
 
-        plan = day_plan(self.store, self.config, destination, day, poster)
+        plan = day_plan(self.store, Channel(self.config, destination, poster), day)
         fresh = {t.event_id: t for t in plan.fresh}
         drafts = plan.drafts
         views = []
@@ -464,7 +465,8 @@ def draft_page(store: Store, config: Config, draft: Draft) -> str:
     status = {"draft": "approval"}.get(draft.state, draft.state)
     note = f"draft {draft.id}: {draft.label}" + (f": {draft.reason}" if draft.reason else "")
     with adapter(destination) as poster:
-        threads = day_threads(store, config, destination, draft.day, poster, drafts=False)
+        channel = Channel(config, destination, poster)
+        threads = day_threads(store, channel, draft.day, drafts=False)
         fresh = {t.event_id: t for t in threads}
         thread = builder.thread_view(
             draft.thread(), destination, poster, fresh, draft, status, note

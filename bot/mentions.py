@@ -222,11 +222,7 @@ class MentionUses:
     def from_store(cls, store, skip_events: Iterable[str] = ()) -> MentionUses:
         skip = set(skip_events)
         events: dict[str, list[str]] = {}
-        # the LIKE only skips the parsing of events that cannot have a mentions block
-        rows = store.conn.execute(
-            "select id, parts from events where parts like '%mentions%' order by id"
-        )
-        for event_id, parts in rows:
+        for event_id, parts in store.events_with_mentions():
             if event_id in skip:
                 continue
             references = {
@@ -308,7 +304,7 @@ def check_imported_names(
     ]
     if not members and not references:
         return
-    stored = dict(store.conn.execute("select id, name from members"))
+    stored = store.member_names()
     after = Roster({**stored, **{m["id"]: m["name"] for m in members}}.items())
     for event, (part_index, block_index), reference in references:
         named = after.resolve(reference)
@@ -387,7 +383,7 @@ class MentionAdmin:
         with ``force``, what would change, to be rewritten to the member the events meant."""
         if stored_name == member["name"]:
             return []
-        names = dict(self.store.conn.execute("select id, name from members"))
+        names = self.store.member_names()
         before = Roster(names.items())
         names[member["id"]] = member["name"]
         broken = broken_references(
@@ -405,14 +401,14 @@ class MentionAdmin:
         self, data: dict[str, Any], where: str = "member", force: bool = False
     ) -> MemberChange:
         member = validate_member(merge_member(None, data), where)
-        if self.store.conn.execute("select 1 from members where id = ?", [member["id"]]).fetchone():
+        if self.store.has_member(member["id"]):
             raise InputError(
                 f"{where}: id: member {member['id']!r} exists: use 'mentions members edit'"
             )
         self._check_handles(member, where)
         broken = self._check_names(member, where, force)
         rewrites: dict[str, str | None] = {b.reference: b.meant for b in broken}
-        with self.store.db.atomic():
+        with self.store.atomic():
             self.store.save_members([member])
             events = self._rewrite_events(rewrites, (e for b in broken for e in b.events))
         return MemberChange(_as_member(member), events=events, rewrites=rewrites)
@@ -426,7 +422,7 @@ class MentionAdmin:
         self._check_handles(member, where)
         broken = self._check_names(member, where, force, stored_name=current["name"])
         rewrites: dict[str, str | None] = {b.reference: b.meant for b in broken}
-        with self.store.db.atomic():
+        with self.store.atomic():
             self.store.save_members([member])
             events = self._rewrite_events(rewrites, (e for b in broken for e in b.events))
         return MemberChange(_as_member(member), events=events, rewrites=rewrites)
@@ -436,7 +432,7 @@ class MentionAdmin:
         mentions blocks that name it."""
         member = self.resolve(reference)
         uses = MentionUses.from_store(self.store)
-        names = dict(self.store.conn.execute("select id, name from members"))
+        names = self.store.member_names()
         before = Roster(names.items())
         del names[member.id]
         broken = broken_references(uses, before, Roster(names.items()))
@@ -454,7 +450,7 @@ class MentionAdmin:
             )
         # the references go: one that would now name someone else must not silently move
         rewrites: dict[str, str | None] = {b.reference: None for b in broken}
-        with self.store.db.atomic():
+        with self.store.atomic():
             changed_lists = []
             for mention_list in self.store.mention_lists():
                 if member.id in mention_list["members"]:
@@ -550,11 +546,9 @@ class MentionAdmin:
 
     def delete_list(self, name: str) -> None:
         self.mention_list(name)
-        used = self.store.conn.execute(
-            "select id from events where parts like ? limit 1", [f'%"{name}"%']
-        ).fetchone()
+        used = self.store.event_naming_list(name)
         if used:
-            raise InputError(f"list {name!r} is used by event {used[0]}: change that event first")
+            raise InputError(f"list {name!r} is used by event {used}: change that event first")
         self.store.delete_list(name)
 
     # --- import and export ------------------------------------------------------------------
@@ -599,7 +593,7 @@ class MentionAdmin:
             lists = [merge_list(stored_lists.get(x["name"]), x, replace) for x in batch.lists]
         _check_unique_handles(stored, members, where)
         self._check_imported_names(stored, members, where)
-        with self.store.db.atomic():
+        with self.store.atomic():
             self.store.save_members(members)
             self.store.check_mention_references([], [], lists)
             self.store.save_lists(lists)

@@ -8,7 +8,8 @@ Exactly once across processes rests on two things:
 
 - **One sender per post.** A post is *claimed* before it is sent: one conditional update, in an
   immediate transaction, from the state the sender read (planned or failed) to "sending". Only
-  one process can win it; a process that loses does not send. Every command that publishes
+  one process can win it; a process that loses does not send (the statement is
+  ``Store.claim_post``; the states are this module's). Every command that publishes
   (``post``, ``retry``, ``run --once``, the daemon) also holds the store's publishing lock
   (``bot.locks``) while it sends a destination's day, so a second process waits for the first
   and then finds the posts sent.
@@ -40,6 +41,7 @@ from bot.posters.base import Outcome, OutgoingPost, Poster, PostError, Published
 from bot.render import Thread
 from bot.secrets_filter import mask
 from bot.store import Store
+from bot.store.publish_log import PlannedRow
 
 log = logging.getLogger("bot.publish")
 
@@ -144,96 +146,38 @@ class PublishLog:
         states: tuple[str, ...] | None = None,
         event_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        where, params = [], []
-        for column, value in (("destination", destination), ("event_id", event_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if day is not None:
-            where.append("day = ?")
-            params.append(day.isoformat())
-        if states:
-            where.append(f"state in ({', '.join('?' * len(states))})")
-            params += list(states)
-        sql = "select * from publish_log"
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by day, destination, created_at, event_id, number"
-        return list(self.store.db.query(sql, params))
+        return self.store.publish_log_rows(destination, day, states, event_id)
 
     def row(self, key: str) -> dict[str, Any] | None:
-        found = list(self.store.db.query("select * from publish_log where key = ?", [key]))
-        return found[0] if found else None
+        return self.store.publish_log_row(key)
 
     def planned_event_ids(self, destination: str, day: dt.date) -> list[str]:
-        rows = self.store.conn.execute(
-            "select event_id from publish_log where destination = ? and day = ? "
-            "group by event_id order by min(created_at), min(rowid)",
-            [destination, day.isoformat()],
-        )
-        return [row[0] for row in rows]
+        return self.store.planned_event_ids(destination, day)
 
     def plan(self, posts: list[OutgoingPost], destination: str) -> dict[str, dict[str, Any]]:
         """Write a "planned" row for every post not in the log yet; keep rows that are."""
         if not posts:
             return {}
-        now = self._now()
-        with self.store.db.atomic():
-            for post in posts:
-                self.store.conn.execute(
-                    "insert into publish_log (key, destination, event_id, day, number, part, "
-                    "state, title, body, attempts, created_at, updated_at) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) on conflict(key) do update set "
-                    "title = excluded.title, body = excluded.body "
-                    "where publish_log.state in ('planned', 'failed')",
-                    [post.key, destination, post.event_id, post.day.isoformat(), post.number,
-                     post.number, PLANNED, post.title, post.body, now, now],
-                )  # fmt: skip
-        keys = [post.key for post in posts]
-        rows = self.store.db.query(
-            f"select * from publish_log where key in ({', '.join('?' * len(keys))})", keys
-        )
-        return {row["key"]: row for row in rows}
+        rows = [
+            PlannedRow(post.key, post.event_id, post.day, post.number, post.title, post.body)
+            for post in posts
+        ]
+        return self.store.plan_posts(destination, rows, PLANNED, self._now())
 
     def _update(self, key: str, **values: Any) -> None:
         values["updated_at"] = self._now()
         if values.get("last_error"):
             values["last_error"] = mask(values["last_error"])  # what is stored never holds a secret
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        with self.store.db.atomic():
-            self.store.conn.execute(
-                f"update publish_log set {assignments} where key = ?", [*values.values(), key]
-            )
+        self.store.update_publish_log(key, values)
 
     def claim(self, key: str, expected: Collection[str] = (PLANNED, FAILED)) -> bool:
         """Take the post for sending: True for exactly one process, only while its state is
         still one of ``expected`` (what the caller read)."""
-        states = list(expected)
-        conn = self.store.conn
-        now = self._now()
-        conn.execute("begin immediate")  # the write lock first: no two processes read-then-write
-        try:
-            cursor = conn.execute(
-                "update publish_log set state = ?, attempts = attempts + 1, claimed_by = ?, "
-                "claimed_at = ?, updated_at = ? "
-                f"where key = ? and state in ({', '.join('?' * len(states))})",
-                [SENDING, claimer(), now, now, key, *states],
-            )
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
-        return cursor.rowcount == 1
+        return self.store.claim_post(key, expected, SENDING, claimer(), self._now())
 
     def mark_sending(self, key: str) -> None:
         """Unconditionally "sending" (the crash tests set a row up this way)."""
-        now = self._now()
-        with self.store.db.atomic():
-            self.store.conn.execute(
-                "update publish_log set state = ?, attempts = attempts + 1, claimed_at = ?, "
-                "updated_at = ? where key = ?",
-                [SENDING, now, now, key],
-            )
+        self.store.force_post_state(key, SENDING, self._now())
 
     def mark_sent(self, key: str, published: Published) -> None:
         self._update(
@@ -281,14 +225,7 @@ class PublishLog:
             key = rows[0]["key"]
         else:
             key = post_key(destination, event_id, day, 1)
-            now = self._now()
-            with self.store.db.atomic():
-                self.store.conn.execute(
-                    "insert or ignore into publish_log (key, destination, event_id, day, number, "
-                    "part, state, attempts, created_at, updated_at) "
-                    "values (?, ?, ?, ?, 1, 1, ?, 0, ?, ?)",
-                    [key, destination, event_id, day.isoformat(), PLANNED, now, now],
-                )
+            self.store.add_publish_log_row(key, destination, event_id, day, PLANNED, self._now())
         row = self.row(key) or {}
         if row.get("state") in (PLANNED, FAILED, None):
             attempts = (row.get("attempts") or 0) + 1
@@ -485,10 +422,7 @@ def _unconfirmed_reason(what: str, poster: Poster, post: OutgoingPost) -> str:
 
 def row_age(publish_log: PublishLog, key: str) -> float:
     """Seconds since the post's request first went out (when it was claimed)."""
-    row = publish_log.store.conn.execute(
-        "select coalesce(claimed_at, updated_at) from publish_log where key = ?", [key]
-    ).fetchone()
-    updated = dt.datetime.fromisoformat(row[0])
+    updated = dt.datetime.fromisoformat(publish_log.store.post_went_out_at(key))
     return (publish_log.clock() - updated).total_seconds()
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.channel import Channel
 from bot.daily import day_plan
 from bot.drafts import HeldThread, attention, held_back
 from bot.publish import PostState, PublishLog
@@ -41,7 +42,7 @@ class DryRun:
 
 
 def dry_run(store: Store, config: Any, destination: Any, day: dt.date) -> DryRun:
-    plan = day_plan(store, config, destination, day)
+    plan = day_plan(store, Channel.of(config, destination), day)
     threads = plan.threads
     log = PublishLog(store)
     already_sent = {}

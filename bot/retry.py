@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from bot.channel import Channel
 from bot.daily import publish_day
 from bot.errors import InputError
 from bot.posters.base import Published
@@ -98,6 +99,6 @@ def retry(
             yield DestinationGone(name, day_text)
             continue
         yield from publish_day(
-            store, config, dest, dt.date.fromisoformat(day_text), retry_now=True,
+            store, Channel.of(config, dest), dt.date.fromisoformat(day_text), retry_now=True,
             reconcile_unconfirmed=True, resend=frozenset(resend), on_wait=on_wait,
         )  # fmt: skip

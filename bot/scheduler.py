@@ -26,14 +26,17 @@ from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 
+from bot.channel import Channel
 from bot.clock import zone
 from bot.daily import day_plan, publish_day
 from bot.errors import BotError, EventRenderError
 from bot.locks import FileLock, holder, lock_path, publishing_lock
 from bot.posters.base import OutgoingPost, PostError
 from bot.publish import (
+    FAILED,
     MISSED,
     OPEN_STATES,
+    PLANNED,
     SENDING,
     Clock,
     PublishLog,
@@ -148,10 +151,8 @@ class DailyJob:
             # threads that wait for a person (or were approved after the time) may still go
             # out today; the day's other threads could have gone out on time: missed
             self._miss_all_but_late_approvals(store, destination, day, due, late)
-        results = publish_day(
-            store, self.config, destination, day, clock=self.clock,
-            poster=self.poster_factory(destination), retry_now=force,
-        )  # fmt: skip
+        channel = Channel(self.config, destination, self.poster_factory(destination))
+        results = publish_day(store, channel, day, clock=self.clock, retry_now=force)
         if not results:
             return DestinationRun(name, day, RunOutcome.NOTHING)
         return DestinationRun(name, day, RunOutcome.PUBLISHED, results)
@@ -171,13 +172,9 @@ class DailyJob:
         A post still planned or failing when its day ended is recorded as missed: it is never
         sent late on the wrong day. A post left "sending" by a crash is reconciled first.
         """
-        week_ago = (day - dt.timedelta(days=7)).isoformat()
+        week_ago = day - dt.timedelta(days=7)
         publish_log = PublishLog(store, self.clock)
-        open_rows = store.db.query(
-            "select * from publish_log where destination = ? and day >= ? and day < ? and "
-            "state in ('planned', 'failed', 'sending') order by day, event_id, number",
-            [destination.name, week_ago, day.isoformat()],
-        )
+        open_rows = store.open_posts(destination.name, week_ago, day, (PLANNED, FAILED, SENDING))
         poster = None
         for row in list(open_rows):
             if row["state"] == SENDING:
@@ -203,15 +200,10 @@ class DailyJob:
             publish_log.mark_missed(row["key"], reason)
         if poster is not None:
             poster.close()
-        last = store.conn.execute(
-            "select max(day) from publish_log where destination = ? and day < ?",
-            [destination.name, day.isoformat()],
-        ).fetchone()[0]
+        last = store.last_logged_day(destination.name, day)
         if last is None:
             return
-        gap_day = max(
-            dt.date.fromisoformat(last) + dt.timedelta(days=1), day - dt.timedelta(days=7)
-        )
+        gap_day = max(last + dt.timedelta(days=1), day - dt.timedelta(days=7))
         while gap_day < day:
             due = scheduled_at(gap_day, destination.time, self.timezone(destination))
             self._record_missed(store, destination, gap_day, self.clock() - due)
@@ -233,7 +225,7 @@ class DailyJob:
 
         poster = self.poster_factory(destination)
         poster.close()
-        plan = day_plan(store, self.config, destination, day, poster, failures=[])
+        plan = day_plan(store, Channel(self.config, destination, poster), day, failures=[])
         publish_log = PublishLog(store, self.clock)
         reason = _late_reason(destination, late)
         for thread in plan.threads:
@@ -256,7 +248,7 @@ class DailyJob:
         poster.close()
         publish_log = PublishLog(store, self.clock)
         failures: list[EventRenderError] = []
-        plan = day_plan(store, self.config, destination, day, poster, failures=failures)
+        plan = day_plan(store, Channel(self.config, destination, poster), day, failures=failures)
         threads = plan.threads
         for error in failures:
             row = publish_log.record_render_failure(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from bot.channel import Channel
 from bot.config import Config, Destination
 from bot.daily import day_plan, day_threads, publish_day
 from bot.drafts import (
@@ -219,11 +220,11 @@ def test_an_approved_draft_goes_out_byte_for_byte_even_when_rendering_changed(tm
     templates = tmp_path / "templates"
     write(templates / "text" / "text.j2", "CHANGED {{ block.text }}")
     config.templates = templates
-    fresh = day_threads(store, config, dest, day, drafts=False)
+    fresh = day_threads(store, Channel.of(config, dest), day, drafts=False)
     assert fresh[0].posts[0].body != approved.posts[0].body
-    (thread,) = day_threads(store, config, dest, day)
+    (thread,) = day_threads(store, Channel.of(config, dest), day)
     assert thread.posts == approved.posts
-    results = publish_day(store, config, dest, day)
+    results = publish_day(store, Channel.of(config, dest), day)
     assert [r.state for r in results] == ["sent"]
     rows = store.db.query("select key, body, title from publish_log order by number")
     rows = list(rows)
@@ -254,15 +255,15 @@ def test_a_skipped_draft_is_held_back_and_approving_undoes_it(tmp_path, store):
     assert drafts.skip(1, "  clashes with the memorial   post ").reason == (
         "clashes with the memorial post"
     )
-    plan = day_plan(store, config, dest, day)
+    plan = day_plan(store, Channel.of(config, dest), day)
     assert plan.threads == [] and plan.held[0].state == SKIPPED
     assert "skipped (draft 1): clashes with the memorial post" in plan.held[0].summary()
-    results = publish_day(store, config, dest, day)
+    results = publish_day(store, Channel.of(config, dest), day)
     assert [r.summary() for r in results] == [
         f"site: {EVENT_ID}: not posted: skipped (draft 1): clashes with the memorial post"
     ]
     drafts.approve(config, 1)
-    assert [r.state for r in publish_day(store, config, dest, day)] == ["sent"]
+    assert [r.state for r in publish_day(store, Channel.of(config, dest), day)] == ["sent"]
 
 
 def test_an_untouched_draft_follows_the_event_without_approval(tmp_path, store):
@@ -271,7 +272,7 @@ def test_an_untouched_draft_follows_the_event_without_approval(tmp_path, store):
     dest = config.destinations["site"]
     day = dt.date(2026, 7, 20)
     Drafts(store).generate(config, dest, day)
-    fresh = day_threads(store, config, dest, day, drafts=False)
+    fresh = day_threads(store, Channel.of(config, dest), day, drafts=False)
     plan = threads_to_publish(store, dest, day, fresh)
     assert plan.threads == fresh and plan.held == []
 
@@ -319,7 +320,7 @@ def test_a_day_already_posted_gets_no_drafts(tmp_path, store):
     config = config_for(tmp_path)
     dest = config.destinations["site"]
     day = dt.date(2026, 7, 20)
-    publish_day(store, config, dest, day)
+    publish_day(store, Channel.of(config, dest), day)
     (done,) = Drafts(store).generate(config, dest, day)
     assert done.action == "posted" and done.draft is None
 

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from bot.config import Destination
+from bot.channel import Channel
+from bot.config import Config, Destination
 from bot.dates import AnniversaryDate
 from bot.fitting import fit_for
 from bot.mentions import MentionDirectory
@@ -71,7 +72,8 @@ def fitted_posts(platform_type: str):
     thread = render_thread(
         event(), dt.date(2026, 7, 20), cls.default_format, MentionDirectory(MEMBERS), cls.platform
     )
-    return cls, outgoing_posts(fit_for(thread, destination, cls), "d")
+    channel = Channel(Config(None, None, None, None, {}), destination, cls)
+    return cls, outgoing_posts(fit_for(thread, channel), "d")
 
 
 @pytest.mark.parametrize("platform", ["discourse", "mastodon"])

@@ -31,7 +31,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.config import Destination
+from bot.channel import Channel
+from bot.config import Config, Destination
 from bot.dates import AnniversaryDate
 from bot.errors import BotError, InputError
 from bot.fitting import fit_for
@@ -293,7 +294,8 @@ def posts_for(target: str, event: Event, directory: MentionDirectory, excerpt: s
         fmt, platform = cls.default_format, cls.platform
     thread = render_thread(event, DAY, fmt, directory, platform)
     destination = Destination("d", cls.name, fmt, excerpt=excerpt)
-    return outgoing_posts(fit_for(thread, destination, cls), "d")
+    channel = Channel(Config(None, None, None, None, {}), destination, cls)
+    return outgoing_posts(fit_for(thread, channel), "d")
 
 
 def make_poster(target: str, settings: dict[str, Any] | None = None):

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ]),
     ("model", ["bot.model"]),
     ("adapters", ["bot.posters"]),
-    ("config", ["bot.config"]),
+    ("config", ["bot.config", "bot.channel"]),
     ("validation", ["bot.schema", "bot.content", "bot.content.text"]),
     ("files", ["bot.content.onthisday", "bot.loader"]),
     ("members", ["bot.mentions"]),

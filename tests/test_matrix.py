@@ -549,13 +549,16 @@ def test_synapse_reference_thread_through_the_core(
     for Matrix, fitted to the adapter's capabilities by the core, published by the publish
     loop, read back from the server."""
     from bot.app import threads_for_day
-    from bot.config import Destination
+    from bot.channel import Channel
+    from bot.config import Config, Destination
     from bot.fitting import fit_for
     from bot.publish import publish_thread
 
     destination = Destination(name="matrixref", type="matrix", format="text")
     (rendered,) = threads_for_day(sample_store, reference_day, "text", platform="matrix")
-    thread = fit_for(rendered, destination, MatrixPoster)
+    thread = fit_for(
+        rendered, Channel(Config(None, None, None, None, {}), destination, MatrixPoster)
+    )
     assert len(thread.posts) > len(rendered.posts) >= 3  # part 2 is split to fit
     assert all(len(p.body) <= MAX_LENGTH for p in thread.posts)
     room = synapse.new_room()

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from bot.channel import Channel
 from bot.config import Config, Destination
 from bot.daily import publish_day
 from bot.dates import AnniversaryDate
@@ -328,7 +329,8 @@ class World:
         )  # fmt: skip
         self._count("post by hand")
         try:
-            publish_day(self.store, self.config, destination, day, clock=self.clock, poster=poster)
+            channel = Channel(self.config, destination, poster)
+            publish_day(self.store, channel, day, clock=self.clock)
         except SimulatedCrash:
             self._count("crash of a post by hand")
 

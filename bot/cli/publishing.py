@@ -34,6 +34,7 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
 
     Example: anniversary-bot post --to outbox
     """
+    from bot.channel import Channel
     from bot.daily import publish_day
     from bot.preview import format_preview
     from bot.publish_report import dry_run as show_dry_run
@@ -54,7 +55,8 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
             for held in would.held:
                 click.echo(held.summary())
             continue
-        results = publish_day(obj.store, obj.config, dest, day, on_wait=tell_waiting)
+        channel = Channel.of(obj.config, dest)
+        results = publish_day(obj.store, channel, day, on_wait=tell_waiting)
         if not results:
             click.echo(f"{dest.name}: no events for {day:%B} {day.day}; nothing posted")
         for result in results:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.content import CURATED
 from bot.dates import MONTH_NAMES
 
 if TYPE_CHECKING:
@@ -54,22 +55,10 @@ def day_counts(
     February 28 (``leap_day="feb28"``) or March 1 (``"mar1"``), as they are posted; None: all
     366 month-days, February 29 on its own. ``include_tags``/``exclude_tags``: only the events
     a destination may post (its pick's tag rules)."""
-    where, params = [], []
-    if include_tags:
-        marks = ", ".join("?" * len(include_tags))
-        where.append(f"exists (select 1 from json_each(events.tags) where value in ({marks}))")
-        params += list(include_tags)
-    if exclude_tags:
-        marks = ", ".join("?" * len(exclude_tags))
-        where.append(f"not exists (select 1 from json_each(events.tags) where value in ({marks}))")
-        params += list(exclude_tags)
-    sql = "select month, day, origin = 'curated', count(*) from events"
-    if where:
-        sql += " where " + " and ".join(where)
-    sql += " group by month, day, origin = 'curated'"
     found: dict[tuple[int, int], list[int]] = {}
-    for month, day, curated, count in store.conn.execute(sql, params):
-        found.setdefault((month, day), [0, 0])[0 if curated else 1] += count
+    counts = store.counts_by_day(CURATED, include_tags or (), exclude_tags or ())
+    for month, day, is_curated, count in counts:
+        found.setdefault((month, day), [0, 0])[0 if is_curated else 1] += count
     leap = year is None or calendar.isleap(year)
     stand_in = (2, 28) if leap_day == "feb28" else (3, 1)
     out: list[DayCount] = []

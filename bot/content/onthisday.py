@@ -488,15 +488,7 @@ def fetch_onthisday(
 
 
 def _existing(store: Store, ids: list[str]) -> dict[str, tuple[str, str]]:
-    found: dict[str, tuple[str, str]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows = store.conn.execute(
-            f"select id, origin, parts from events where id in ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
-        found.update((row[0], (row[1], row[2])) for row in rows)
-    return found
+    return store.origins_and_parts(ids)
 
 
 def _keep_backgrounds(event: Event, old_parts: str) -> None:

@@ -133,14 +133,8 @@ class History:
         import json
 
         history = cls()
-        rows = store.conn.execute(
-            "select p.event_id, p.day, e.tags from publish_log p left join events e "
-            "on e.id = p.event_id where p.destination = ? and p.state = 'sent' "
-            "group by p.event_id, p.day",
-            [destination],
-        )
-        for event_id, day, tags in rows:
-            history.add(dt.date.fromisoformat(day), event_id, json.loads(tags) if tags else [])
+        for event_id, day, tags in store.sent_events(destination):
+            history.add(day, event_id, json.loads(tags) if tags else [])
         return history
 
     def add(self, day: dt.date, event_id: str, tags: Iterable[str]) -> None:
@@ -367,8 +361,6 @@ def pick_for(store: Store, destination: Destination) -> DailyPick | None:
 
 # --- a plan over many days -------------------------------------------------------------------
 
-_LIGHT_COLUMNS = "id, month, day, year, tags, priority, sensitive, origin"
-
 
 def _light_events(store: Store) -> dict[tuple[int, int], list[Event]]:
     """Every event without its text and parts (the pick reads them only for the events it
@@ -381,7 +373,7 @@ def _light_events(store: Store) -> dict[tuple[int, int], list[Event]]:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # many small objects and no cycles: collecting while building costs half
     try:
-        for row in store.conn.execute(f"select {_LIGHT_COLUMNS} from events"):
+        for row in store.light_event_rows():
             event_id, month, day, year, tags, priority, sensitive, origin = row
             parsed = tag_lists.get(tags)
             if parsed is None:
@@ -424,10 +416,8 @@ def plan_days(
     by_day = _light_events(store)
 
     def with_text(event: Event) -> Event:
-        row = store.conn.execute(
-            "select title, lead from events where id = ?", [event.id]
-        ).fetchone()
-        return replace(event, title=row[0], lead=row[1]) if row else event
+        text = store.title_and_lead(event.id)
+        return replace(event, title=text[0], lead=text[1]) if text else event
 
     history = History.from_log(store, destination.name)
     limit = destination.max_threads_per_day
@@ -439,7 +429,7 @@ def plan_days(
         pool = list(by_day.get((day.month, day.day), ()))
         if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
             pool += by_day.get((2, 29), [])
-        planned = _planned(store, destination.name, day)
+        planned = store.planned_event_ids(destination.name, day)
         if planned:
             if not events_by_id:
                 events_by_id = {e.id: e for group in by_day.values() for e in group}
@@ -463,15 +453,6 @@ def plan_days(
             history.add(day, choice.event.id, choice.event.tags)
         plan.append(result)
     return plan
-
-
-def _planned(store: Store, destination: str, day: dt.date) -> list[str]:
-    rows = store.conn.execute(
-        "select event_id from publish_log where destination = ? and day = ? "
-        "group by event_id order by min(created_at), min(rowid)",
-        [destination, day.isoformat()],
-    )
-    return [row[0] for row in rows]
 
 
 def format_plan(plan: list[DayPick], destination: str, settings: PickSettings) -> str:

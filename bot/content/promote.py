@@ -21,13 +21,9 @@ def promote(store: Store, event_ids: list[str]) -> list[Event]:
         if event.origin == CURATED:
             raise InputError(f"{event.id} is already curated: nothing promoted")
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with store.db.atomic():
-        for event in events:
-            store.conn.execute(
-                "update events set origin = ?, updated_at = ? where id = ?",
-                [CURATED, now, event.id],
-            )
-            event.origin = CURATED
+    store.set_origin([event.id for event in events], CURATED, now)
+    for event in events:
+        event.origin = CURATED
     return events
 
 
@@ -38,15 +34,4 @@ def candidates(
     search: str | None = None,
     limit: int | None = 50,
 ) -> list[Event]:
-    where = ["origin != ?"]
-    params: list[object] = [CURATED]
-    if month is not None:
-        where.append("month = ? and day = ?")
-        params += [month, day]
-    if search:
-        where.append("(title like ? or lead like ? or id like ?)")
-        params += [f"%{search}%"] * 3
-    sql = f"select * from events where {' and '.join(where)} order by month, day, year, id"
-    if limit:
-        sql += f" limit {int(limit)}"
-    return [Event.from_row(row) for row in store.db.query(sql, params)]
+    return store.events_not_of_origin(CURATED, month, day, search, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -17,6 +18,9 @@ from sqlite_utils.migrations import Migrations
 
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
+from bot.store.drafts import DraftsTable
+from bot.store.lookups import EventLookups
+from bot.store.publish_log import PublishLogTable
 
 if TYPE_CHECKING:
     from bot.store_file import StoreDatabase
@@ -63,8 +67,10 @@ class ImportResult:
     lists: int
 
 
-class Store:
-    """All access to the SQLite file goes through here."""
+class Store(EventLookups, PublishLogTable, DraftsTable):
+    """All access to the SQLite file goes through here: every SQL statement of the package is
+    a method of this class (the publish log's, the drafts' and the narrow lookups' live in
+    their own modules of this package)."""
 
     def __init__(
         self,
@@ -144,6 +150,11 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def atomic(self) -> contextlib.AbstractContextManager[object]:
+        """One transaction for the store calls inside it (``BEGIN IMMEDIATE`` when outermost:
+        see ``bot.store_file.StoreDatabase``); nested, a savepoint."""
+        return self.db.atomic()
 
     # --- events ---------------------------------------------------------------------------
 

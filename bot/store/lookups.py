@@ -1,0 +1,132 @@
+"""Narrow reads and writes of events and members for the pick, the calendar, the on-this-day
+import, promotion and the mention checks: each reads only the columns its caller needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from bot.model import Event
+
+if TYPE_CHECKING:
+    from bot.store_file import StoreDatabase
+
+# the columns of ``light_event_rows``, in order
+LIGHT_COLUMNS = ("id", "month", "day", "year", "tags", "priority", "sensitive", "origin")
+
+
+class EventLookups:
+    """Statements on ``events`` and ``members`` beyond whole records (a part of ``Store``)."""
+
+    db: StoreDatabase
+
+    # --- events ---------------------------------------------------------------------------
+
+    def light_event_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every event as a tuple of ``LIGHT_COLUMNS``: no text, no parts (fast to read)."""
+        return self.db.conn.execute(f"select {', '.join(LIGHT_COLUMNS)} from events")
+
+    def title_and_lead(self, event_id: str) -> tuple[str, str] | None:
+        row = self.db.conn.execute(
+            "select title, lead from events where id = ?", [event_id]
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def origins_and_parts(self, event_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """For each of ``event_ids`` in the store: (origin, parts as stored JSON)."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(event_ids), 500):  # below SQLite's limit of bound values
+            chunk = event_ids[start : start + 500]
+            rows = self.db.conn.execute(
+                f"select id, origin, parts from events where id in ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], (row[1], row[2])) for row in rows)
+        return found
+
+    def set_origin(self, event_ids: Iterable[str], origin: str, now: str) -> None:
+        """Give every one of ``event_ids`` the origin ``origin``, in one transaction."""
+        with self.db.atomic():
+            for event_id in event_ids:
+                self.db.conn.execute(
+                    "update events set origin = ?, updated_at = ? where id = ?",
+                    [origin, now, event_id],
+                )
+
+    def events_not_of_origin(
+        self,
+        origin: str,
+        month: int | None = None,
+        day: int | None = None,
+        search: str | None = None,
+        limit: int | None = 50,
+    ) -> list[Event]:
+        """Events whose origin is not ``origin``, on ``month``/``day`` when given, whose title,
+        lead or id contains ``search`` when given; by date."""
+        where = ["origin != ?"]
+        params: list[object] = [origin]
+        if month is not None:
+            where.append("month = ? and day = ?")
+            params += [month, day]
+        if search:
+            where.append("(title like ? or lead like ? or id like ?)")
+            params += [f"%{search}%"] * 3
+        sql = f"select * from events where {' and '.join(where)} order by month, day, year, id"
+        if limit:
+            sql += f" limit {int(limit)}"
+        return [Event.from_row(row) for row in self.db.query(sql, params)]
+
+    def counts_by_day(
+        self, curated: str, include_tags: Iterable[str] = (), exclude_tags: Iterable[str] = ()
+    ) -> list[tuple[int, int, bool, int]]:
+        """(month, day, origin is ``curated``, number of events) for every day with events,
+        counting only events with one of ``include_tags`` (when given) and none of
+        ``exclude_tags``."""
+        include, exclude = list(include_tags), list(exclude_tags)
+        where: list[str] = []
+        params: list[object] = [curated]  # the select's "origin = ?" comes first
+        if include:
+            marks = ", ".join("?" * len(include))
+            where.append(f"exists (select 1 from json_each(events.tags) where value in ({marks}))")
+            params += include
+        if exclude:
+            marks = ", ".join("?" * len(exclude))
+            where.append(
+                f"not exists (select 1 from json_each(events.tags) where value in ({marks}))"
+            )
+            params += exclude
+        sql = "select month, day, origin = ?, count(*) from events"
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " group by month, day, origin = ?"
+        params.append(curated)
+        return [
+            (month, day, bool(is_curated), count)
+            for month, day, is_curated, count in self.db.conn.execute(sql, params)
+        ]
+
+    def events_with_mentions(self) -> Iterator[tuple[str, str]]:
+        """(id, parts as stored JSON) of the events that may have a mentions block, by id."""
+        # the LIKE only skips the parsing of events that cannot have a mentions block
+        return self.db.conn.execute(
+            "select id, parts from events where parts like '%mentions%' order by id"
+        )
+
+    def event_naming_list(self, name: str) -> str | None:
+        """The id of an event whose parts name the mention list ``name``."""
+        used = self.db.conn.execute(
+            "select id from events where parts like ? limit 1", [f'%"{name}"%']
+        ).fetchone()
+        return used[0] if used else None
+
+    # --- members --------------------------------------------------------------------------
+
+    def member_names(self) -> dict[str, str]:
+        """Every member's display name by id."""
+        return dict(self.db.conn.execute("select id, name from members"))
+
+    def has_member(self, member_id: str) -> bool:
+        return (
+            self.db.conn.execute("select 1 from members where id = ?", [member_id]).fetchone()
+            is not None
+        )
