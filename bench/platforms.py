@@ -27,14 +27,14 @@ DAY = dt.date(2026, 1, 10)
 def main() -> None:
     os.environ.setdefault("ANNIVERSARY_BOT_HOME", tempfile.mkdtemp())
     from bot.app import open_store
-    from bot.channel import Channel
     from bot.config import Config, Destination
-    from bot.fitting import fit_for
-    from bot.mentions import MentionDirectory
+    from bot.config.channel import Channel
+    from bot.events.mentions import MentionDirectory
     from bot.posters import poster_class
-    from bot.publish import publish_thread
-    from bot.render import render_thread
+    from bot.publishing.log import publish_thread
     from bot.store import Store
+    from bot.threads.fitting import fit_for
+    from bot.threads.render import render_thread
 
     # the local fake platforms the tests post to, each with its harness (bot.testing.Harness)
     from tests.harnesses.discord import DiscordHarness

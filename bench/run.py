@@ -138,8 +138,8 @@ def bench_render() -> None:
     import jinja2
 
     from bot.app import open_store
-    from bot.mentions import MentionDirectory
-    from bot.render import render_thread
+    from bot.events.mentions import MentionDirectory
+    from bot.threads.render import render_thread
 
     os.environ.setdefault("ANNIVERSARY_BOT_HOME", tempfile.mkdtemp())
     store = open_store(Path(tempfile.mkdtemp()) / "sample.db")

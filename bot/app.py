@@ -9,14 +9,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.channel import Channel
+from bot.config.channel import Channel
 from bot.errors import BotError, EventRenderError, InputError
-from bot.mentions import MentionDirectory
+from bot.events.mentions import MentionDirectory
 from bot.model import Event
 from bot.paths import data_dir, default_store_path
-from bot.render import Thread, render_thread
-from bot.select import anniversary_events, order_events
 from bot.store import ImportResult, Store
+from bot.threads.render import Thread, render_thread
+from bot.threads.select import anniversary_events, order_events
 
 
 def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
@@ -44,8 +44,8 @@ def import_paths(
     batch=None,
 ):
     """Validate every file first, then write all of it in one transaction. ``batch``: the
-    files already read by ``bot.loader.load_files``."""
-    from bot.loader import load_files
+    files already read by ``bot.events.loader.load_files``."""
+    from bot.events.loader import load_files
 
     batch = batch or load_files(paths, progress)
 
@@ -189,7 +189,7 @@ def fresh_threads(
 ) -> list[Thread]:
     """The day's pick rendered now for the channel and fitted to its adapter; ``fmt`` and
     ``show_all`` (every event, no pick) are for previews."""
-    from bot.fitting import fit_for
+    from bot.threads.fitting import fit_for
 
     config, destination, poster = channel.config, channel.destination, channel.poster
     threads = threads_for_day(
@@ -218,7 +218,7 @@ def event_thread(
 ) -> Thread:
     """One given event rendered for the channel and fitted to its adapter: a day already
     begun, or a draft rendered again."""
-    from bot.fitting import fit_for
+    from bot.threads.fitting import fit_for
 
     config, destination, poster = channel.config, channel.destination, channel.poster
     directory = directory or MentionDirectory.from_store(store, config.lists)

@@ -1,7 +1,7 @@
 """Drafts: a day's fitted threads, stored for a person to read, edit, approve or skip.
 
 A draft is one thread (one event) for one destination on one day, exactly as the destination
-would receive it (``bot.daily.day_threads``), with a hash of the event it was rendered from.
+would receive it (``bot.publishing.daily.day_threads``), with a hash of the event it was rendered from.
 A person may replace a post's text (an *override*, kept beside the rendered post and shown as
 edited), approve the draft, or skip it with a reason.
 
@@ -32,12 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.channel import Channel
+from bot.config.channel import Channel
 from bot.errors import InputError
-from bot.mentions import Member
-from bot.publish import ThreadResult, utc_now
-from bot.render import Post, Thread
+from bot.events.mentions import Member
+from bot.publishing.log import ThreadResult, utc_now
 from bot.store import Store
+from bot.threads.render import Post, Thread
 
 log = logging.getLogger("bot.drafts")
 
@@ -89,7 +89,7 @@ def thread_data(thread: Thread) -> dict[str, Any]:
 
 
 def thread_from_data(data: dict[str, Any]) -> Thread:
-    from bot.dates import parse_date
+    from bot.model.dates import parse_date
 
     posts = [
         Post(
@@ -241,7 +241,7 @@ class Draft:
 def adapter(destination):
     """The destination's adapter, for its capabilities (some depend on its settings, such as
     a Discord forum channel's); nothing is sent."""
-    from bot.publish import make_poster
+    from bot.publishing.log import make_poster
 
     poster = make_poster(destination)
     try:
@@ -363,8 +363,8 @@ class Drafts:
         """Render ``destination``'s threads for ``day`` and store them as drafts. A draft a
         person approved, edited or skipped is kept (stale if its event changed); an untouched
         one is rendered anew."""
-        from bot.day import fresh_day_threads
-        from bot.publish import PublishLog
+        from bot.publishing.log import PublishLog
+        from bot.threads.day import fresh_day_threads
 
         name = destination.name
         if PublishLog(self.store).planned_event_ids(name, day):
@@ -423,7 +423,7 @@ class Drafts:
 
     def regenerate(self, config, draft_id: int) -> Draft:
         """Render a draft anew from its event as it is now: a person's edits are dropped."""
-        from bot.day import fresh_day_threads
+        from bot.threads.day import fresh_day_threads
 
         draft = self.get(draft_id)
         destination = config.destination(draft.destination)
@@ -626,8 +626,8 @@ def threads_to_publish(store: Store, destination, day: dt.date, fresh: list[Thre
 def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
     """Lines for ``status``: drafts that wait for a person from ``today`` on, and the next
     ``days`` days of destinations that require approval with nothing approved yet."""
-    from bot.publish import PublishLog
-    from bot.select import anniversary_events
+    from bot.publishing.log import PublishLog
+    from bot.threads.select import anniversary_events
 
     lines = []
     drafts = Drafts(store).list(since=today)

@@ -40,7 +40,7 @@ class EventRenderError(InputError):
 
 
 class Outcome(StrEnum):
-    """What a failed request means for the post (bot/publish.py acts on it)."""
+    """What a failed request means for the post (bot/publishing/log.py acts on it)."""
 
     NOT_SENT = "not-sent"  # the platform said no, or nothing reached it: sending again is safe
     UNKNOWN = "unknown"  # it may have been published (no answer, a gateway's 5xx, an unreadable

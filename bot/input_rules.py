@@ -1,5 +1,5 @@
-"""The rules every way in applies to what becomes an event: event files (``bot.schema``), the
-JSON-lines data set (``bot.loader``, which skips the general validator for speed) and the
+"""The rules every way in applies to what becomes an event: event files (``bot.events.schema``), the
+JSON-lines data set (``bot.events.loader``, which skips the general validator for speed) and the
 on-this-day feed. Kept free of pydantic so the fast paths can use them.
 """
 
@@ -14,7 +14,7 @@ MAX_TEXT_CHARS = 200_000
 MAX_URL_CHARS = 2048
 # what SQLite stores in an INTEGER column
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# the years the date code supports (bot.dates: at most four digits, negative for BC)
+# the years the date code supports (bot.model.dates: at most four digits, negative for BC)
 MIN_YEAR, MAX_YEAR = -9999, 9999
 
 # printable ASCII without space: the common case, checked without looking at each character

@@ -183,8 +183,8 @@ def write_config(path: Path, destinations: str, extra: str = "") -> Path:
 def build_year_store(path: Path, parts: int = 1) -> Path:
     """A store with one event on every day of the year (February 29 too), each of ``parts``
     posts, so that a test of a real process posts the same whatever the real date is."""
-    from bot.dates import AnniversaryDate
     from bot.model import Event
+    from bot.model.dates import AnniversaryDate
 
     events = []
     for offset in range(366):

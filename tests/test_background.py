@@ -468,7 +468,7 @@ def test_summary_titles_are_escaped(tmp_path, pages):
 
 
 def test_default_url_and_placement():
-    from bot.dates import AnniversaryDate
+    from bot.model.dates import AnniversaryDate
 
     event = Event("x", AnniversaryDate(7, 20, 1969), "T", "L", [
         {"blocks": [{"type": "links", "links": [

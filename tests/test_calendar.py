@@ -7,8 +7,8 @@ import json
 import pytest
 
 from bot.content.calendar import DayCount, day_counts, format_calendar
-from bot.dates import AnniversaryDate
 from bot.model import Event
+from bot.model.dates import AnniversaryDate
 from bot.store import Store
 from tests.conftest import write_config
 

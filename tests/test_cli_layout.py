@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from bot.drafts import STATES as DRAFT_STATES
-from bot.publish import PostState
-from bot.scheduler import RunOutcome
+from bot.publishing.log import PostState
+from bot.publishing.scheduler import RunOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_PACKAGE = ROOT / "bot" / "cli"
@@ -132,7 +132,7 @@ def test_preview_loads_no_other_topic_and_no_publishing_machinery(tmp_path):
     assert "bot.cli.preview" in loaded
     not_needed = {
         "bot.cli.drafts", "bot.cli.content", "bot.cli.publishing", "bot.cli.mentions",
-        "bot.drafts", "bot.publish", "bot.scheduler", "bot.html_preview", "apscheduler",
+        "bot.drafts", "bot.publishing.log", "bot.publishing.scheduler", "bot.preview.html", "apscheduler",
     }  # fmt: skip
     assert not loaded & not_needed
 

@@ -1,4 +1,4 @@
-"""The library functions the publishing commands call (``bot.retry``, ``bot.publish_report``),
+"""The library functions the publishing commands call (``bot.operations.retry``, ``bot.operations.publish_report``),
 on a publish log written directly: what each step says and what it leaves in the store."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 
 from bot.errors import InputError
+from bot.operations.publish_report import history, history_line
+from bot.operations.retry import BY_HAND, MarkedSent, retry
 from bot.posters.base import OutgoingPost
-from bot.publish import PostState, PublishLog, post_key
-from bot.publish_report import history, history_line
-from bot.retry import BY_HAND, MarkedSent, retry
+from bot.publishing.log import PostState, PublishLog, post_key
 
 DAY = dt.date(2026, 7, 20)
 EVENT = "1969-07-20-apollo-11"

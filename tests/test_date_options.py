@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from bot import dates
 from bot.errors import InputError
+from bot.model import dates
 from tests.conftest import write_config
 
 FEB_29_EVENT = "1940-02-29-hattie-mcdaniel-becomes-the-first-black-oscar-winner"

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from bot.dates import (
+from bot.errors import InputError
+from bot.model.dates import (
     AnniversaryDate,
     date_in_words,
     ordinal,
@@ -13,7 +14,6 @@ from bot.dates import (
     years_ago,
     years_between,
 )
-from bot.errors import InputError
 
 
 @pytest.mark.parametrize(

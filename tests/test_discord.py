@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.errors import ConfigError
-from bot.mentions import Member, MentionDirectory
+from bot.events.mentions import Member, MentionDirectory
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.discord import DiscordPoster, thread_name
-from bot.publish import outgoing_posts
-from bot.render import ZERO_WIDTH_SPACE, render_thread
+from bot.publishing.log import outgoing_posts
+from bot.threads.render import ZERO_WIDTH_SPACE, render_thread
 from tests.harnesses.discord import CHANNEL_ID, GUILD_ID, TOKEN, WEBHOOK_ID, DiscordServer
 from tests.test_render import make_event
 

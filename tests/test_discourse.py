@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.errors import ConfigError
-from bot.mentions import Member
+from bot.events.mentions import Member
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.discourse import DiscoursePoster, external_id
 from tests.harnesses.discourse import (

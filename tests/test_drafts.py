@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from bot.channel import Channel
 from bot.config import Config, Destination
-from bot.daily import day_plan, day_threads, publish_day
+from bot.config.channel import Channel
 from bot.drafts import (
     APPROVED,
     DRAFT,
@@ -28,6 +27,7 @@ from bot.drafts import (
     thread_from_data,
     threads_to_publish,
 )
+from bot.publishing.daily import day_plan, day_threads, publish_day
 from bot.store import Store
 from tests.conftest import REFERENCE_EVENT_ID, THREE_PART_EVENT, write, write_config
 
@@ -233,7 +233,7 @@ def test_an_approved_draft_goes_out_byte_for_byte_even_when_rendering_changed(tm
 
 
 def test_the_scheduler_logs_a_thread_that_waits_for_approval(tmp_path, store):
-    from bot.scheduler import DailyJob
+    from bot.publishing.scheduler import DailyJob
 
     config = config_for(tmp_path, require_approval=True)
     day = dt.datetime(2026, 7, 20, 12, 0, tzinfo=dt.UTC)
@@ -441,9 +441,9 @@ def test_scheduler_waits_for_approval_instead_of_calling_the_day_missed(
     import datetime as dt
     import shutil
 
-    from bot.config_loading import load_config
+    from bot.config.loading import load_config
     from bot.drafts import Drafts
-    from bot.scheduler import DailyJob
+    from bot.publishing.scheduler import DailyJob
 
     db = tmp_path / "store.db"
     shutil.copy(sample_store_path, db)

@@ -11,10 +11,10 @@ import threading
 
 import pytest
 
-from bot.config_loading import load_config
+from bot.config.loading import load_config
 from bot.drafts import Drafts
-from bot.publish import PublishLog
-from bot.scheduler import DailyJob, RunOutcome
+from bot.publishing.log import PublishLog
+from bot.publishing.scheduler import DailyJob, RunOutcome
 from bot.store import Store
 from tests.conftest import write, write_config
 from tests.servers import LocalServer, Recorded, WebhookReceiver

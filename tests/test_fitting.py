@@ -8,12 +8,12 @@ import re
 import pytest
 
 from bot.app import threads_for_day
-from bot.fitting import CONTINUED, fit_thread, split_text
-from bot.mentions import Member
+from bot.events.mentions import Member
 from bot.posters import platform_rules
 from bot.posters.base import Capabilities
 from bot.posters.mastodon import MastodonPoster
-from bot.render import Post, Thread, mention_text
+from bot.threads.fitting import CONTINUED, fit_thread, split_text
+from bot.threads.render import Post, Thread, mention_text
 from tests.conftest import REFERENCE_EVENT_ID
 
 URL = re.compile(r"https?://\S+")

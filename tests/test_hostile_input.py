@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.loader import _wiki_record_problem, wiki_record_to_event
+from bot.events.loader import _wiki_record_problem, wiki_record_to_event
 from bot.safe_load import MAX_ALIAS_NODES, MAX_DEPTH, MAX_TEXT_CHARS
 from tests.conftest import ROOT, SHARED_DATA, write
 
@@ -478,7 +478,7 @@ def test_a_file_over_the_size_cap(tmp_path, cli_run, small_store, monkeypatch):
 MEASURE = """\
 import json, sys, time, tracemalloc
 from bot.errors import InputError
-from bot.loader import load_files
+from bot.events.loader import load_files
 tracemalloc.start()
 start = time.perf_counter()
 try:
@@ -539,7 +539,7 @@ def test_aliases_within_the_budget_are_read(tmp_path, cli_run):
 def _schema_accepts(event_dict: dict[str, Any]) -> bool:
     from pydantic import ValidationError
 
-    from bot.schema import EventIn
+    from bot.events.schema import EventIn
 
     try:
         EventIn.model_validate(event_dict)

@@ -19,7 +19,7 @@ import pytest
 
 from bot.config import Config, Destination
 from bot.drafts import Drafts
-from bot.html_preview import text_lines, write_site
+from bot.preview.html import text_lines, write_site
 from bot.store import Store
 from tests.browser import chromium
 from tests.conftest import REFERENCE_EVENT_ID, ROOT, write
@@ -210,7 +210,7 @@ def test_edited_and_continued_posts_are_drawn_from_their_text(tmp_path, sample_s
 
 
 def test_text_lines_make_cards_and_chips():
-    from bot.mentions import Member
+    from bot.events.mentions import Member
 
     lines = text_lines(
         "A \\*starred\\* line\n\nhttps://v.example/1\nhttps://other.example\n> quoted\nFYI @a @b",

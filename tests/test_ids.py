@@ -12,12 +12,12 @@ import unicodedata
 import pytest
 
 from bot.app import import_paths, threads_for_day
-from bot.dates import AnniversaryDate, parse_date
 from bot.errors import InputError
 from bot.model import Event, derive_id
+from bot.model.dates import AnniversaryDate, parse_date
 from bot.posters.base import OutgoingPost
 from bot.posters.outbox import OutboxPoster
-from bot.publish import post_key, publish_thread
+from bot.publishing.log import post_key, publish_thread
 from bot.store import Store
 from tests.conftest import SHARED_DATA, write
 

@@ -9,15 +9,15 @@ import re
 
 import pytest
 
-from bot.channel import Channel
 from bot.config import Config, Destination
-from bot.dates import AnniversaryDate
-from bot.fitting import fit_for
-from bot.mentions import MentionDirectory
+from bot.config.channel import Channel
+from bot.events.mentions import MentionDirectory
 from bot.model import Event
+from bot.model.dates import AnniversaryDate
 from bot.posters import poster_class
-from bot.publish import outgoing_posts
-from bot.render import render_thread
+from bot.publishing.log import outgoing_posts
+from bot.threads.fitting import fit_for
+from bot.threads.render import render_thread
 
 CORPUS = [
     "@everyone", "@here", "@channel", "<@123456789012345678>", "<@&987654321098765432>",

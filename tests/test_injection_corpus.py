@@ -31,17 +31,17 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.channel import Channel
 from bot.config import Config, Destination
-from bot.dates import AnniversaryDate
+from bot.config.channel import Channel
 from bot.errors import BotError, InputError
-from bot.fitting import fit_for
-from bot.mentions import MentionDirectory
+from bot.events.mentions import MentionDirectory
 from bot.model import Event
+from bot.model.dates import AnniversaryDate
 from bot.posters import poster_class
 from bot.posters.base import OutgoingPost, Published
-from bot.publish import outgoing_posts
-from bot.render import event_urls, render_thread
+from bot.publishing.log import outgoing_posts
+from bot.threads.fitting import fit_for
+from bot.threads.render import event_urls, render_thread
 from tests.servers import LocalServer, Recorded
 
 DAY = dt.date(2026, 7, 20)
@@ -811,7 +811,7 @@ def test_publish_sends_what_the_checks_read(target, catch_all, monkeypatch):
 
 @pytest.mark.parametrize("payload", URL_PAYLOADS)
 def test_a_url_the_import_takes_renders_and_one_it_refuses_is_one_line(payload, tmp_path):
-    from bot.loader import load_files
+    from bot.events.loader import load_files
 
     path = tmp_path / "event.json"
     event = {

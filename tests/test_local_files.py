@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import InputError
-from bot.loader import load_files
+from bot.events.loader import load_files
 from bot.local_files import MAX_IMAGE_BYTES, ImageKind, read_image
 from tests.conftest import write
 from tests.harnesses.discourse import FakeDiscourse

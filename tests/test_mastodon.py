@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from bot.dates import AnniversaryDate
 from bot.errors import ConfigError
+from bot.model.dates import AnniversaryDate
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.mastodon import (
     MastodonPoster,
@@ -152,8 +152,8 @@ def test_a_content_warning_counts_as_written():
 
 
 def test_count_length_agrees_with_the_helper_on_every_bundled_event(sample_store):
-    from bot.mentions import MentionDirectory
-    from bot.render import render_thread
+    from bot.events.mentions import MentionDirectory
+    from bot.threads.render import render_thread
 
     directory = MentionDirectory.from_store(sample_store)
     bodies = []
@@ -248,14 +248,14 @@ def test_mastodon_forgets_the_key_after_an_hour(server, tmp_path):
 
 
 def _thread(bodies: list[str]):
-    from bot.render import Post, Thread
+    from bot.threads.render import Post, Thread
 
     posts = [Post(number, body) for number, body in enumerate(bodies, 1)]
     return Thread("1969-07-20-apollo-11", AnniversaryDate(7, 20, 1969), DAY, "text", posts)
 
 
 def test_a_post_left_sending_by_a_crash_is_sent_again_once(server, tmp_path, store):
-    from bot.publish import PublishLog, outgoing_posts, publish_thread
+    from bot.publishing.log import PublishLog, outgoing_posts, publish_thread
 
     thread = _thread(["The lead.", "The second.", "The third."])
     posts = outgoing_posts(thread, "masto")
@@ -277,7 +277,7 @@ def test_a_post_left_sending_by_a_crash_is_sent_again_once(server, tmp_path, sto
 
 
 def test_past_the_hour_a_post_left_sending_waits_for_a_person(server, tmp_path, store):
-    from bot.publish import PublishLog, outgoing_posts, publish_thread
+    from bot.publishing.log import PublishLog, outgoing_posts, publish_thread
 
     thread = _thread(["The lead.", "The second."])
     posts = outgoing_posts(thread, "masto")

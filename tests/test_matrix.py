@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.errors import ConfigError
-from bot.mentions import Member
+from bot.events.mentions import Member
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.matrix import (
     CONTENT_BUDGET,
@@ -549,10 +549,10 @@ def test_synapse_reference_thread_through_the_core(
     for Matrix, fitted to the adapter's capabilities by the core, published by the publish
     loop, read back from the server."""
     from bot.app import threads_for_day
-    from bot.channel import Channel
     from bot.config import Config, Destination
-    from bot.fitting import fit_for
-    from bot.publish import publish_thread
+    from bot.config.channel import Channel
+    from bot.publishing.log import publish_thread
+    from bot.threads.fitting import fit_for
 
     destination = Destination(name="matrixref", type="matrix", format="text")
     (rendered,) = threads_for_day(sample_store, reference_day, "text", platform="matrix")
@@ -635,7 +635,7 @@ def test_synapse_publish_loop_survives_a_crash_after_the_response(
     synapse, tmp_path, three_part_store, find
 ):
     from bot.app import threads_for_day
-    from bot.publish import PublishLog, publish_thread
+    from bot.publishing.log import PublishLog, publish_thread
     from bot.store import Store
 
     store = Store(three_part_store)

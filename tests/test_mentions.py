@@ -8,9 +8,9 @@ import pytest
 
 from bot.app import import_paths, threads_for_day
 from bot.errors import InputError
-from bot.mentions import MentionAdmin, MentionDirectory
-from bot.render import render_thread
+from bot.events.mentions import MentionAdmin, MentionDirectory
 from bot.store import Store
+from bot.threads.render import render_thread
 from tests.conftest import REFERENCE_EVENT_ID, write
 
 MEMBERS = """\

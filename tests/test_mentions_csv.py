@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.mentions import MentionAdmin
+from bot.events.mentions import MentionAdmin
 from bot.store import Store
 from tests.conftest import write
 
@@ -200,9 +200,9 @@ def test_a_bad_csv_is_one_line_and_changes_nothing(run, tmp_path, text, message)
 
 
 def test_a_file_over_the_size_cap_is_refused(run, tmp_path, monkeypatch):
-    import bot.mentions
+    import bot.events.mentions
 
-    monkeypatch.setattr(bot.mentions, "MAX_CSV_BYTES", 1000)
+    monkeypatch.setattr(bot.events.mentions, "MAX_CSV_BYTES", 1000)
     text = "id,name\n" + "".join(f"m{i},Member {i}\n" for i in range(100))
     code, _, err = import_csv(run, tmp_path, text, name="big.csv")
     assert code == 2 and "big.csv: " in err and "1,000 bytes" in err

@@ -21,7 +21,7 @@ from bot.content.onthisday import (
     feed_text,
     is_feed_document,
 )
-from bot.loader import wiki_record_row
+from bot.events.loader import wiki_record_row
 from bot.store import Store
 from tests.conftest import ROOT, write, write_config
 from tests.servers import FakePlatform, LocalServer

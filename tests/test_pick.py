@@ -23,10 +23,10 @@ from bot.content.pick import (
     pick_for,
     plan_days,
 )
-from bot.dates import AnniversaryDate, years_between
 from bot.model import Event
-from bot.select import anniversary_events, order_events
+from bot.model.dates import AnniversaryDate, years_between
 from bot.store import Store
+from bot.threads.select import anniversary_events, order_events
 from tests.conftest import SHARED_DATA, write, write_config
 
 DAY = dt.date(2026, 7, 20)
@@ -214,7 +214,7 @@ def test_threads_for_day_uses_the_pick(tmp_path):
 
 
 def test_pick_config(tmp_path, cli_run):
-    from bot.config_loading import load_config
+    from bot.config.loading import load_config
 
     dests = (
         "  forum:\n    type: outbox\n    path: out\n    pick:\n      enabled: true\n"

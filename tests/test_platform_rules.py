@@ -8,7 +8,7 @@ import dataclasses
 from bot.model import Member
 from bot.posters import Poster, Published, platform_rules
 from bot.posters.mastodon import MastodonPoster
-from bot.render import mention_text
+from bot.threads.render import mention_text
 
 
 class PlainRules(Poster):

@@ -11,7 +11,7 @@ import pytest
 from bot.app import threads_for_day
 from bot.posters.base import PostError
 from bot.posters.webhook import WebhookPoster
-from bot.publish import PublishLog, publish_thread
+from bot.publishing.log import PublishLog, publish_thread
 from bot.store import Store
 from tests.conftest import write_config
 from tests.servers import WebhookReceiver

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 
 from bot.errors import BotError
-from bot.mentions import MentionDirectory
+from bot.events.mentions import MentionDirectory
 from bot.model import Event
-from bot.render import ZERO_WIDTH_SPACE, render_thread
+from bot.threads.render import ZERO_WIDTH_SPACE, render_thread
 
 DAY = dt.date(2026, 7, 20)
 
@@ -27,7 +27,7 @@ def make_event(**changes) -> Event:
         {"blocks": [{"type": "text", "text": "A reply."}]},
     ]  # fmt: skip
     fields = dict(
-        id="apollo", date=__import__("bot.dates").dates.AnniversaryDate(7, 20, 1969),
+        id="apollo", date=__import__("bot.model.dates").model.dates.AnniversaryDate(7, 20, 1969),
         title="Apollo 11 lands on the Moon", lead="Neil Armstrong walked on the Moon.", parts=parts,
     )  # fmt: skip
     fields.update(changes)

@@ -12,18 +12,24 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bot.channel import Channel
 from bot.config import Config, Destination
-from bot.daily import publish_day
-from bot.dates import AnniversaryDate
+from bot.config.channel import Channel
 from bot.drafts import Drafts
 from bot.errors import BotError, EventRenderError
 from bot.model import Event
+from bot.model.dates import AnniversaryDate
 from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
-from bot.publish import PublishLog
-from bot.scheduler import DailyJob, DailyTrigger, InstanceLock, build_scheduler, scheduled_at
-from bot.select import order_events
+from bot.publishing.daily import publish_day
+from bot.publishing.log import PublishLog
+from bot.publishing.scheduler import (
+    DailyJob,
+    DailyTrigger,
+    InstanceLock,
+    build_scheduler,
+    scheduled_at,
+)
 from bot.store import Store
+from bot.threads.select import order_events
 
 UTC = dt.UTC
 NY, LONDON, AUCKLAND = (

@@ -530,7 +530,7 @@ def test_a_token_under_the_wrong_key_is_named_by_its_source_not_shown(
         "  social:\n    type: mastodon\n    url: {$env: WRONG_VAR}\n"
         "    access_token: {$env: MASTODON_TOKEN}\n",
     )
-    from bot.config_schema import parse_config
+    from bot.config.schema import parse_config
 
     with pytest.raises(ConfigError) as raised:
         parse_config(config)
@@ -576,7 +576,7 @@ class RefusingServer(FakePlatform):
 
 def test_discord_401_without_a_code_does_not_echo_the_token(tmp_path, monkeypatch):
     """A 401/404 on a webhook without Discord's ``code`` (a proxy's answer) quoting the URL."""
-    from bot.config_schema import parse_config
+    from bot.config.schema import parse_config
     from bot.posters.discord import DiscordPoster
 
     token = "DiscordUnitToken_0123456789abcdefghijklmnopqrstuvwxyz"
@@ -597,7 +597,7 @@ def test_discord_401_without_a_code_does_not_echo_the_token(tmp_path, monkeypatc
 
 
 def test_slack_ok_false_quoting_the_request_does_not_show_the_token(tmp_path, monkeypatch):
-    from bot.config_schema import parse_config
+    from bot.config.schema import parse_config
     from bot.posters.slack import SlackPoster
 
     token = "xoxb-4242-SlackUnitToken-0123456789"
@@ -622,7 +622,7 @@ def test_slack_ok_false_quoting_the_request_does_not_show_the_token(tmp_path, mo
 
 @pytest.mark.parametrize("adapter", ["mastodon", "discourse", "matrix"])
 def test_an_adapter_names_the_host_never_the_urls_password(adapter, tmp_path, monkeypatch):
-    from bot.config_schema import parse_config
+    from bot.config.schema import parse_config
     from bot.posters import poster_class
 
     password = f"{adapter.capitalize()}HostPassword_0123"

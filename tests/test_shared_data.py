@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.loader import wiki_record_to_event
+from bot.events.loader import wiki_record_to_event
 from tests.conftest import SHARED_DATA
 
 needs_shared = pytest.mark.shared(SHARED_DATA)

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.errors import ConfigError
-from bot.mentions import Member
+from bot.events.mentions import Member
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.slack import EVENT_TYPE, SlackPoster
-from bot.publish import PublishLog, outgoing_posts, publish_thread
-from bot.render import ZERO_WIDTH_SPACE
+from bot.publishing.log import PublishLog, outgoing_posts, publish_thread
+from bot.threads.render import ZERO_WIDTH_SPACE
 from tests.harnesses.slack import CHANNEL, TOKEN, SlackServer
 from tests.test_discord import injection_thread
 from tests.test_render import DIRECTORY, make_event
@@ -166,7 +166,7 @@ def test_find_pages_through_a_busy_channel(server, tmp_path):
 def test_a_crash_after_slack_accepted_the_lead_is_reconciled_not_resent(server, tmp_path, store):
     """The process died after chat.postMessage and before the log said "sent": the next run
     finds the lead by its key, records it, and sends only what is left."""
-    from bot.render import render_thread
+    from bot.threads.render import render_thread
 
     thread = render_thread(make_event(), DAY, "text", DIRECTORY, platform="slack")
     posts = outgoing_posts(thread, "slk")

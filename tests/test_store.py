@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 from bot.app import export_events, import_paths
-from bot.loader import load_files
+from bot.events.loader import load_files
 from bot.store import Store, migrations
 from tests.conftest import write
 

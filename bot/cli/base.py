@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from bot.config import Config, Destination
-    from bot.dates import AnniversaryDate
+    from bot.model.dates import AnniversaryDate
     from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +38,7 @@ class Context:
 
     @cached_property
     def config(self) -> Config:
-        from bot.config_loading import load_config
+        from bot.config.loading import load_config
 
         return load_config(self.config_path)
 
@@ -63,7 +63,7 @@ class Context:
     ) -> dt.date:
         """The day given as ``option`` (default: today), checked to begin a span of ``days``
         days the calendar holds (``plan --days 7`` from 9999-12-30 does not fit)."""
-        from bot.dates import day_span, parse_day_option
+        from bot.model.dates import day_span, parse_day_option
 
         today = self.today(timezone)
         day = parse_day_option(value, today, option) if value else today
@@ -114,7 +114,7 @@ def to_many_option(help: str = "Only this destination.") -> Callable[[F], F]:
 
 def anniversary_option(value: str, option: str = "--date") -> AnniversaryDate:
     """An option's ``MM-DD`` or ``YYYY-MM-DD``; a bad one is an InputError naming the option."""
-    from bot.dates import parse_date
+    from bot.model.dates import parse_date
 
     try:
         return parse_date(value)
@@ -134,8 +134,8 @@ def write_site_for(
     ``preview --format html --out DIR``)."""
     from pathlib import Path
 
-    from bot.dates import year_days
-    from bot.html_preview import write_site
+    from bot.model.dates import year_days
+    from bot.preview.html import write_site
 
     destinations = obj.destinations(names)
     if year is not None:

@@ -171,7 +171,7 @@ def calendar_command(
     """
     from bot.content.calendar import format_calendar
     from bot.content.coverage import destination_coverage
-    from bot.dates import year_days
+    from bot.model.dates import year_days
 
     dest = obj.config.destination(destination) if destination else None
     if year is None:

@@ -75,7 +75,7 @@ def drafts_list(
 
     Example: anniversary-bot drafts list --state stale
     """
-    from bot.draft_review import list_drafts
+    from bot.operations.draft_review import list_drafts
 
     since = None if show_all else obj.today()
     found = list_drafts(obj.store, obj.config, destination, since, states)
@@ -98,8 +98,8 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
 
     Example: anniversary-bot drafts show 3
     """
-    from bot.draft_review import draft_warnings
     from bot.drafts import Drafts
+    from bot.operations.draft_review import draft_warnings
 
     store = Drafts(obj.store)
     draft = store.get(draft_id)
@@ -116,11 +116,11 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     if fmt == "html":
-        from bot.html_preview import draft_page
+        from bot.preview.html import draft_page
 
         click.echo(draft_page(obj.store, obj.config, draft), nl=False)
         return
-    from bot.preview import format_preview
+    from bot.preview.text import format_preview
 
     click.echo(f"draft {draft.id}: {draft.label}" + (f": {draft.reason}" if draft.reason else ""))
     for warning in draft_warnings(draft, obj.config)[len(draft.data["warnings"]) :]:
@@ -143,8 +143,8 @@ def drafts_edit(obj: Context, draft_id: int, number: int, edit_title: bool) -> N
 
     Example: EDITOR=nano anniversary-bot drafts edit 3 --post 2
     """
-    from bot.draft_review import edit_target
     from bot.drafts import Drafts
+    from bot.operations.draft_review import edit_target
 
     store = Drafts(obj.store)
     target = edit_target(store.get(draft_id), number, edit_title)

@@ -30,7 +30,7 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
     Example: anniversary-bot import my-events/ wikipedia-onthisday.jsonl.gz
     """
     from bot.app import import_paths
-    from bot.loader import load_files
+    from bot.events.loader import load_files
 
     store = obj.store
     with Progress("Reading", sum(_size(p) for p in paths)) as read_bar:
@@ -113,7 +113,7 @@ def events_show(obj: Context, event_id: str, as_json: bool) -> None:
 
     Example: anniversary-bot events show 1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky
     """
-    from bot.listings import event_document
+    from bot.operations.listings import event_document
 
     click.echo(event_document(obj.store, event_id, as_json), nl=False)
 

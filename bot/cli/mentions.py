@@ -24,7 +24,7 @@ def members_group() -> None:
 
 def _handles_option(values: tuple[str, ...]) -> dict[str, str]:
     """``--handle PLATFORM=HANDLE`` values as a platform -> handle mapping."""
-    from bot.mentions import PLATFORMS
+    from bot.events.mentions import PLATFORMS
 
     handles = {}
     for value in values:
@@ -58,7 +58,7 @@ def members_list(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(members, indent=2, ensure_ascii=False))
         return
-    from bot.listings import member_line
+    from bot.operations.listings import member_line
 
     for member in members:
         click.echo(member_line(member))
@@ -93,7 +93,7 @@ def members_add(
 
     Example: anniversary-bot mentions members add jane-doe "SGT Jane Doe" --handle discourse=janedoe --tag space
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     change = MentionAdmin(obj.store).add_member(
         {"id": member_id, "name": name, "handles": _handles_option(handles), "tags": list(tags)},
@@ -133,7 +133,7 @@ def members_edit(
 
     Example: anniversary-bot mentions members edit jane-doe --handle mastodon=@jane@example.social
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     changes: dict[str, Any] = {"handles": _handles_option(handles)}
     if name:
@@ -158,7 +158,7 @@ def members_remove(obj: Context, member: str, force: bool) -> None:
 
     Example: anniversary-bot mentions members remove jane-doe
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     change = MentionAdmin(obj.store).remove_member(member, force=force)
     click.echo(f"removed {change.member.id} ({change.member.name})")
@@ -176,7 +176,7 @@ def mentions_optout(obj: Context, member: str) -> None:
 
     Example: anniversary-bot mentions optout "SSG Jeffrey Leake"
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     out = MentionAdmin(obj.store).opt_out(member, obj.today().isoformat())
     click.echo(f"{out.id} ({out.name}) opted out")
@@ -194,7 +194,7 @@ def lists_list(obj: Context) -> None:
 
     Example: anniversary-bot mentions lists list
     """
-    from bot.listings import mention_list_sizes
+    from bot.operations.listings import mention_list_sizes
 
     for mention_list in mention_list_sizes(obj.store, obj.config.lists):
         click.echo(mention_list.line())
@@ -208,7 +208,7 @@ def lists_show(obj: Context, name: str) -> None:
 
     Example: anniversary-bot mentions lists show reference-fyi-1
     """
-    from bot.mentions import MentionDirectory
+    from bot.events.mentions import MentionDirectory
 
     directory = MentionDirectory.from_store(obj.store, obj.config.lists)
     for member in directory.expand([name], []):
@@ -229,7 +229,7 @@ def lists_create(
 
     Example: anniversary-bot mentions lists create space-fans --include-tag space
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     MentionAdmin(obj.store).create_list(name, description, list(include_tags))
     click.echo(f"created list {name}")
@@ -244,7 +244,7 @@ def lists_add(obj: Context, name: str, members: tuple[str, ...]) -> None:
 
     Example: anniversary-bot mentions lists add space-fans jane-doe
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     added = MentionAdmin(obj.store).add_to_list(name, list(members))
     click.echo(f"{name}: added {', '.join(m.id for m in added)}")
@@ -259,7 +259,7 @@ def lists_remove(obj: Context, name: str, members: tuple[str, ...]) -> None:
 
     Example: anniversary-bot mentions lists remove space-fans jane-doe
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     removed = MentionAdmin(obj.store).remove_from_list(name, list(members))
     click.echo(f"{name}: removed {', '.join(m.id for m in removed)}")
@@ -273,7 +273,7 @@ def lists_delete(obj: Context, name: str) -> None:
 
     Example: anniversary-bot mentions lists delete space-fans
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     MentionAdmin(obj.store).delete_list(name)
     click.echo(f"deleted list {name}")
@@ -294,7 +294,7 @@ def mentions_import(obj: Context, path: str, replace: bool) -> None:
 
     Example: anniversary-bot mentions import members.csv
     """
-    from bot.mentions import MentionAdmin
+    from bot.events.mentions import MentionAdmin
 
     count, lists = MentionAdmin(obj.store).import_file(path, replace=replace)
     click.echo(
@@ -317,10 +317,10 @@ def mentions_export(obj: Context, fmt: str) -> None:
     Example: anniversary-bot mentions export > members.yaml
     """
     if fmt == "csv":
-        from bot.mentions import MentionAdmin
+        from bot.events.mentions import MentionAdmin
 
         MentionAdmin(obj.store).export_csv(sys.stdout)
         return
-    from bot.listings import mentions_document
+    from bot.operations.listings import mentions_document
 
     click.echo(mentions_document(obj.store), nl=False)

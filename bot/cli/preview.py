@@ -72,7 +72,7 @@ def preview(
         return
     if days is not None or year is not None:
         raise InputError("--days and --year go with --format html --out DIR")
-    from bot.day_preview import preview_day
+    from bot.preview.day import preview_day
 
     dest = obj.destination(destination)
     day = obj.day(date_text, dest.timezone)

@@ -34,10 +34,10 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
 
     Example: anniversary-bot post --to outbox
     """
-    from bot.channel import Channel
-    from bot.daily import publish_day
-    from bot.preview import format_preview
-    from bot.publish_report import dry_run as show_dry_run
+    from bot.config.channel import Channel
+    from bot.operations.publish_report import dry_run as show_dry_run
+    from bot.preview.text import format_preview
+    from bot.publishing.daily import publish_day
 
     setup_logging()
     failures = 0
@@ -81,8 +81,8 @@ def history(
 
     Example: anniversary-bot history --failed
     """
-    from bot.publish_report import history as read_history
-    from bot.publish_report import history_line
+    from bot.operations.publish_report import history as read_history
+    from bot.operations.publish_report import history_line
 
     day = obj.day(date_text) if date_text else None
     if as_json:
@@ -124,7 +124,7 @@ def retry(
 
     Example: anniversary-bot retry --to forum
     """
-    from bot.retry import retry as retry_posts
+    from bot.operations.retry import retry as retry_posts
 
     setup_logging()
     failures = 0
@@ -151,7 +151,7 @@ def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
 
     Example: anniversary-bot run --once
     """
-    from bot.scheduler import DailyJob, run_forever
+    from bot.publishing.scheduler import DailyJob, run_forever
 
     setup_logging(default="INFO")
     config = obj.config
@@ -179,7 +179,7 @@ def status(obj: Context) -> None:
     Example: anniversary-bot status
     """
     from bot.clock import now
-    from bot.publish_report import status as read_status
+    from bot.operations.publish_report import status as read_status
 
     config = obj.config  # before the store: a store named in a bad config is not created
     found = read_status(obj.store, config, now(), obj.today())

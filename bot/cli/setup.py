@@ -48,7 +48,7 @@ def config_check(obj: Context) -> None:
 
     Example: anniversary-bot --config bot.yaml config check
     """
-    from bot.config_check import check_destinations
+    from bot.operations.config_check import check_destinations
 
     config = obj.config
     click.echo(

@@ -17,9 +17,9 @@ from urllib.parse import quote, unquote, urlsplit
 from bot.content.fetching import Fetcher, FetchError
 from bot.content.onthisday import LICENSE_NAME
 from bot.content.text import cut_paragraphs, cut_text, html_paragraphs, one_line, page_title
-from bot.dates import MONTH_NAMES
 from bot.errors import InputError
 from bot.model import Event
+from bot.model.dates import MONTH_NAMES
 
 if TYPE_CHECKING:
     from bot.store import Store

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.content import CURATED
-from bot.dates import MONTH_NAMES
+from bot.model.dates import MONTH_NAMES
 
 if TYPE_CHECKING:
     from bot.store import Store

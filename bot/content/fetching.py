@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from bot import clock
 from bot.errors import BotError
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class Fetched:
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 class Fetcher:

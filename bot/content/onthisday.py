@@ -22,10 +22,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from bot.content import CANDIDATE_ORIGIN
 from bot.content.text import cut_text, one_line, strip_html
-from bot.dates import MONTH_NAMES, AnniversaryDate, check_month_day
 from bot.errors import InputError
 from bot.input_rules import MAX_YEAR, MIN_YEAR, text_problem
 from bot.model import Event, id_prefix
+from bot.model.dates import MONTH_NAMES, AnniversaryDate, check_month_day
 from bot.safe_load import format_path
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def _commons_file(image_url: str) -> str | None:
 
 
 def candidate_id(date: AnniversaryDate, kind: str, text: str) -> str:
-    """The id scheme of the JSON-lines import (``bot.loader.wiki_record_row``): the same item
+    """The id scheme of the JSON-lines import (``bot.events.loader.wiki_record_row``): the same item
     from the data set and from the feed is one event."""
     return f"{id_prefix(date)}-{kind}-{zlib.crc32(text.encode()):08x}"
 
@@ -321,11 +321,11 @@ def feed_events(
 
 
 def event_problem(event: Event) -> str | None:
-    """Why an item's event is not one an event file could hold (``bot.schema.EventIn``, the
+    """Why an item's event is not one an event file could hold (``bot.events.schema.EventIn``, the
     validation of every way in), as "field: problem"; None when it is fine."""
     from pydantic import ValidationError
 
-    from bot.schema import EventIn
+    from bot.events.schema import EventIn
 
     try:
         EventIn.model_validate(event.to_dict())

@@ -31,8 +31,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.content import CURATED
-from bot.dates import AnniversaryDate, years_between
 from bot.model import Event
+from bot.model.dates import AnniversaryDate, years_between
 
 if TYPE_CHECKING:
     from bot.config import Destination
@@ -410,7 +410,7 @@ def plan_days(
     """What ``destination`` would post on each of ``days`` days from ``start``, and why: the
     pick (or, when it is not enabled, the simple order) run day after day, each day's choice
     counting as sent for the days after it. A day already in the publish log keeps its events."""
-    from bot.select import order_events
+    from bot.threads.select import order_events
 
     settings = settings or pick_settings(destination)
     by_day = _light_events(store)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
+from bot import clock
 from bot.content import CURATED
 from bot.errors import InputError
 from bot.model import Event
@@ -20,7 +20,7 @@ def promote(store: Store, event_ids: list[str]) -> list[Event]:
     for event in events:
         if event.origin == CURATED:
             raise InputError(f"{event.id} is already curated: nothing promoted")
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    now = clock.now().isoformat(timespec="seconds")
     store.set_origin([event.id for event in events], CURATED, now)
     for event in events:
         event.origin = CURATED

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot import clock
 from bot.posters.base import (
     Capabilities,
     HandleFormat,
@@ -416,7 +417,7 @@ class MastodonPoster(Poster):
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        now: Callable[[], dt.datetime] = clock.now,
     ) -> None:
         super().__init__(destination, settings)
         from bot.http import PlatformHTTP

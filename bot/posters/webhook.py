@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from typing import Any
 
+from bot import clock
 from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
 
 SIGNATURE_HEADER = "X-Anniversary-Bot-Signature"
@@ -45,7 +45,7 @@ class WebhookPoster(Poster):
         return bool(self.settings.get("lookup_url"))
 
     def _headers(self, key: str, body: bytes) -> dict[str, str]:
-        timestamp = str(int(time.time()))
+        timestamp = str(int(clock.now().timestamp()))
         return {
             "Content-Type": "application/json",
             KEY_HEADER: key,
@@ -95,7 +95,7 @@ class WebhookPoster(Poster):
             return "nothing to check without lookup_url (a POST would be a post)"
         self.find(
             OutgoingPost(key="config-check", thread_key="config-check", number=0, body="",
-                         format="text", event_id="", day=__import__("datetime").date.today()),
+                         format="text", event_id="", day=clock.today()),
             None,
         )  # fmt: skip
         return "lookup_url answers"

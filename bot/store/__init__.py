@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from bot import clock
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
 from bot.store.drafts import DraftsTable
@@ -182,7 +182,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
         self.check_mention_references(events, members, lists)
         all_rows = [e.to_row() for e in events] + list(rows)
         existing = {row[0] for row in self.conn.execute("select id from events")}
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = clock.now().isoformat(timespec="seconds")
         columns = ", ".join(EVENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
         changed = " or ".join(f"{c} is not excluded.{c}" for c in EVENT_COLUMNS[1:])
@@ -198,7 +198,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
                 self.conn.executemany(sql, [(*row, now) for row in part])
                 if progress is not None:
                     progress(len(part))
-            from bot.mentions import merged_records
+            from bot.events.mentions import merged_records
 
             merged_members, merged_lists = merged_records(self, list(members), list(lists))
             self.save_members(merged_members)
@@ -409,7 +409,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
                                 f"{where}: {field}.members: unknown member {name!r}: give a "
                                 "member id or exact display name (members:)"
                             )
-        from bot.mentions import check_imported_names
+        from bot.events.mentions import check_imported_names
 
         check_imported_names(self, events, list(members), locate)
 
@@ -464,7 +464,7 @@ def m005_content_keep_curated(db: Database) -> None:
 
 @migrations()
 def m006_claims_and_sources(db: Database) -> None:
-    # exactly once across processes (bot/publish.py): who claimed a post for sending and when
+    # exactly once across processes (bot/publishing/log.py): who claimed a post for sending and when
     # (a post's resend window counts from its first request, not from the last write)
     db.table("publish_log").add_column("claimed_by", str)
     db.table("publish_log").add_column("claimed_at", str)

@@ -1,4 +1,4 @@
-"""The publish log's SQL: one row per (destination, event, day, post); ``bot.publish`` owns the
+"""The publish log's SQL: one row per (destination, event, day, post); ``bot.publishing.log`` owns the
 state machine, this module only reads and writes the rows it is told to."""
 
 from __future__ import annotations

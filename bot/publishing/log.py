@@ -36,14 +36,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot import clock
 from bot.faults import checkpoint
 from bot.posters.base import Outcome, OutgoingPost, Poster, PostError, Published
-from bot.render import Thread
 from bot.secrets_filter import mask
 from bot.store import Store
 from bot.store.publish_log import PlannedRow
+from bot.threads.render import Thread
 
-log = logging.getLogger("bot.publish")
+log = logging.getLogger("bot.publishing.log")
 
 
 class PostState(StrEnum):
@@ -71,7 +72,7 @@ Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def post_key(destination: str, event_id: str, day: dt.date, number: int) -> str:

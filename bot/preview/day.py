@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.app import fresh_threads, nearest_days_with_events
-from bot.channel import Channel
+from bot.config.channel import Channel
 from bot.posters import poster_class
-from bot.preview import format_preview, format_preview_html
-from bot.render import Thread
+from bot.preview.text import format_preview, format_preview_html
 from bot.store import Store
+from bot.threads.render import Thread
 
 
 @dataclass

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.errors import InputError
 from bot.input_rules import (
     MAX_TEXT_CHARS,
@@ -28,6 +27,7 @@ from bot.input_rules import (
     url_problem,
 )
 from bot.model import EVENT_COLUMNS, Event, derive_id, title_key
+from bot.model.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.safe_load import (
     MAX_LINE_BYTES,
     TextLoader,
@@ -244,7 +244,7 @@ def _validation_error(
 def _add_event(data: Any, path: Path, location: Location, batch: ImportBatch) -> None:
     from pydantic import ValidationError
 
-    from bot.schema import EventIn
+    from bot.events.schema import EventIn
 
     batch.records_read += 1
     if not isinstance(data, dict):
@@ -307,7 +307,7 @@ def _add(event: Event, location: Location, batch: ImportBatch, derived: bool = F
 def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatch) -> None:
     from pydantic import ValidationError
 
-    from bot.schema import MemberIn, MentionListIn
+    from bot.events.schema import MemberIn, MentionListIn
 
     model = MemberIn if key == "members" else MentionListIn
     if not isinstance(data, dict):
@@ -346,7 +346,7 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
 
     This path skips the general validator and the Event object: it runs 133,026 times for the
     shared data set. ``_wiki_record_problem`` checked the record against the same rules
-    (``bot.schema.EventIn``), so the row is an event an event file could hold.
+    (``bot.events.schema.EventIn``), so the row is an event an event file could hold.
     """
     year, month, day = record["year"], record["month"], record["day"]
     kind, text = record["kind"], " ".join(record["text"].split())
@@ -395,7 +395,7 @@ def _url_problem(url: Any) -> str | None:
 
 def _wiki_record_problem(record: Any) -> str | None:
     """What keeps a JSON-lines record from being an event, as "field: problem"; None if it is
-    fine. The rules are those ``bot.schema.EventIn`` applies to the event it becomes."""
+    fine. The rules are those ``bot.events.schema.EventIn`` applies to the event it becomes."""
     if type(record) is not dict:
         return "expected a JSON object per line"
     for key, kind in (("year", int), ("month", int), ("day", int), ("text", str), ("kind", str)):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.channel import Channel
+    from bot.config.channel import Channel
 
 import re
 from collections.abc import Callable
@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from bot.model import Member
 from bot.posters.base import Capabilities
-from bot.render import Post, Thread, mention_text
+from bot.threads.render import Post, Thread, mention_text
 
 CONTINUED = "(continued)"
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import PostError
-from bot.publish import make_poster
+from bot.publishing.log import make_poster
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render import Thread
+from bot.threads.render import Thread
 
 
 def format_preview(threads: list[Thread], destination: str) -> str:
@@ -25,6 +25,6 @@ def format_preview(threads: list[Thread], destination: str) -> str:
 
 
 def format_preview_html(threads: list[Thread], destination: str) -> str:
-    from bot.html_preview import format_preview_html
+    from bot.preview.html import format_preview_html
 
     return format_preview_html(threads, destination)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from bot.dates import AnniversaryDate, years_between
 from bot.model import Event
+from bot.model.dates import AnniversaryDate, years_between
 from bot.store import Store
 
 MILESTONE_EVERY = 25

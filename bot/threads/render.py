@@ -20,10 +20,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from bot import dates
 from bot.errors import BotError, EventRenderError
-from bot.mentions import Member, MentionDirectory
-from bot.model import Event
+from bot.events.mentions import Member, MentionDirectory
+from bot.model import Event, dates
 from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
 from bot.posters import Poster, platform_rules

@@ -26,13 +26,13 @@ from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.channel import Channel
 from bot.clock import zone
-from bot.daily import day_plan, publish_day
+from bot.config.channel import Channel
 from bot.errors import BotError, EventRenderError
 from bot.locks import FileLock, holder, lock_path, publishing_lock
 from bot.posters.base import OutgoingPost, PostError
-from bot.publish import (
+from bot.publishing.daily import day_plan, publish_day
+from bot.publishing.log import (
     FAILED,
     MISSED,
     OPEN_STATES,
@@ -47,7 +47,7 @@ from bot.publish import (
 )
 from bot.store import Store
 
-log = logging.getLogger("bot.scheduler")
+log = logging.getLogger("bot.publishing.scheduler")
 SWEEP_MINUTES = 5
 
 

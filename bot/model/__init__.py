@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dates import AnniversaryDate, parse_date
+from bot.model.dates import AnniversaryDate, parse_date
 
 EVENT_COLUMNS = (
     "id", "month", "day", "year", "title", "lead", "credit", "tags", "priority", "sensitive",

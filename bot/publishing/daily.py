@@ -1,8 +1,8 @@
 """A destination's day: its threads with the drafts a person made applied, and sending them.
 
-``day_plan`` is what the destination publishes on a day (``bot.day.fresh_day_threads``, then
+``day_plan`` is what the destination publishes on a day (``bot.threads.day.fresh_day_threads``, then
 ``bot.drafts.threads_to_publish``: approved drafts as they are, held threads beside them);
-``publish_day`` sends them through the publish log (``bot.publish``) holding the store's
+``publish_day`` sends them through the publish log (``bot.publishing.log``) holding the store's
 publishing lock."""
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection
 
-from bot.channel import Channel
-from bot.day import fresh_day_threads
+from bot.config.channel import Channel
 from bot.drafts import DayPlan, threads_to_publish
 from bot.errors import EventRenderError
 from bot.locks import DEFAULT_WAIT_SECONDS, publishing_lock
 from bot.posters.base import Poster
-from bot.publish import (
+from bot.publishing.log import (
     Clock,
     PostResult,
     PublishLog,
@@ -27,11 +26,12 @@ from bot.publish import (
     publish_thread,
     utc_now,
 )
-from bot.render import Thread
 from bot.secrets_filter import mask
 from bot.store import Store
+from bot.threads.day import fresh_day_threads
+from bot.threads.render import Thread
 
-log = logging.getLogger("bot.publish")
+log = logging.getLogger("bot.publishing.log")
 
 
 def day_plan(

@@ -169,7 +169,7 @@ def validate_member(data: dict[str, Any], where: str) -> dict[str, Any]:
     """Check one member as a curator gave it; errors name ``where`` and the field."""
     from pydantic import ValidationError
 
-    from bot.schema import MemberIn
+    from bot.events.schema import MemberIn
 
     try:
         return MemberIn.model_validate(data).model_dump()
@@ -505,7 +505,7 @@ class MentionAdmin:
         return member
 
     def create_list(self, name: str, description: str | None, include_tags: list[str]) -> None:
-        from bot.schema import MentionListIn
+        from bot.events.schema import MentionListIn
 
         if any(x["name"] == name for x in self.store.mention_lists()):
             raise InputError(f"list {name!r} exists")
@@ -581,7 +581,7 @@ class MentionAdmin:
                     memberships[member_id] = row.lists
             lists = _apply_memberships(stored_lists, memberships)
         else:
-            from bot.loader import load_files
+            from bot.events.loader import load_files
 
             batch = load_files([file])
             if batch.events:
@@ -737,7 +737,7 @@ def read_members_csv(path: Path) -> Iterator[CsvMember]:
         raise InputError(f"{path}: the file is empty: expected a header line and members")
     columns = _csv_header(header, f"{path}:{header_line}")
     known_platforms = platforms()
-    from bot.schema import NAME_PATTERN
+    from bot.events.schema import NAME_PATTERN
 
     name_pattern = re.compile(NAME_PATTERN)
     for line, row in records:

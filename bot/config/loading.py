@@ -1,4 +1,4 @@
-"""Finding and loading the config: kept apart from its validation (``bot.config_schema``, which
+"""Finding and loading the config: kept apart from its validation (``bot.config.schema``, which
 imports pydantic, YAML and the event schema) so that a command run without a config file, on
 the embedded default, never pays for them."""
 
@@ -15,6 +15,6 @@ def load_config(explicit: str | Path | None = None) -> Config:
     path = find_config_path(explicit)
     if path is None:
         return default_config()
-    from bot.config_schema import parse_config  # only when there is a file to validate
+    from bot.config.schema import parse_config  # only when there is a file to validate
 
     return parse_config(path)

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channel import Channel
-from bot.daily import publish_day
+from bot.config.channel import Channel
 from bot.errors import InputError
 from bot.posters.base import Published
-from bot.publish import PostState, PublishLog, ThreadResult
+from bot.publishing.daily import publish_day
+from bot.publishing.log import PostState, PublishLog, ThreadResult
 from bot.store import Store
 
 # the states a retry picks up: failed, unconfirmed, and sending (an outcome never learnt)

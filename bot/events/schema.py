@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.dates import parse_date
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, url_problem
+from bot.model.dates import parse_date
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"

@@ -29,10 +29,10 @@ from bot.content.pick import (
     DEFAULT_SENSITIVE_TAGS,
 )
 from bot.errors import ConfigError, InputError
+from bot.events.loader import Location
+from bot.events.schema import MentionListIn
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS
-from bot.loader import Location
 from bot.safe_load import format_path, read_text, yaml_documents
-from bot.schema import MentionListIn
 
 
 class PickIn(BaseModel):
@@ -96,6 +96,10 @@ class DestinationIn(BaseModel):
                 f"expected a time of day as HH:MM (24-hour, seconds optional), got {value!r}"
             )
         return value
+
+
+# the destination keys parse_config does not copy as they are
+SPECIAL = ("type", "format", "pick")
 
 
 class ConfigIn(BaseModel):
@@ -173,22 +177,19 @@ def parse_config(path: Path) -> Config:
             settings = cls.validate_settings(resolved, where, base)
         except ConfigError as error:
             raise _without_secret_values(error, resolved) from None
+        # every key DestinationIn declares, copied by name: a key added there (and to
+        # Destination: tests/test_config_keys.py checks they agree) cannot be dropped here
+        common = {
+            key: getattr(dest, key) for key in DestinationIn.model_fields if key not in SPECIAL
+        }
         destinations[name] = Destination(
             name=name,
             type=dest.type,
             format=fmt,
-            time=dest.time,
-            timezone=dest.timezone,
-            max_threads_per_day=dest.max_threads_per_day,
-            leap_day=dest.leap_day,
-            catch_up_hours=dest.catch_up_hours,
-            excerpt=dest.excerpt,
-            dedupe_mentions=dest.dedupe_mentions,
-            rotate_mentions=dest.rotate_mentions,
-            require_approval=dest.require_approval,
             settings=settings,
             secret_keys=tuple(cls.secret_settings),
             pick=dest.pick.model_dump() if dest.pick is not None else None,
+            **common,
         )
     return Config(
         path=path,

@@ -1,5 +1,5 @@
 """What a destination sends on a day, as rendered now and fitted to its platform, before any
-draft a person made is applied (``bot.daily.day_threads`` applies them): the events already in
+draft a person made is applied (``bot.publishing.daily.day_threads`` applies them): the events already in
 its publish log for that day if any (a later import must not change a day half-posted), else
 the day's pick."""
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.app import event_thread, fresh_threads
-from bot.channel import Channel
+from bot.config.channel import Channel
 from bot.errors import EventRenderError
-from bot.mentions import MentionDirectory
-from bot.publish import PublishLog
-from bot.render import Thread
+from bot.events.mentions import MentionDirectory
+from bot.publishing.log import PublishLog
 from bot.store import Store
+from bot.threads.render import Thread
 
 
 def fresh_day_threads(

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot.app import _compact_list, _compact_member, _yaml_dumper
-from bot.mentions import MentionDirectory
+from bot.events.mentions import MentionDirectory
 from bot.store import Store
 
 

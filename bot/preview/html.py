@@ -7,7 +7,7 @@ links as video cards, image captions as a gallery, the background excerpt with i
 mention chips), each post with its length counted as the platform counts it against the
 destination's limit, and its warnings.
 
-What a page shows is what the destination would be sent (``bot.daily.day_plan``, drafts
+What a page shows is what the destination would be sent (``bot.publishing.daily.day_plan``, drafts
 applied). A post is drawn from the event's structure (the ``html/*.j2`` block templates) when
 its text is exactly the event rendered now and not split; a post a person edited, a
 "(continued)" post and a draft made from an older version of the event are drawn from the
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from bot.channel import Channel
-from bot.render import Thread
+from bot.config.channel import Channel
+from bot.threads.render import Thread
 
 if TYPE_CHECKING:
     from bot.config import Config, Destination
@@ -193,7 +193,7 @@ class Builder:
     """Builds the views of a store's days, caching what several days share."""
 
     def __init__(self, store: Store, config: Config) -> None:
-        from bot.mentions import MentionDirectory
+        from bot.events.mentions import MentionDirectory
 
         self.store = store
         self.config = config
@@ -212,7 +212,7 @@ class Builder:
     def _destination_day(
         self, destination: Destination, day: dt.date, poster: Poster
     ) -> DestinationDay:
-        from bot.daily import day_plan
+        from bot.publishing.daily import day_plan
 
         plan = day_plan(self.store, Channel(self.config, destination, poster), day)
         fresh = {t.event_id: t for t in plan.fresh}
@@ -244,7 +244,7 @@ class Builder:
     def html_parts(self, event_id: str, destination: Destination, day: dt.date) -> list[str] | None:
         """The event's parts drawn by the ``html`` block templates (names in the FYI chips)."""
         from bot.errors import InputError
-        from bot.render import render_thread
+        from bot.threads.render import render_thread
 
         try:
             event = self.store.get_event(event_id)
@@ -457,8 +457,8 @@ def write_site(
 
 def draft_page(store: Store, config: Config, draft: Draft) -> str:
     """One draft as a page, as it would be sent (edits included), whatever its state."""
-    from bot.daily import day_threads
     from bot.drafts import adapter
+    from bot.publishing.daily import day_threads
 
     destination = config.destination(draft.destination)
     builder = Builder(store, config)
@@ -488,7 +488,7 @@ def draft_page(store: Store, config: Config, draft: Draft) -> str:
 def format_preview_html(threads: list[Thread], destination: str) -> str:
     """``preview --format html`` without a folder: the threads (rendered in the ``html``
     format) on one page."""
-    from bot.render import environment
+    from bot.threads.render import environment
 
     page = environment("html").get_template("html/page.j2")
     return page.render(threads=threads, destination=destination)

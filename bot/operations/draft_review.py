@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.drafts import TITLE, Draft, Drafts, over_limit
 from bot.errors import InputError
-from bot.publish import PostState, PublishLog
+from bot.publishing.log import PostState, PublishLog
 from bot.store import Store
 
 EDIT_SUFFIXES = {"markdown": ".md", "html": ".html"}  # by the draft's format; else .txt

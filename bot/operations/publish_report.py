@@ -1,7 +1,7 @@
 """The publish log read for people: what a post would send (a dry run), what went out
 (history), and what comes next (status).
 
-The commands print what these functions return; the states are ``bot.publish.PostState``.
+The commands print what these functions return; the states are ``bot.publishing.log.PostState``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channel import Channel
-from bot.daily import day_plan
+from bot.config.channel import Channel
 from bot.drafts import HeldThread, attention, held_back
-from bot.publish import PostState, PublishLog
-from bot.render import Thread
-from bot.scheduler import next_runs
+from bot.publishing.daily import day_plan
+from bot.publishing.log import PostState, PublishLog
+from bot.publishing.scheduler import next_runs
 from bot.store import Store
+from bot.threads.render import Thread
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
 NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)

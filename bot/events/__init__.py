@@ -1,0 +1,1 @@
+"""Curators' files: the event schema, reading YAML/JSON/JSON lines, members and mention lists."""

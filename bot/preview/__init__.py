@@ -1,0 +1,1 @@
+"""Previews of what would be sent: text and HTML."""

@@ -1,0 +1,1 @@
+"""What a destination sends on a day: select, render, fit."""
