@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -149,6 +148,8 @@ def create(
             f"{path}: cannot create the store's folder ({error.strerror}): give --db a "
             "writable place"
         ) from None
+    import secrets  # only when a store is created: every command opens one
+
     temporary = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
     try:
         db = StoreDatabase(_connect_file(str(temporary), BUSY_TIMEOUT_SECONDS),
