@@ -45,10 +45,16 @@ def test_run_posts_when_due_then_a_restart_posts_nothing(tmp_path):
     # data's events have one post on some days and several on others)
     db = build_year_store(tmp_path / "store.db")
     outbox = tmp_path / "outbox"
-    due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)).strftime("%H:%M:%S")
+    # a real process reads the real clock: its time zone is chosen so that its local time is
+    # about noon, so the due time 3 s from now never crosses a midnight, whatever the hour
+    now = dt.datetime.now(dt.UTC)
+    offset = 12 - now.hour  # -11 to +12 hours: every one has an Etc/GMT zone
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    local = now + dt.timedelta(hours=offset, seconds=3)
+    due = local.strftime("%H:%M:%S")
     config = write_config(
         tmp_path / "bot.yaml",
-        f"  out:\n    type: outbox\n    path: {outbox}\n    time: '{due}'\n    timezone: UTC\n",
+        f"  out:\n    type: outbox\n    path: {outbox}\n    time: '{due}'\n    timezone: {zone}\n",
     )
     process = start(config, db)
     assert wait_for(lambda: len(list(outbox.rglob("*.json"))) >= 1), "nothing was posted"
