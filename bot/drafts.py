@@ -191,6 +191,12 @@ class Draft:
         """A stale draft a person worked on (approved or edited): it waits for them."""
         return self.state == STALE and (self.previous_state == APPROVED or self.edited)
 
+    def approved_after(self, moment: dt.datetime) -> bool:
+        """Approved, and after ``moment`` (a day's time): its thread may still go out that day."""
+        return self.state == APPROVED and (self.approved_at or "") > moment.astimezone(
+            dt.UTC
+        ).isoformat(timespec="seconds")
+
     def hold(self, require_approval: bool) -> Hold | None:
         """Why this draft's thread is not published as it stands, or None (approved: it goes
         out as it is; untouched: the event goes out as rendered now). The one home of this

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,6 +26,7 @@ from urllib3.util.retry import Retry
 
 from bot import __version__
 from bot.errors import Outcome, PostError
+from bot.secrets_filter import safe_host, shorten
 
 USER_AGENT = f"anniversary-bot/{__version__} (+https://pypi.org/project/anniversary-bot/)"
 log = logging.getLogger("bot.http")
@@ -106,7 +106,7 @@ class PlatformHTTP:
         self.session.mount("https://", adapter)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        host = _host(url)  # never the path (a webhook's path is its secret) nor user:password
+        host = safe_host(url)  # never the path (a webhook's path is its secret) nor user:password
         # a request that changes something and may have reached the server: its outcome is
         # unknown when no readable answer came back
         unsafe = method.upper() not in SAFE_METHODS
@@ -185,8 +185,6 @@ def _reason(response: requests.Response) -> str:
     if not message:
         message = response.reason or ""
     # masked before it is cut: a cut through a token leaves half of it, which no longer matches
-    from bot.secrets_filter import shorten
-
     message = shorten(message, 200)
     hints = {401: " (check the token or API key)", 403: " (the account lacks permission)"}
     return (f": {message}" if message else "") + hints.get(response.status_code, "")
@@ -198,14 +196,3 @@ def _retry_after(response: requests.Response) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _host(url: str) -> str:
-    """``host[:port]`` of ``url``: what a message may say of where a request went."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    host = parts.hostname or "the server"
-    return f"{host}:{port}" if port else host

@@ -33,16 +33,24 @@ def lock_path(store_path: str | Path, kind: str = "") -> Path:
     return Path(f"{store_path}{'.' + kind if kind else ''}.lock")
 
 
-def holder(path: Path) -> str | None:
-    """Who holds (or last held) the lock file: "pid 123 (anniversary-bot post)"."""
+def named_in(path: Path) -> tuple[int, str] | None:
+    """The (pid, command) a lock file names; None when it is empty (released) or unreadable."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
         return None
-    if not text:
-        return None
     pid, _, command = text.partition(" ")
+    return (int(pid), command) if pid.isdigit() else None
+
+
+def describe(pid: int, command: str) -> str:
     return f"pid {pid}" + (f" ({command})" if command else "")
+
+
+def holder(path: Path) -> str | None:
+    """Who holds (or last held) the lock file: "pid 123 (anniversary-bot post)"."""
+    named = named_in(path)
+    return describe(*named) if named else None
 
 
 def _command_line() -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.errors import BotError, InputError
+from bot.locks import describe, lock_path, named_in
 
 BUSY_TIMEOUT_SECONDS = 10.0
 READ_ONLY_COMMANDS = "preview, export, events list/show, history, status"
@@ -251,15 +252,11 @@ def lock_holders(path: str) -> list[str]:
     """Who the lock files beside the store name, if that process is still alive:
     ``pid 123 (anniversary-bot post ...), per STORE.publishing.lock``."""
     found = []
-    for lock in (Path(f"{path}.publishing.lock"), Path(f"{path}.lock")):
-        try:
-            text = lock.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            continue
-        pid_text, _, command = text.partition(" ")
-        if not pid_text.isdigit() or not _alive(int(pid_text)):
+    for lock in (lock_path(path, "publishing"), lock_path(path)):
+        named = named_in(lock)
+        if named is None or not _alive(named[0]):
             continue  # empty (released), or left by a process that is gone
-        found.append(f"pid {pid_text}" + (f" ({command})" if command else "") + f", per {lock}")
+        found.append(f"{describe(*named)}, per {lock}")
     return found
 
 

@@ -71,6 +71,11 @@ LOOKUP_DELAY = 60
 Clock = Callable[[], dt.datetime]
 
 
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next try after the ``attempts``-th failed one."""
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
 def utc_now() -> dt.datetime:
     return clock.now()
 
@@ -193,14 +198,14 @@ class PublishLog:
         the post gets a next retry; a refusal (401, 403, 422) waits for ``retry`` by a person."""
         next_retry = None
         if retry:
-            delay = retry_after or RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+            delay = retry_after or retry_delay(attempts)
             next_retry = self._later(delay)
         self._update(key, state=FAILED, last_error=error, next_retry_at=next_retry, claimed_by=None)
 
     def mark_unknown(self, key: str, error: str, attempts: int) -> None:
         """Sent, and no readable answer came: it stays "sending" (not claimed by anyone) and is
         looked up, no sooner than ``next_retry_at``, before anything is sent again."""
-        delay = max(LOOKUP_DELAY, RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1])
+        delay = max(LOOKUP_DELAY, retry_delay(attempts))
         self._update(
             key, state=SENDING, last_error=f"{error}; it may have been posted: it is looked "
             "up before anything is sent again", next_retry_at=self._later(delay), claimed_by=None,

@@ -221,7 +221,6 @@ class DailyJob:
     def _miss_all_but_late_approvals(
         self, store: Store, destination, day: dt.date, due: dt.datetime, late: dt.timedelta
     ) -> None:
-        from bot.drafts import APPROVED
 
         poster = self.poster_factory(destination)
         poster.close()
@@ -230,11 +229,7 @@ class DailyJob:
         reason = _late_reason(destination, late)
         for thread in plan.threads:
             draft = plan.drafts.get(thread.event_id)
-            if (
-                draft is not None
-                and draft.state == APPROVED
-                and (draft.approved_at or "") > due.astimezone(dt.UTC).isoformat()
-            ):
+            if draft is not None and draft.approved_after(due):
                 continue
             posts = outgoing_posts(thread, destination.name)
             publish_log.plan(posts, destination.name)
@@ -257,7 +252,7 @@ class DailyJob:
             publish_log.mark_missed(row["key"], f"{reason} (and it {row['last_error']})")
         # a thread held for a person is missed because it was held, whether or not the bot ran
         held = [
-            (h.thread, f"its day ended while held: {h.reason}")
+            (h.thread, _ended_while_held(h.reason))
             for h in plan.held
             if h.kind != "skipped" and h.thread
         ]
@@ -285,7 +280,7 @@ class DailyJob:
             posts = outgoing_posts(draft.thread(), destination.name)
             publish_log.plan(posts, destination.name)
             for post in posts:
-                publish_log.mark_missed(post.key, f"its day ended while held: {hold.reason}")
+                publish_log.mark_missed(post.key, _ended_while_held(hold.reason))
 
     def sweep(self) -> None:
         for name in self.config.destinations:
@@ -351,6 +346,10 @@ class DestinationRun:
         return self.message
 
 
+def _ended_while_held(why: str) -> str:
+    return f"its day ended while held: {why}"
+
+
 def _late_reason(destination, late: dt.timedelta) -> str:
     hours = late.total_seconds() / 3600
     return (
@@ -363,14 +362,14 @@ def _review(store: Store, destination, day: dt.date, due: dt.datetime) -> tuple[
     """What the day's drafts say (the rule is ``Draft.hold``, bot/drafts.py): (held: a draft
     waits for a person; approved late: one was approved after the day's time). Such a day is
     neither done nor missed until its day ends: what was held goes out once approved."""
-    from bot.drafts import APPROVED, Drafts
+    from bot.drafts import Drafts
 
     held = approved_late = False
     for draft in Drafts(store).for_day(destination.name, day):
         hold = draft.hold(destination.require_approval)
         if hold is not None and hold.kind != "skipped":
             held = True
-        if draft.state == APPROVED and (draft.approved_at or "") > due.isoformat():
+        if draft.approved_after(due):
             approved_late = True
     return held, approved_late
 
