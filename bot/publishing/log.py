@@ -480,7 +480,11 @@ def _look_up(
     return PLANNED
 
 
-def make_poster(destination) -> Poster:
+def make_poster(destination, *, secrets: bool = True) -> Poster:
+    """The destination's adapter. ``secrets=False``: for its rules and capabilities only
+    (drafts, previews), its secrets not read, so that it works with them unset; it is never
+    asked to send."""
     from bot.posters import poster_class
 
-    return poster_class(destination.type)(destination.name, destination.settings)
+    settings = destination.with_secrets() if secrets else destination.settings
+    return poster_class(destination.type)(destination.name, settings)
