@@ -36,7 +36,8 @@ def daemon_state(store_path: str | Path) -> DaemonState:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             named = named_in(path)
-            since = dt.datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, dt.UTC)
+            written = os.fstat(handle.fileno()).st_mtime
+            since = dt.datetime.fromtimestamp(written, dt.UTC).replace(microsecond=0)
             if named is None:
                 return DaemonState(running=True, since=since)
             return DaemonState(True, named[0], named[1], since)
