@@ -302,11 +302,39 @@ def configure_logging(level: int | None = None) -> None:
     if level is None:
         level = logging.INFO
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_formatter())
     handler.addFilter(secret_filter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def log_formatter() -> logging.Formatter:
+    """Text lines, or with ``ANNIVERSARY_BOT_LOG_FORMAT=json`` one JSON object a line (time in
+    UTC, level, logger, message, and the traceback of an exception) for a log collector."""
+    import logging
+    import os
+
+    if os.environ.get("ANNIVERSARY_BOT_LOG_FORMAT", "").strip().lower() != "json":
+        return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    class JsonFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            import datetime as dt
+
+            line = {
+                "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                    timespec="milliseconds"
+                ),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": mask(record.getMessage()),
+            }
+            if record.exc_info:
+                line["exception"] = mask(self.formatException(record.exc_info))
+            return json.dumps(line, ensure_ascii=False)
+
+    return JsonFormatter()
 
 
 def secret_filter() -> logging.Filter:

@@ -125,3 +125,26 @@ def test_the_running_daemon_its_pid_since_and_last_sweep(setup, tmp_path):
     code, out, _ = run("--json")
     assert json.loads(out)["daemon"]["running"] is False
     assert json.loads(out)["daemon"]["last_sweep"] == "2026-03-10T11:56:00+00:00"
+
+
+def test_log_lines_as_json_objects_with_secrets_masked(monkeypatch, capsys):
+    import logging
+
+    from bot.secrets_filter import MASK, Secret, configure_logging
+
+    monkeypatch.setenv("ANNIVERSARY_BOT_LOG_FORMAT", "json")
+    Secret("JsonLogSecret-0123456789")
+    configure_logging(logging.INFO)
+    try:
+        logging.getLogger("bot.test").warning("sent with %s", "JsonLogSecret-0123456789")
+        try:
+            raise ValueError("JsonLogSecret-0123456789 in a traceback")
+        except ValueError:
+            logging.getLogger("bot.test").exception("the job failed")
+    finally:
+        logging.getLogger().handlers.clear()
+    lines = capsys.readouterr().err.strip().splitlines()
+    first, second = (json.loads(line) for line in lines[-2:])
+    assert first["level"] == "WARNING" and first["logger"] == "bot.test"
+    assert first["message"] == f"sent with {MASK}" and first["time"].endswith("+00:00")
+    assert "JsonLogSecret" not in second["exception"] and "ValueError" in second["exception"]
