@@ -19,7 +19,7 @@ from bot.store import Store
 from bot.threads.render import Thread
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
-NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)
+NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING, PostState.HELD)
 
 HISTORY_FIELDS = (
     "key", "destination", "event_id", "day", "number", "state", "attempts", "sent_at",
