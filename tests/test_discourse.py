@@ -724,3 +724,46 @@ def test_check_reports_trust_level_staff_tagging_and_key_scopes(tmp_path):
         assert "it is a scoped key (/session/current.json is refused)" in report
         assert "it may not look topics up by external_id" in report
         assert "tags: on-this-day (whether they exist could not be read)" in report
+
+
+def test_the_daemon_looks_a_held_lead_up_and_its_day_ending_misses_only_the_replies(
+    tmp_path, three_part_store, monkeypatch
+):
+    from bot.config.loading import load_config
+    from bot.operations.retry import retry
+    from bot.publishing.log import PublishLog
+    from bot.publishing.scheduler import DailyJob
+    from bot.store import Store
+    from tests.conftest import write_config
+
+    def at(day: int, hour: int) -> dt.datetime:
+        return dt.datetime(2026, 7, day, hour, tzinfo=dt.UTC)
+
+    def states() -> dict[int, str]:
+        rows = PublishLog(Store(three_part_store)).rows("forum", HELD_DAY)
+        return {row["number"]: row["state"] for row in rows}
+
+    with held_forum(account="tl0", approve_unless_trust_level=1) as forum:
+        monkeypatch.setenv("DISCOURSE_KEY", API_KEY)
+        config = load_config(
+            write_config(
+                tmp_path / "bot.yaml",
+                f"  forum:\n    type: discourse\n    url: {forum.url}\n"
+                "    api_key: {$env: DISCOURSE_KEY}\n"
+                f"    api_username: {BOT}\n    category: {CATEGORY}\n"
+                "    time: '07:00'\n    timezone: UTC\n",
+            )
+        )
+        DailyJob(three_part_store, config).run_destination("forum", at(20, 7))
+        assert states() == {1: "held", 2: "planned", 3: "planned"}
+        # the sweeps look it up and send nothing again while it waits
+        DailyJob(three_part_store, config).run_destination("forum", at(20, 8))
+        assert states()[1] == "held" and len(forum.calls("POST", "/posts.json")) == 1
+        # the day ends first: the replies are missed, the held lead stays held
+        DailyJob(three_part_store, config).run_destination("forum", at(21, 7))
+        assert states() == {1: "held", 2: "missed", 3: "missed"}
+        # approved later: `retry` finds it and records it sent; nothing is sent late
+        forum.approve(next(iter(forum.pending)))
+        list(retry(Store(three_part_store), config))
+        assert states() == {1: "sent", 2: "missed", 3: "missed"}
+        assert len(forum.posts) == 1 and len(forum.calls("POST", "/posts.json")) == 1

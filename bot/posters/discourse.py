@@ -637,7 +637,7 @@ class DiscoursePoster(Poster):
             "tags: " + self._tagging_report(account),
             "key: " + self._scope_report(account),
         ]
-        return "\n".join(lines)
+        return "\n  ".join(lines)  # config check prints it under the destination
 
     def _role(self, account: Account) -> str:
         level = (

@@ -15,6 +15,27 @@ the mention, media, duplicate and consecutive-reply limits and from the review q
 no tagging). Each rule below names where Discourse has it (paths in the discourse/discourse
 repository, https://github.com/discourse/discourse):
 
+- the API's authentication: ``Api-Key``/``Api-Username`` headers
+  (``lib/auth/default_current_user_provider.rb``; https://docs.discourse.org/), a wrong pair
+  answered 403 ``invalid_access``; ``GET /session/current.json`` answered 404 when the request
+  is not logged in (``SessionController#current``);
+- topics and posts: ``POST /posts.json`` (``PostsController#create``) with a topic's title
+  length (``min_topic_title_length``, ``max_topic_title_length``: ``TopicTitleLengthValidator``),
+  unique titles (``allow_duplicate_topic_titles`` off: ``app/models/topic.rb``), the category,
+  ``external_id`` (``app/models/topic.rb``: at most 50 letters, digits, "_" or "-", unique), a
+  post's length (``min_post_length``, ``max_post_length``: ``lib/validators/post_validator.rb``
+  ``stripped_length``) and raw as ``PostCreator`` keeps it (``TextCleaner``: odd spaces made
+  plain, trailing space cut); a refusal is 422 with ``errors``;
+- consecutive replies: ``post_validator.rb`` ``force_edit_last_validator``
+  (``max_consecutive_replies``, 3; staff and, since 2.2, the topic's author exempt);
+- rate limits: 429 with ``extras.wait_seconds`` (``ApplicationController`` rescuing
+  ``RateLimiter::LimitExceeded``) and ``Retry-After``;
+- reading: ``GET /t/external_id/{id}.json`` answered with a redirect to the topic
+  (``TopicsController#show_by_external_id``), ``GET /t/{id}.json`` with the first
+  ``chunk_size`` (20) posts and the whole ``stream`` of ids, ``GET /t/{id}/posts.json`` with
+  ``post_ids[]``, ``include_raw`` (``TopicsController#show``, ``#posts``);
+- uploads: ``POST /uploads.json`` with ``type`` and ``synchronous`` (``UploadsController#create``;
+  one upload per content, by its SHA-1);
 - the review queue: ``lib/new_post_manager.rb`` (``post_needs_approval?``: staff skip it;
   ``approve_unless_trust_level``; a category's ``require_topic_approval`` /
   ``require_reply_approval``), answered by ``PostsController#create`` through
