@@ -644,7 +644,10 @@ class DiscoursePoster(Poster):
             "trust level ?" if account.trust_level is None else f"trust level {account.trust_level}"
         )
         if account.staff:
-            return f"staff, {level}: exempt from the consecutive-replies, mention and duplicate limits and from the review queue"
+            return (
+                f"staff, {level}: exempt from the consecutive-replies, mention and duplicate "
+                "limits and from the review queue"
+            )
         if account.trust_level == 0:
             return (
                 f"not staff, {level}: at most {NEWUSER_MAX_MENTIONS} mentions and "
