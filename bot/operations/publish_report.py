@@ -20,7 +20,7 @@ from bot.store import Store
 from bot.threads.render import Thread
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
-NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)
+NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING, PostState.HELD)
 # what makes `status` exit 1 when its day is recent: a post that did not go out, or may not have
 PROBLEMS = (PostState.FAILED, PostState.MISSED, PostState.UNCONFIRMED)
 STATUS_DAYS = 7  # how far back `status` looks for them, by default

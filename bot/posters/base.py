@@ -113,6 +113,9 @@ class OutgoingPost:
 class Published:
     remote_id: str
     url: str | None = None
+    # accepted, but held for the platform's moderators (Discourse's review queue): not public
+    # yet; the publish log records it "held" and looks it up until it is approved
+    held: bool = False
 
 
 class Poster(ABC):
@@ -276,6 +279,12 @@ class Poster(ABC):
     def find(self, post: OutgoingPost, lead: Published | None) -> Published | None:
         """The post published under ``post.key``, or None. Only called when ``can_find``."""
         raise NotImplementedError
+
+    def find_held(self, post: OutgoingPost, lead: Published | None) -> Published | None:
+        """The post once the platform's moderators approved it (it was published ``held``), or
+        None while it waits. Only called when ``can_find``; the platform may publish it
+        differently from a post that was never held (Discourse drops its external_id)."""
+        return self.find(post, lead)
 
     def check(self) -> str:
         """Test the credentials or target where the adapter can; say what was checked."""
