@@ -133,7 +133,9 @@ def test_a_preview_says_the_live_limits_were_not_read(curator):
     code, out, _ = curator("preview", "--date", "01-10", "--to", "social", "--json")
     assert json.loads(out)["live_limits_read"] is False
     code, out, err = curator("preview", "--date", "01-10", "--to", "forum")
-    assert "live limits" not in err  # Discourse's limits are not read from the platform
+    assert "forum: live limits were not read" in err  # the account's caps (trust level)
+    code, out, err = curator("preview", "--date", "01-10", "--to", "hook")
+    assert "live limits" not in err  # a webhook has no limits to read
 
 
 @pytest.mark.parametrize(
