@@ -78,7 +78,8 @@ _WEBHOOK_URL = re.compile(r"^https?://[^/\s?#]+/api/(?:v(\d+)/)?webhooks/(\d+)/(
 # seconds. An unversioned URL is served by v6, the default version, in milliseconds.
 API_VERSION = 10
 DEFAULT_API_VERSION = 6  # what Discord serves an unversioned route with
-# "User-Agent: DiscordBot ($url, $versionNumber)": https://discord.com/developers/docs/reference#user-agent
+# "User-Agent: DiscordBot ($url, $versionNumber)":
+# https://discord.com/developers/docs/reference#user-agent
 USER_AGENT = f"DiscordBot (https://pypi.org/project/anniversary-bot/, {__version__})"
 # a pause for the rate limit longer than this is not slept through: the post is retried later
 # (the same cap as the HTTP layer's Retry-After)

@@ -18,9 +18,9 @@ https://discord.com/developers/docs/topics/opcodes-and-status-codes#json (CODES)
 - ``?wait=true`` for a returned message, else 204 (EXECUTE, query string ``wait``).
 - ``content`` of at most 2,000 characters, else 400 code 50035 Invalid Form Body (EXECUTE,
   JSON params; CODES 50035); an empty message is 50006 (CODES).
-- ``allowed_mentions`` (https://discord.com/developers/docs/resources/message#allowed-mentions-object):
-  ``parse`` takes users, roles, everyone; ``parse: [users]`` with ``users`` is refused; at most
-  100 ids. Its absence is a violation: Discord would ping as the text says.
+- ``allowed_mentions``
+  (https://discord.com/developers/docs/resources/message#allowed-mentions-object): ``parse``
+  takes users, roles, everyone; ``parse: [users]`` with ``users`` is refused; at most 100 ids. Its absence is a violation: Discord would ping as the text says.
 - Forum ``thread_name`` / ``thread_id`` (EXECUTE: thread_name only in a forum, 220003;
   a forum needs one of them, 220001; an unknown thread is 10003 Unknown Channel).
 - Rate limits (RATE_LIMITS#header-format): with ``rate_limit=(requests, seconds)`` each route
