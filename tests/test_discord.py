@@ -437,6 +437,21 @@ def test_check_names_the_api_version(tmp_path, pasted, said):
         assert make_poster(server.url, tmp_path).check().endswith(f"(text channel); {said}")
 
 
+def test_config_check_names_the_api_version(server, tmp_path, cli_run, monkeypatch):
+    from tests.conftest import write_config
+
+    monkeypatch.setenv("DISCORD_WEBHOOK_URL", server.url)
+    config = write_config(
+        tmp_path / "bot.yaml",
+        "  disc:\n    type: discord\n    webhook_url: {$env: DISCORD_WEBHOOK_URL}\n",
+    )
+    code, out, err = cli_run("--config", str(config), "config", "check")
+    assert code == 0, err
+    assert "disc (discord): webhook 'Anniversaries' answers" in out
+    assert "API v10 (webhook_url names no version, which Discord serves as v6)" in out
+    assert TOKEN not in out + err
+
+
 def test_check_of_a_deleted_webhook(server, tmp_path):
     server.deleted = True
     with pytest.raises(PostError, match="deleted or webhook_url is wrong"):
