@@ -387,7 +387,10 @@ class DiscordPoster(Poster):
         pasted = pasted_api_version(self.pasted_url)
         said = f"API v{API_VERSION}"
         if pasted is None:
-            return f"{said} (webhook_url names no version, which Discord serves as v6)"
+            return (
+                f"{said} (webhook_url names no version, which Discord serves as "
+                f"v{DEFAULT_API_VERSION})"
+            )
         if pasted != API_VERSION:
             return f"{said} (webhook_url names v{pasted})"
         return said
