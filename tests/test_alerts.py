@@ -405,3 +405,184 @@ def test_the_secret_of_an_alert_url_is_never_printed(tmp_path):
     assert "alerts.urls[0] ($env ALERT_URL): FAILED:" in unreachable.stdout
     for done in outputs:
         assert TOKEN not in done.stdout + done.stderr
+
+
+# --- the heartbeat ------------------------------------------------------------------------
+
+UUID = "5f2c9a4e-1d3b-4c7a-9e8f-0a1b2c3d4e5f"
+
+
+class PingReceiver:
+    """A push monitor. healthchecks.io (https://healthchecks.io/docs/http_api/): HEAD, GET or
+    POST ``/<uuid>`` is a success, ``/<uuid>/fail`` a failure, and the body of a POST is kept
+    (at most 100 kB) to show beside it. Uptime Kuma (louislam/uptime-kuma,
+    server/routers/api-router.js): ``GET /api/push/<token>`` with ``status`` (up or down),
+    ``msg`` and ``ping`` in the query. Anything else is a 404."""
+
+    def __init__(self, down: int = 0) -> None:
+        self.down = down
+        self.pings: list[Recorded] = []
+        self.server = LocalServer(self._handle)
+
+    def _handle(self, request: Recorded):
+        from urllib.parse import parse_qs, urlsplit
+
+        split = urlsplit(request.path)
+        hc = split.path in (f"/ping/{UUID}", f"/ping/{UUID}/fail")
+        kuma = split.path == f"/api/push/{UUID}" and request.method == "GET"
+        if kuma:
+            assert parse_qs(split.query)["status"][0] in ("up", "down"), request.path
+        if not (hc and request.method in ("HEAD", "GET", "POST") or kuma):
+            return 404, {}, {"error": "not found"}
+        assert len(request.body) <= 100_000
+        if self.down:
+            self.down -= 1
+            return 503, {}, {}
+        self.pings.append(request)
+        return 200, {"Content-Type": "text/plain"}, b"OK"
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/ping/{UUID}"
+
+    def seen(self) -> list[tuple[str, str]]:
+        return [(p.method, p.path) for p in self.pings]
+
+    def __enter__(self) -> PingReceiver:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.__exit__(*exc)
+
+
+def test_run_once_pings_the_heartbeat_once_a_day(tmp_path, cli_run, monkeypatch):
+    config = write(
+        tmp_path / "bot.yaml",
+        "heartbeat: {$env: HEARTBEAT_URL}\n"
+        f"destinations:\n  box:\n    type: outbox\n    path: {tmp_path / 'out'}\n",
+    )
+    db = str(tmp_path / "s.db")
+    with PingReceiver() as monitor:
+        monkeypatch.setenv("HEARTBEAT_URL", monitor.url)
+        for _ in range(2):  # the same day's job again: no second ping
+            code, _, err = cli_run("--config", str(config), "--db", db, "run", "--once")
+            assert code == 0, err
+    assert monitor.seen() == [("GET", f"/ping/{UUID}")]
+
+
+def sweep_day_two(job: DailyJob, minutes: range) -> None:
+    with time_machine.travel(at(2, 9), tick=False) as traveller:
+        for minute in minutes:
+            traveller.move_to(at(2, 9, minute))
+            job.sweep()
+
+
+def test_a_failed_day_pings_fail_once_then_the_good_news(tmp_path, sim, monkeypatch):
+    sim.PLATFORM = Platform({day(2): "refuse"})
+    store_path = tmp_path / "s.db"
+    store = week_store(store_path)
+    forum = Destination("forum", "sim", "text", time="09:00", heartbeat={"$env": "HB"})
+    config = Config(None, None, None, None, {"forum": forum})
+    with PingReceiver() as monitor:
+        monkeypatch.setenv("HB", monitor.url)
+        job = DailyJob(store_path, config, watch=Watch.of(config))
+        sweep_day_two(job, range(0, 30, SWEEP_MINUTES))
+        assert monitor.seen() == [("POST", f"/ping/{UUID}/fail")]
+        body = monitor.pings[0].body.decode()
+        assert body.startswith("2027-03-02: forum: 1990-03-02-e: 0/2 posts sent; post 1 failed")
+        assert "401" in body and len(body) <= 1000
+        sim.PLATFORM.fixed = True
+        with time_machine.travel(at(2, 10), tick=False):
+            list(retry(store, config, "forum"))
+        sweep_day_two(job, range(35, 60, SWEEP_MINUTES))
+    assert monitor.seen() == [("POST", f"/ping/{UUID}/fail"), ("GET", f"/ping/{UUID}")]
+
+
+def test_an_uptime_kuma_push_url_gets_status_down(tmp_path, sim, monkeypatch):
+    sim.PLATFORM = Platform({day(2): "refuse"})
+    store_path = tmp_path / "s.db"
+    week_store(store_path)
+    forum = Destination("forum", "sim", "text", time="09:00")
+    config = Config(None, None, None, None, {"forum": forum}, heartbeat={"$env": "HB"})
+    with PingReceiver() as monitor:
+        monkeypatch.setenv("HB", f"{monitor.server.url}/api/push/{UUID}?status=up&msg=OK&ping=")
+        sweep_day_two(DailyJob(store_path, config, watch=Watch.of(config)), range(0, 10, 5))
+    ((method, path),) = monitor.seen()
+    assert method == "GET" and path.startswith(f"/api/push/{UUID}?ping=&status=down&msg=2027-03-02")
+
+
+def test_a_heartbeat_that_cannot_be_sent_is_sent_after_the_next_run(
+    tmp_path, sim, monkeypatch, caplog
+):
+    store_path = tmp_path / "s.db"
+    week_store(store_path)
+    forum = Destination("forum", "sim", "text", time="09:00")
+    config = Config(None, None, None, None, {"forum": forum}, heartbeat={"$env": "HB"})
+    with PingReceiver(down=3) as monitor:  # urllib3 tries a GET 3 times: down for one run
+        monkeypatch.setenv("HB", monitor.url)
+        job = DailyJob(store_path, config, watch=Watch.of(config))
+        sweep_day_two(job, range(0, 5, 5))
+        assert monitor.seen() == []
+        assert {r["state"] for r in PublishLog(Store(store_path)).rows("forum", day(2))} == {"sent"}
+        assert "heartbeat not sent (sent again after the next run)" in caplog.text
+        sweep_day_two(job, range(5, 30, 5))
+    assert monitor.seen() == [("GET", f"/ping/{UUID}")]
+
+
+def test_a_destinations_own_heartbeat_wins_over_the_global_one(tmp_path, sim, monkeypatch):
+    store_path = tmp_path / "s.db"
+    week_store(store_path)
+    forum = Destination("forum", "sim", "text", time="09:00", heartbeat={"$env": "OWN"})
+    other = Destination("other", "sim", "text", time="09:00")
+    config = Config(
+        None, None, None, None, {"forum": forum, "other": other}, heartbeat={"$env": "ALL"}
+    )
+    with PingReceiver() as own, PingReceiver() as shared:
+        monkeypatch.setenv("OWN", own.url)
+        monkeypatch.setenv("ALL", shared.url)
+        sweep_day_two(DailyJob(store_path, config, watch=Watch.of(config)), range(0, 10, 5))
+    assert len(own.pings) == 1 and len(shared.pings) == 1
+    assert own.pings[0].path == shared.pings[0].path == f"/ping/{UUID}"
+
+
+@pytest.mark.processes
+def test_the_daemon_started_after_a_crash_sends_one_alert(tmp_path):
+    """A real daemon killed with SIGKILL (the kernel drops its lock, the lock file still names
+    it), then started again: one "restarted" alert naming the dead process."""
+    import os
+    import signal
+    import time
+
+    config = alerts_config(tmp_path)
+    db, lock = tmp_path / "s.db", tmp_path / "s.db.lock"
+
+    def wait_for(predicate) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.1)  # polling a real process, not moving the scheduler's time
+        return False
+
+    with AlertReceiver() as receiver:
+        env = {**os.environ, "ALERT_URL": receiver.url, "ANNIVERSARY_BOT_SEED": "0"}
+
+        def start() -> subprocess.Popen:
+            command = [sys.executable, "-m", "bot", "--config", config, "--db", str(db), "run"]
+            return subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+
+        first = start()
+        assert wait_for(lambda: lock.exists() and lock.read_text().startswith(f"{first.pid} "))
+        first.kill()
+        first.communicate(timeout=30)
+        second = start()
+        assert wait_for(lambda: receiver.messages), "no alert for the restart"
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=30)
+    assert second.returncode == 0, err
+    (message,) = receiver.messages
+    assert message["title"].startswith("anniversary-bot: restarted: ")
+    assert f"the last daemon on this store (pid {first.pid} (" in message["message"]

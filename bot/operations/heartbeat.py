@@ -87,7 +87,11 @@ def fail_request(url: str, body: str) -> tuple[str, str, bytes | None]:
     """The request that reports a failed day: Uptime Kuma's ``status=down``, else ``/fail``."""
     parts = urlsplit(url)
     if "/api/push/" in parts.path:
-        query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("status", "msg")]
+        query = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k not in ("status", "msg")
+        ]
         query += [("status", "down"), ("msg", body[:200])]
         return "GET", urlunsplit(parts._replace(query=urlencode(query))), None
     path = parts.path.rstrip("/") + "/fail"
