@@ -308,6 +308,34 @@ def test_alert_events_choose_what_each_url_is_told(tmp_path, sim, monkeypatch):
     assert Store(store_path).open_incidents("forum")[0]["event"] == "failed"
 
 
+def test_an_incident_that_gets_worse_tells_only_the_urls_that_did_not_hear_of_it(
+    tmp_path, sim, monkeypatch
+):
+    """Refused for good on day 2, missed when day 2 ended: the URL for failures hears once, the
+    URL for missed days hears of the missed day."""
+    sim.PLATFORM = Platform({day(2): "refuse"})
+    store_path = tmp_path / "s.db"
+    week_store(store_path)
+    forum = Destination("forum", "sim", "text", time="09:00")
+    with AlertReceiver() as failures, AlertReceiver() as misses:
+        monkeypatch.setenv("FAILURES", failures.url)
+        monkeypatch.setenv("MISSES", misses.url)
+        settings = AlertSettings(
+            [
+                AlertUrl({"$env": "FAILURES"}, (AlertEvent.FAILED, AlertEvent.MISSED)),
+                AlertUrl({"$env": "MISSES"}, (AlertEvent.MISSED,)),
+            ]
+        )
+        config = Config(None, None, None, None, {"forum": forum}, alerts=settings)
+        job = DailyJob(store_path, config, watch=Watch.of(config))
+        for moment in (at(2, 9), at(2, 10), at(3, 9), at(3, 10)):
+            with time_machine.travel(moment, tick=False):
+                job.sweep()
+    assert failures.titles() == ["anniversary-bot: failed: forum, 2027-03-02"]
+    assert misses.titles() == ["anniversary-bot: missed: forum, 2027-03-02"]
+    assert "last error: sim answered 401" in misses.messages[0]["message"]
+
+
 def test_a_restart_after_a_crash_is_told_once(tmp_path, sim, monkeypatch):
     store_path = tmp_path / "s.db"
     store = week_store(store_path)
@@ -344,6 +372,15 @@ def test_alerts_test_sends_a_test_message(tmp_path, cli_run, monkeypatch):
     (message,) = receiver.messages
     assert message["title"] == "anniversary-bot: test alert" and message["type"] == "info"
     assert "failed, missed, unconfirmed, held, restarted" in message["message"]
+
+
+def test_alerts_test_without_alerts_says_what_to_add(tmp_path, cli_run):
+    config = write(
+        tmp_path / "bot.yaml", f"destinations:\n  box:\n    type: outbox\n    path: {tmp_path}\n"
+    )
+    code, _, err = cli_run("--config", str(config), "alerts", "test")
+    assert code == 2
+    assert err == f"Error: {config}: no alerts.urls: add one (see config.example.yaml)\n"
 
 
 def test_an_alert_url_written_in_the_config_is_refused_without_being_quoted(tmp_path, cli_run):
@@ -463,7 +500,7 @@ def test_run_once_pings_the_heartbeat_once_a_day(tmp_path, cli_run, monkeypatch)
         f"destinations:\n  box:\n    type: outbox\n    path: {tmp_path / 'out'}\n",
     )
     db = str(tmp_path / "s.db")
-    with PingReceiver() as monitor:
+    with PingReceiver() as monitor, time_machine.travel(at(2, 12), tick=False):
         monkeypatch.setenv("HEARTBEAT_URL", monitor.url)
         for _ in range(2):  # the same day's job again: no second ping
             code, _, err = cli_run("--config", str(config), "--db", db, "run", "--once")
@@ -552,6 +589,7 @@ def test_the_daemon_started_after_a_crash_sends_one_alert(tmp_path):
     it), then started again: one "restarted" alert naming the dead process."""
     import os
     import signal
+    import threading
     import time
 
     config = alerts_config(tmp_path)
@@ -579,10 +617,16 @@ def test_the_daemon_started_after_a_crash_sends_one_alert(tmp_path):
         first.kill()
         first.communicate(timeout=30)
         second = start()
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(second.stderr), daemon=True)
+        reader.start()
         assert wait_for(lambda: receiver.messages), "no alert for the restart"
+        # its signal handlers are set once it says when it posts: then SIGTERM stops it cleanly
+        assert wait_for(lambda: any("posts daily at" in line for line in lines)), lines
         second.send_signal(signal.SIGTERM)
-        _, err = second.communicate(timeout=30)
-    assert second.returncode == 0, err
+        second.wait(timeout=30)
+        reader.join(timeout=30)
+    assert second.returncode == 0, "".join(lines)
     (message,) = receiver.messages
     assert message["title"].startswith("anniversary-bot: restarted: ")
     assert f"the last daemon on this store (pid {first.pid} (" in message["message"]

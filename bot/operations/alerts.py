@@ -212,7 +212,14 @@ def check_incidents(
     }
     check = IncidentCheck()
     for incident in current.values():
-        if store.open_incident(incident.row(), _told(config, incident.event), stamp):
+        tell = _told(config, incident.event)
+        before = store.incident(incident.row().key)
+        if before is not None and before["open"]:
+            # found again: nobody is told again; worse now (failed, then missed): only the
+            # URLs that were not told of it before hear of it
+            earlier = _told(config, AlertEvent(before["event"]))
+            tell = [position for position in tell if position not in earlier]
+        if store.open_incident(incident.row(), tell, stamp):
             log.warning("%s", _line(incident.row()))
             check.opened.append(incident)
     for row in store.open_incidents(destination.name):

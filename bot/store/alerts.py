@@ -55,17 +55,21 @@ class AlertsTable:
         self, row: IncidentRow, tell: Sequence[int], now: str, *, open: bool = True
     ) -> bool:
         """Record the incident: a new one (or one closed before, opening again) is to be told
-        to ``tell``; one already open only gets the latest reason. True when it is new."""
+        to ``tell``; one already open gets the latest event and reason, and ``tell`` is added
+        to whom it still has to tell (the caller names only URLs not told of it before). True
+        when it is new."""
         with self.db.atomic():
             found = self.db.conn.execute(
-                "select open from alerts where key = ?", [row.key]
+                "select open, alert_to from alerts where key = ?", [row.key]
             ).fetchone()
             if found is not None and found[0] == 1:
+                alert_to = sorted(set(json.loads(found[1])) | set(tell))
                 self.db.conn.execute(
                     "update alerts set event = ?, post_key = ?, reason = ?, fix = ?, "
-                    "updated_at = ? where key = ?",
-                    [row.event, row.post_key, row.reason, row.fix, now, row.key],
-                )
+                    "alert_to = ?, updated_at = ? where key = ?",
+                    [row.event, row.post_key, row.reason, row.fix, json.dumps(alert_to), now,
+                     row.key],
+                )  # fmt: skip
                 return False
             self.db.conn.execute(
                 "insert into alerts (key, event, destination, day, event_id, post_key, reason, "
