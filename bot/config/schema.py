@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,6 +19,9 @@ from pydantic import (
 
 from bot.config import (
     TIME_PATTERN,
+    AlertEvent,
+    AlertSettings,
+    AlertUrl,
     Config,
     Destination,
     secret_reference,
@@ -73,6 +77,37 @@ class ContentIn(BaseModel):
     max_excerpt_chars: int = Field(6000, ge=100, le=MAX_TEXT_CHARS)
 
 
+def _secret_reference(value: Any) -> Any:
+    """A value that is a secret (an alert or heartbeat URL carries the credential itself):
+    ``{$env: NAME}`` or ``{$file: path}``; the message never quotes what was written."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, name),) = value.items()
+        if kind in ("$env", "$file") and isinstance(name, str) and name:
+            return value
+    raise ValueError("is a secret: write {$env: NAME} or {$file: path}, never the value itself")
+
+
+SecretReference = Annotated[dict[str, str], BeforeValidator(_secret_reference)]
+
+
+class AlertUrlIn(BaseModel):
+    """One Apprise URL of ``alerts.urls`` and the events it is told about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretReference
+    events: list[AlertEvent] = list(AlertEvent)
+
+
+class AlertsIn(BaseModel):
+    """``alerts:`` (bot.config.AlertSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[AlertUrlIn] = []
+    held_hours: float = Field(2.0, ge=0, le=48)
+
+
 class DestinationIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -88,6 +123,7 @@ class DestinationIn(BaseModel):
     rotate_mentions: bool = False
     require_approval: bool = False
     pick: PickIn | None = None
+    heartbeat: SecretReference | None = None
 
     @field_validator("time")
     @classmethod
@@ -111,6 +147,8 @@ class ConfigIn(BaseModel):
     timezone: str | None = None
     lists: list[MentionListIn] = []
     content: ContentIn | None = None
+    alerts: AlertsIn | None = None
+    heartbeat: SecretReference | None = None
     destinations: dict[str, DestinationIn] = Field(min_length=1)
 
 
@@ -200,7 +238,16 @@ def parse_config(path: Path) -> Config:
         destinations=destinations,
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
+        alerts=_alert_settings(parsed.alerts),
+        heartbeat=parsed.heartbeat,
     )
+
+
+def _alert_settings(alerts: AlertsIn | None) -> AlertSettings:
+    if alerts is None:
+        return AlertSettings()
+    urls = [AlertUrl(x.url, tuple(dict.fromkeys(x.events))) for x in alerts.urls]
+    return AlertSettings(urls, alerts.held_hours)
 
 
 def _at_line(

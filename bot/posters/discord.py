@@ -145,9 +145,9 @@ class DiscordPoster(Poster):
         super().__init__(destination, settings)
         from bot.http import PlatformHTTP
 
+        # an unread secret (``SecretRef``) until the destination posts: drafts and previews
+        # build the adapter without reading it
         self.pasted_url: str = settings["webhook_url"]
-        # the route holds the webhook's token as the pasted URL does: a secret like it
-        self.url: str = Secret(webhook_route(self.pasted_url))
         self.forum: bool = bool(settings.get("forum"))
         if self.forum:
             self.capabilities = FORUM_CHANNEL
@@ -160,6 +160,12 @@ class DiscordPoster(Poster):
         self._empty_until: dict[str, float] = {}
         self._guild_id: str | None = None
         self._preflight_done = False
+
+    @property
+    def url(self) -> str:
+        """The API v10 route of the pasted webhook URL. It holds the webhook's token as the
+        pasted URL does: a secret like it."""
+        return Secret(webhook_route(self.pasted_url))
 
     # --- publishing ---------------------------------------------------------------------------
 
