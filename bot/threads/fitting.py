@@ -2,8 +2,8 @@
 
 - Mentions over the per-post cap are spread: the first ``max_mentions`` stay in the part's FYI
   line, the rest follow in "(continued)" posts right after it. None is dropped.
-- A post over the length limit is split at paragraph, then line, then sentence, then word
-  boundaries into "(continued)" posts (never mid-word, never mid-URL), or, with
+- A post over the length limit is split at paragraph, then line, then sentence, then clause
+  (a comma, semicolon or colon), then word boundaries into "(continued)" posts (never mid-word, never mid-URL), or, with
   ``excerpt: truncate``, cut at a sentence with "Read more: URL", keeping the FYI line and the
   source attribution, which stand outside the cut.
 - Length is counted as the platform counts: the adapter's ``length`` rule (Mastodon: every
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bot.config.channel import Channel
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from bot.model import Member
@@ -30,6 +30,16 @@ from bot.threads.render import Post, Thread, mention_text
 
 CONTINUED = "(continued)"
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+CLAUSE_END = re.compile(r"(?<=[,;:])[ \t]+")
+# a full stop that ends a word, not a sentence: initials and initialisms ("H.", "U.S.", "e.g.")
+INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
+# a list item's number ("1.") at the start of its line
+LIST_MARKER = re.compile(r"\d+\.")
+# abbreviations a sentence goes on after, lower case, without their full stop
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st mt ft sgt lt gen col capt maj cpl pvt adm cmdr rev jr sr sen rep "
+    "gov pres no nos vol vols pp vs approx ca fig".split()
+)
 
 
 def fit_thread(
@@ -122,12 +132,31 @@ def _pieces(text: str, level: int) -> tuple[list[str], str]:
         return text.split("\n"), "\n"
     if level == 2:
         parts, last = [], 0
-        for match in SENTENCE_END.finditer(text):
+        for match in sentence_ends(text):
             parts.append(text[last : match.start()] + text[match.start() : match.end()].rstrip())
             last = match.end()
         parts.append(text[last:])
         return [p for p in parts if p], " "
+    if level == 3:  # a sentence longer than a post: at its commas, semicolons and colons
+        parts = [p for p in CLAUSE_END.split(text) if p]
+        return parts, " "
     return text.split(" "), " "
+
+
+def sentence_ends(text: str) -> Iterator[re.Match[str]]:
+    """Where sentences end in ``text``: the space after a full stop (with its closing quotes and
+    brackets), except after an abbreviation, an initial or a list item's number."""
+    for match in SENTENCE_END.finditer(text):
+        if text[match.start() - 1] != ".":
+            yield match
+            continue
+        start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+        word = text[start : match.start()].lstrip("([{\"'“‘")
+        if INITIALS.fullmatch(word) or word[:-1].lower() in ABBREVIATIONS:
+            continue
+        if LIST_MARKER.fullmatch(word) and (start == 0 or text[start - 1] == "\n"):
+            continue
+        yield match
 
 
 def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 0) -> list[str]:
@@ -135,7 +164,7 @@ def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 
     boundary that works; a single word longer than the limit is the only thing ever cut."""
     if count(text) <= limit:
         return [text]
-    if level > 3:
+    if level > 4:
         # one "word" longer than a whole post (a giant URL): nothing better than a hard cut
         return [text[i : i + limit] for i in range(0, len(text), limit)]
     pieces, joiner = _pieces(text, level)
@@ -210,7 +239,7 @@ def _cut_at_sentence(text: str, budget: int, count: Callable[[str], int]) -> str
     if count(text) <= budget:
         return text
     best = ""
-    for match in SENTENCE_END.finditer(text):
+    for match in sentence_ends(text):
         candidate = text[: match.start()] + text[match.start() : match.end()].rstrip()
         if count(candidate) > budget:
             break
