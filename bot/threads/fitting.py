@@ -36,10 +36,11 @@ INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 # a list item's number ("1.") at the start of its line
 LIST_MARKER = re.compile(r"\d+\.")
 # abbreviations a sentence goes on after, lower case, without their full stop
-ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st mt ft sgt lt gen col capt maj cpl pvt adm cmdr rev jr sr sen rep "
-    "gov pres no nos vol vols pp vs approx ca fig".split()
-)
+ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "mt", "ft", "sgt", "lt", "gen", "col", "capt", "maj",
+    "cpl", "pvt", "adm", "cmdr", "rev", "jr", "sr", "sen", "rep", "gov", "pres", "no", "nos",
+    "vol", "vols", "pp", "vs", "approx", "ca", "fig",
+})  # fmt: skip
 
 
 def fit_thread(
