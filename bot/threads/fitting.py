@@ -51,8 +51,41 @@ def fit_thread(
     excerpt: str = "split",
     max_consecutive_replies: int | None = None,
     length: Callable[[str], int] = len,
+    max_posts: int | None = None,
 ) -> Thread:
-    """``length``: characters as the platform counts them (its adapter's ``length`` rule)."""
+    """``length``: characters as the platform counts them (its adapter's ``length`` rule).
+    ``max_posts``: a thread that ``excerpt: split`` makes longer is fitted with ``truncate``
+    instead, with a warning that says so (a thread still longer goes out whole, warned)."""
+    fitted = _fit(thread, caps, platform, mention_text, excerpt, max_consecutive_replies, length)
+    if max_posts is None or len(fitted.posts) <= max_posts:
+        return fitted
+    note = f"over max_posts_per_thread ({max_posts})"
+    if excerpt == "split":
+        split_count = len(fitted.posts)
+        fitted = _fit(
+            thread, caps, platform, mention_text, "truncate", max_consecutive_replies, length
+        )
+        note = (
+            f"shortened with excerpt: truncate to {len(fitted.posts)} posts: excerpt: split "
+            f"would make {split_count}, {note}; raise max_posts_per_thread in the destination's "
+            "config to allow more"
+        )
+        if len(fitted.posts) > max_posts:
+            note += f", and still {len(fitted.posts) - max_posts} over it: it goes out whole"
+    else:
+        note = f"{len(fitted.posts)} posts, {note}: it goes out whole"
+    return replace(fitted, warnings=[note, *fitted.warnings])
+
+
+def _fit(
+    thread: Thread,
+    caps: Capabilities,
+    platform: str | None,
+    mention_text: Callable[[Member], str],
+    excerpt: str,
+    max_consecutive_replies: int | None,
+    length: Callable[[str], int],
+) -> Thread:
     warnings = list(thread.warnings)
     posts: list[Post] = []
     for post in thread.posts:
@@ -280,6 +313,7 @@ def fit_for(thread: Thread, channel: Channel) -> Thread:
     sees it: its capabilities, its limits and its rules for mentions and length."""
     poster = channel.poster
     platform = poster.platform
+    max_posts = channel.destination.max_posts_per_thread or poster.max_posts_per_thread
     return fit_thread(
         thread,
         poster.capabilities,
@@ -288,4 +322,5 @@ def fit_for(thread: Thread, channel: Channel) -> Thread:
         excerpt=channel.destination.excerpt,
         max_consecutive_replies=poster.max_consecutive_replies,
         length=poster.length,
+        max_posts=max_posts,
     )
