@@ -113,6 +113,11 @@ def _fit(
             f"is exempt), but a forum older than Discourse 2.2 stops a non-staff user after "
             f"{max_consecutive_replies} posts in a row"
         )
+    if platform:
+        named = {m.id: m for post in thread.posts for m in post.mentions}
+        silent = unnotified(list(named.values()), platform)
+        if silent:
+            warnings.append(unnotified_note(silent, platform))
     if not caps.replies and len(posts) > 1:
         warnings.append(
             f"this destination cannot reply: {len(posts)} posts go out one after another"
@@ -125,6 +130,18 @@ def _fit(
 
 def _pinging(post: Post, platform: str | None) -> list[Member]:
     return [m for m in post.mentions if m.handle(platform)]
+
+
+def unnotified(members: list[Member], platform: str) -> list[Member]:
+    """The members named on ``platform`` without being notified: they have no handle there."""
+    return [m for m in members if not m.handle(platform)]
+
+
+def unnotified_note(members: list[Member], platform: str) -> str:
+    """What a person reads about them: who, and why."""
+    names = ", ".join(m.name for m in members)
+    count = f"{len(members)} member{'s' if len(members) != 1 else ''}"
+    return f"{count} named, not notified (no {platform} handle): {names}"
 
 
 def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]:
