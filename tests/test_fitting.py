@@ -213,3 +213,17 @@ def test_truncate_leaves_no_list_item_without_its_text(sample_store):
     for post in fitted.posts:
         assert not re.search(r"^\s*\d+\.\s*$", post.body, re.MULTILINE), post.body
     assert "Images:\n1. " in fitted.posts[2].body or "Images:" not in fitted.posts[2].body
+
+
+def test_a_cut_at_a_word_never_keeps_part_of_a_long_url():
+    """Mastodon counts a URL as 23 characters, however long: a cut measured that way must not
+    keep the start of a URL whose end it dropped."""
+    url = "https://example.org/" + "a" * 400
+    text = f"Intro words here {url} and then more words without end " * 6
+    thread = Thread(
+        "e", None, dt.date(2026, 1, 1), "text",
+        [Post(1, text, None, [], source_url="https://example.org/src")],
+    )  # fmt: skip
+    fitted = fit(thread, Capabilities(max_length=220, url_length=23), "truncate", "mastodon")
+    for post in fitted.posts:
+        assert all(found == url for found in URL.findall(post.body) if "/src" not in found)

@@ -296,7 +296,10 @@ def _cut_at_sentence(text: str, budget: int, count: Callable[[str], int]) -> str
             break
         best = candidate
     if not best:  # no sentence fits: cut at a word, never inside one or inside a URL
-        words = text[: budget * 2].split(" ")
+        head = text[: budget * 2]
+        words = head.split(" ")
+        if len(head) < len(text) and not text[len(head)].isspace():
+            words.pop()  # the slice ends inside a word or a URL: never keep part of one
         while words and count(" ".join(words) + " …") > budget:
             words.pop()
         best = " ".join(words) + " …"
