@@ -3,9 +3,12 @@
 - Mentions over the per-post cap are spread: the first ``max_mentions`` stay in the part's FYI
   line, the rest follow in "(continued)" posts right after it. None is dropped.
 - A post over the length limit is split at paragraph, then line, then sentence, then clause
-  (a comma, semicolon or colon), then word boundaries into "(continued)" posts (never mid-word, never mid-URL), or, with
-  ``excerpt: truncate``, cut at a sentence with "Read more: URL", keeping the FYI line and the
-  source attribution, which stand outside the cut.
+  (a comma, semicolon or colon), then word boundaries into "(continued)" posts (never
+  mid-word, never mid-URL), or, with ``excerpt: truncate``, cut at a sentence with "Read more:
+  URL", keeping the FYI line and the source attribution, which stand outside the cut. A
+  sentence does not end after an abbreviation, an initial or a list item's number.
+- A thread longer than ``max_posts`` with ``excerpt: split`` is fitted with ``truncate``.
+- Members named without a handle on the platform are named, not notified: a warning says who.
 - Length is counted as the platform counts: the adapter's ``length`` rule (Mastodon: every
   URL as ``url_length``, a mention by its local part).
 - Titles are brought within ``title_length``; a post under ``min_length`` is lengthened with
