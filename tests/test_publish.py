@@ -235,7 +235,10 @@ def test_failed_post_is_recorded_then_retried(
     code, out, err = cli_run(*base, "post", "--date", "2026-07-20")
     assert code == 1
     assert "post 1 failed: webhook (127.0.0.1:" in out and "answered 400: scripted 400" in out
-    assert err == "Error: 1 thread not fully sent: see 'anniversary-bot history --failed'\n"
+    assert err == (
+        "hook: 1969-07-20-apollo-11-lands-on-the-moon: sending post 1 of 3\n"  # progress
+        "Error: 1 thread not fully sent: see 'anniversary-bot history --failed'\n"
+    )
     code, out, _ = cli_run(*base, "history", "--failed")
     assert "#1  failed  attempts=1  waits for 'retry'" in out and "answered 400" in out
     # a refusal is not retried on a schedule: a second post run sends nothing

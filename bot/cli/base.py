@@ -172,14 +172,14 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def setup_logging(default: str = "WARNING") -> None:
+def setup_logging(default: str = "WARNING", progress: bool = False) -> None:
     import logging
     import os
 
     from bot.secrets_filter import configure_logging
 
     level = os.environ.get("ANNIVERSARY_BOT_LOG", default).upper()
-    configure_logging(getattr(logging, level, logging.WARNING))
+    configure_logging(getattr(logging, level, logging.WARNING), progress)
 
 
 def tell_waiting(who: str) -> None:

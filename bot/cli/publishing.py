@@ -39,7 +39,7 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
     from bot.preview.text import format_preview
     from bot.publishing.daily import publish_day
 
-    setup_logging()
+    setup_logging(progress=True)
     failures = 0
     for dest in obj.destinations(names):
         day = obj.day(date_text, dest.timezone)
@@ -126,7 +126,7 @@ def retry(
     """
     from bot.operations.retry import retry as retry_posts
 
-    setup_logging()
+    setup_logging(progress=True)
     failures = 0
     for step in retry_posts(obj.store, obj.config, destination, mark_sent, resend, tell_waiting):
         click.echo(step.summary())

@@ -44,11 +44,12 @@ def config_show(obj: Context) -> None:
 @config_group.command(name="check")
 @pass_context
 def config_check(obj: Context) -> None:
-    """Validate the config and, where an adapter can, test its credentials.
+    """Validate the config and, where an adapter can, test its credentials; name the members
+    of mention lists who have no handle on a destination's platform (named, not notified).
 
     Example: anniversary-bot --config bot.yaml config check
     """
-    from bot.operations.config_check import check_destinations
+    from bot.operations.config_check import check_destinations, unnotified_list_members
 
     config = obj.config
     click.echo(
@@ -58,5 +59,7 @@ def config_check(obj: Context) -> None:
     for result in check_destinations(config):
         click.echo(result.line())
         problems += result.failed
+    for unnotified in unnotified_list_members(config, obj.store):
+        click.echo(unnotified.line())
     if problems:
         raise BotError(f"{problems} destination(s) failed the check")

@@ -35,6 +35,8 @@ class Destination:
     leap_day: str = "feb28"
     catch_up_hours: float = 6.0
     excerpt: str = "split"
+    # None: the adapter's default (Poster.max_posts_per_thread)
+    max_posts_per_thread: int | None = None
     dedupe_mentions: bool = False
     rotate_mentions: bool = False
     require_approval: bool = False

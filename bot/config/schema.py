@@ -119,6 +119,7 @@ class DestinationIn(BaseModel):
     leap_day: Literal["feb28", "mar1"] = "feb28"
     catch_up_hours: float = Field(6.0, ge=0, le=24)
     excerpt: Literal["split", "truncate"] = "split"
+    max_posts_per_thread: int | None = Field(None, ge=1, le=1000)
     dedupe_mentions: bool = False
     rotate_mentions: bool = False
     require_approval: bool = False

@@ -126,6 +126,8 @@ class DiscordPoster(Poster):
     formats = ("markdown",)
     default_format = "markdown"
     platform = "discord"
+    # each message shows in the channel (or the day's forum thread) as it comes: few, long ones
+    max_posts_per_thread = 5
     # a mention is <@user id>: a snowflake, 15 to 21 digits
     handle_format = HandleFormat(
         r"\d{15,21}", "a numeric user id such as 123456789012345678", "123456789012345678"
