@@ -32,9 +32,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Context:
     """What a command works on: the config and the store, each read when first used."""
 
-    def __init__(self, config_path: str | None, db_path: str | None) -> None:
+    def __init__(self, config_path: str | None = None, db_path: str | None = None) -> None:
         self.config_path = config_path
         self.db_path = db_path
+        # --json, --to, --date given before the subcommand: the command's own option falls
+        # back to them (``SharedOption``)
+        self.given: dict[str, Any] = {}
 
     @cached_property
     def config(self) -> Config:
@@ -87,26 +90,124 @@ pass_context = click.make_pass_decorator(Context)
 
 
 # --- options several commands share ---------------------------------------------------------
+#
+# Each is defined once, here, and accepted before or after the subcommand:
+# ``anniversary-bot --db x.db history --json`` and ``anniversary-bot history --db x.db --json``.
+# ``--config`` and ``--db`` are added to every command by ``BotCommand``; ``--json``, ``--to``
+# and ``--date`` only to the commands that take them, which read a value given before the
+# subcommand when they were given none of their own.
+
+
+def _set_on_context(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        setattr(ctx.ensure_object(Context), str(param.name), value)
+
+
+def config_option() -> click.Option:
+    return click.Option(
+        ["--config", "config_path"],
+        metavar="PATH",
+        expose_value=False,
+        callback=_set_on_context,
+        help="Config file (else $ANNIVERSARY_BOT_CONFIG, else the user config dir).",
+    )
+
+
+def db_option() -> click.Option:
+    return click.Option(
+        ["--db", "db_path"],
+        metavar="PATH",
+        expose_value=False,
+        callback=_set_on_context,
+        help="Event store (SQLite file); default: the config's store, else the user data dir.",
+    )
+
+
+class SharedOption(click.Option):
+    """An option a command takes that may also be given before the subcommand; the command's
+    own value wins, else the one given before."""
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        value = super().process_value(ctx, value)
+        if value not in (None, False, ()):
+            return value
+        given = ctx.ensure_object(Context).given.get(self.opts[0])
+        if given in (None, False, ()):
+            return value
+        if self.multiple:
+            return given
+        if isinstance(given, tuple):  # --to before the subcommand is repeatable
+            if len(given) > 1:
+                raise click.BadOptionUsage(self.opts[0], f"{self.opts[0]}: one value here", ctx)
+            return given[0]
+        return given
+
+
+def _shared(opts: str, name: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(opts, name, cls=SharedOption, **kwargs)
 
 
 def date_option(help: str, metavar: str = "MM-DD|YYYY-MM-DD") -> Callable[[F], F]:
     """``--date``, read into the parameter ``date_text``."""
-    return click.option("--date", "date_text", metavar=metavar, help=help)
+    return _shared("--date", "date_text", metavar=metavar, help=help)
 
 
 def json_option(help: str | None = "As JSON.") -> Callable[[F], F]:
     """``--json``, read into the parameter ``as_json``."""
-    return click.option("--json", "as_json", is_flag=True, help=help)
+    return _shared("--json", "as_json", is_flag=True, help=help)
 
 
 def to_option(help: str = "Only this destination.") -> Callable[[F], F]:
     """``--to DEST``, one destination, read into the parameter ``destination``."""
-    return click.option("--to", "destination", metavar="DEST", help=help)
+    return _shared("--to", "destination", metavar="DEST", help=help)
 
 
 def to_many_option(help: str = "Only this destination.") -> Callable[[F], F]:
     """``--to DEST``, repeatable, read into the parameter ``names``."""
-    return click.option("--to", "names", multiple=True, metavar="DEST", help=help)
+    return _shared("--to", "names", multiple=True, metavar="DEST", help=help)
+
+
+def _remember_given(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value not in (None, False, ()):
+        ctx.ensure_object(Context).given[f"--{param.name}"] = value
+
+
+def group_options() -> list[click.Option]:
+    """The shared options as the top group takes them, before the subcommand."""
+    remember: dict[str, Any] = {"expose_value": False, "callback": _remember_given}
+    return [
+        config_option(),
+        db_option(),
+        click.Option(["--json"], is_flag=True, help="As JSON (listings and show).", **remember),
+        click.Option(
+            ["--to"], multiple=True, metavar="DEST", help="Only this destination.", **remember
+        ),
+        click.Option(["--date"], metavar="MM-DD|YYYY-MM-DD", help="The day.", **remember),
+    ]
+
+
+class BotCommand(click.Command):
+    """A command: takes ``--config`` and ``--db`` after its name too, and refuses a shared
+    option given before it that it has no use for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [config_option(), db_option()]
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        own = {opt for param in self.params for opt in getattr(param, "opts", ())}
+        for opt in ctx.ensure_object(Context).given:
+            if opt not in own:
+                raise click.UsageError(f"{opt} does not apply to '{ctx.command_path}'", ctx)
+        return rest
+
+
+class BotSubGroup(click.Group):
+    """A group below the top one (``events``, ``drafts``, ...): its commands are BotCommands."""
+
+    command_class = BotCommand
+    group_class = type  # its groups are BotSubGroups too
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -236,6 +337,8 @@ class BotGroup(click.Group):
     command such as ``preview`` does not pay for building the others."""
 
     LAZY_MODULES: dict[str, str] = {}
+    command_class = BotCommand
+    group_class = BotSubGroup
 
     def _load(self, name: str) -> None:
         module = self.LAZY_MODULES.get(name)
@@ -295,24 +398,16 @@ class BotGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=BotGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=group_options(),
+)
 @click.version_option(__version__, prog_name="anniversary-bot")
-@click.option(
-    "--config",
-    "config_path",
-    metavar="PATH",
-    help="Config file (else $ANNIVERSARY_BOT_CONFIG, else the user config dir).",
-)
-@click.option(
-    "--db",
-    "db_path",
-    metavar="PATH",
-    help="Event store (SQLite file); default: the user data dir, seeded with the sample data.",
-)
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """Post a community's daily "this day in history" threads, on time, exactly once.
 
     Example: anniversary-bot preview --date 01-10
     """
-    ctx.obj = Context(config_path, db_path)
+    ctx.ensure_object(Context)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import Context, Progress, anniversary_option, cli, json_option, pass_context
+from bot.cli.base import (
+    Context,
+    Progress,
+    anniversary_option,
+    cli,
+    date_option,
+    json_option,
+    pass_context,
+)
 
 
 def _size(path: str) -> int:
@@ -79,12 +87,7 @@ def events() -> None:
 
 
 @events.command(name="list")
-@click.option(
-    "--date",
-    "date_text",
-    metavar="MM-DD|YYYY-MM-DD",
-    help="Only this anniversary (YYYY also matches the year).",
-)
+@date_option("Only this anniversary (YYYY also matches the year).")
 @click.option("--search", metavar="TEXT", help="Only events whose id, title or lead contain TEXT.")
 @click.option("--limit", type=int, default=None, help="At most this many.")
 @pass_context
@@ -118,6 +121,66 @@ def events_show(obj: Context, event_id: str, as_json: bool) -> None:
     click.echo(event_document(obj.store, event_id, as_json), nl=False)
 
 
+@events.command(name="add")
+@click.argument("path", required=False, type=click.Path())
+@pass_context
+def events_add(obj: Context, path: str | None) -> None:
+    """Add events from a file (as 'import' does), or write one in $EDITOR from a template:
+    it is checked when you save, and the editor opens again with the problem until it passes.
+
+    Example: anniversary-bot events add        (or: anniversary-bot events add apollo.yaml)
+    """
+    if path is not None:
+        from bot.app import import_paths
+
+        batch, _ = import_paths(obj.store, [path])
+        for event in batch.events:
+            click.echo(f"added {event.id} ({event.title})")
+        return
+    from bot.operations.event_admin import add_in_editor
+
+    added = add_in_editor(obj.store, _editor)
+    click.echo(f"added {added.id} ({added.title})" if added else "not saved: nothing added")
+
+
+@events.command(name="edit")
+@click.argument("event_id", metavar="ID")
+@pass_context
+def events_edit(obj: Context, event_id: str) -> None:
+    """Edit an event's YAML in $EDITOR: checked when you save, and the editor opens again with
+    the problem until it passes; nothing is stored before that.
+
+    Example: EDITOR=nano anniversary-bot events edit 1969-07-20-apollo-11-lands-on-the-moon
+    """
+    from bot.operations.event_admin import edit_in_editor
+
+    edited = edit_in_editor(obj.store, event_id, _editor)
+    click.echo(f"saved {edited.id} ({edited.title})" if edited else "not saved: nothing changed")
+
+
+def _editor(text: str) -> str | None:
+    """The text as saved in $EDITOR; None when the person quit without saving."""
+    return click.edit(text, extension=".yaml", require_save=True)
+
+
+@events.command(name="delete")
+@click.argument("event_ids", nargs=-1, required=True, metavar="ID...")
+@click.option(
+    "--force", is_flag=True, help="Even when drafts or the publish log name it (its drafts go too)."
+)
+@pass_context
+def events_delete(obj: Context, event_ids: tuple[str, ...], force: bool) -> None:
+    """Delete events, all or none; one that a draft or the publish log names is refused
+    unless --force (its drafts are deleted with it; the publish log keeps what went out).
+
+    Example: anniversary-bot events delete 1969-07-20-apollo-11-lands-on-the-moon
+    """
+    from bot.operations.event_admin import delete_events
+
+    for deleted in delete_events(obj.store, list(event_ids), force):
+        click.echo(deleted.line())
+
+
 @events.command(name="promote")
 @click.argument("event_ids", nargs=-1, required=True, metavar="ID...")
 @pass_context
@@ -134,7 +197,7 @@ def events_promote(obj: Context, event_ids: tuple[str, ...]) -> None:
 
 
 @events.command(name="candidates")
-@click.option("--date", "date_text", metavar="MM-DD", help="Only this day.")
+@date_option("Only this day.", metavar="MM-DD")
 @click.option(
     "--search", metavar="TEXT", help="Only candidates whose id, title or lead contain TEXT."
 )

@@ -81,10 +81,12 @@ def history(
 
     Example: anniversary-bot history --failed
     """
+    from bot.operations.publish_report import check_logged_destination, history_line
     from bot.operations.publish_report import history as read_history
-    from bot.operations.publish_report import history_line
 
     day = obj.day(date_text) if date_text else None
+    if destination:
+        check_logged_destination(obj.store, obj.config, destination)
     if as_json:
         found = read_history(obj.store, destination, day, failed)
         click.echo(json.dumps(found.to_json(), indent=2))
@@ -124,9 +126,12 @@ def retry(
 
     Example: anniversary-bot retry --to forum
     """
+    from bot.operations.publish_report import check_logged_destination
     from bot.operations.retry import retry as retry_posts
 
     setup_logging()
+    if destination:
+        check_logged_destination(obj.store, obj.config, destination)
     failures = 0
     for step in retry_posts(obj.store, obj.config, destination, mark_sent, resend, tell_waiting):
         click.echo(step.summary())
@@ -167,7 +172,7 @@ def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
         failures += outcome.failed
     if failures:
         raise BotError(
-            f"{failures} destination(s) not fully posted: see 'anniversary-bot history --failed'"
+            f"{plural(failures, 'destination')} not fully posted: see 'anniversary-bot history --failed'"
         )
 
 

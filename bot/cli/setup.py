@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from bot.cli.base import Context, cli, pass_context
+from bot.cli.base import Context, cli, json_option, pass_context, plural
 from bot.errors import BotError
 
 
@@ -24,20 +26,48 @@ def posters(obj: Context) -> None:
         click.echo(f"{name}\t{origin}\t{limit}\t{cls.description}")
 
 
+@cli.command()
+@click.option("--force", is_flag=True, help="Replace a config that is already there.")
+@pass_context
+def init(obj: Context, force: bool) -> None:
+    """Write a starter config that works as it is (the store, a file outbox), with every key
+    of the example config below it, commented; and say where the config and store live.
+
+    It goes where the commands read it: --config PATH, else $ANNIVERSARY_BOT_CONFIG, else the
+    user config folder.
+
+    Example: anniversary-bot init && anniversary-bot config check
+    """
+    from bot.operations.starter import write_starter
+
+    for line in write_starter(obj.config_path, obj.db_path, force).lines():
+        click.echo(line)
+
+
 @cli.group(name="config")
 def config_group() -> None:
     """Show or check the configuration."""
 
 
 @config_group.command(name="show")
+@json_option()
 @pass_context
-def config_show(obj: Context) -> None:
-    """Print the resolved config with every secret masked.
+def config_show(obj: Context, as_json: bool) -> None:
+    """Where the config and the store are, and the resolved config with every secret masked.
 
     Example: anniversary-bot --config bot.yaml config show
     """
     import yaml
 
+    from bot.operations.starter import locations
+
+    where = locations(obj.config, obj.config_path, obj.db_path)
+    if as_json:
+        document = {"where": where.to_json(), "config": obj.config.masked()}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        return
+    for line in where.lines():
+        click.echo(f"# {line}")
     click.echo(yaml.safe_dump(obj.config.masked(), sort_keys=False, allow_unicode=True), nl=False)
 
 
@@ -52,11 +82,11 @@ def config_check(obj: Context) -> None:
 
     config = obj.config
     click.echo(
-        f"{config.path or 'embedded default'}: valid, {len(config.destinations)} destination(s)"
+        f"{config.path or 'embedded default'}: valid, {plural(len(config.destinations), 'destination')}"
     )
     problems = 0
     for result in check_destinations(config):
         click.echo(result.line())
         problems += result.failed
     if problems:
-        raise BotError(f"{problems} destination(s) failed the check")
+        raise BotError(f"{plural(problems, 'destination')} failed the check")

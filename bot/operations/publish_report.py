@@ -83,6 +83,14 @@ def history(
     return History(rows, held)
 
 
+def check_logged_destination(store: Store, config: Any, name: str) -> None:
+    """``history --to NAME``, ``retry --to NAME``: a destination of the config, or one the publish log still has
+    posts of (removed from the config since); else the config's one line for an unknown
+    destination, as every command that names one says it."""
+    if name not in config.destinations and not PublishLog(store).rows(name):
+        config.destination(name)
+
+
 def history_line(row: dict[str, Any]) -> str:
     """One publish-log row as ``history`` prints it."""
     line = f"{row['day']}  {row['destination']}  {row['event_id']} #{row['number']}  {row['state']}"
