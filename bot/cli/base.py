@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -127,20 +127,16 @@ class SharedOption(click.Option):
     """An option a command takes that may also be given before the subcommand; the command's
     own value wins, else the one given before."""
 
-    def process_value(self, ctx: click.Context, value: Any) -> Any:
-        value = super().process_value(ctx, value)
-        if value not in (None, False, ()):
-            return value
+    def consume_value(self, ctx: click.Context, opts: Any) -> tuple[Any, Any]:
+        value, source = super().consume_value(ctx, opts)
         given = ctx.ensure_object(Context).given.get(self.opts[0])
-        if given in (None, False, ()):
-            return value
-        if self.multiple:
-            return given
-        if isinstance(given, tuple):  # --to before the subcommand is repeatable
+        if source != click.core.ParameterSource.DEFAULT or given is None:
+            return value, source  # the command's own value (or nothing given before it)
+        if isinstance(given, tuple) and not self.multiple:  # --to before it is repeatable
             if len(given) > 1:
                 raise click.BadOptionUsage(self.opts[0], f"{self.opts[0]}: one value here", ctx)
-            return given[0]
-        return given
+            given = given[0]
+        return given, click.core.ParameterSource.COMMANDLINE
 
 
 def _shared(opts: str, name: str, **kwargs: Any) -> Callable[[F], F]:
@@ -155,6 +151,14 @@ def date_option(help: str, metavar: str = "MM-DD|YYYY-MM-DD") -> Callable[[F], F
 def json_option(help: str | None = "As JSON.") -> Callable[[F], F]:
     """``--json``, read into the parameter ``as_json``."""
     return _shared("--json", "as_json", is_flag=True, help=help)
+
+
+def limit_option(default: int = 50) -> Callable[[F], F]:
+    """``--limit N`` of a listing (0: all), read into the parameter ``limit``."""
+    return click.option(
+        "--limit", type=click.IntRange(min=0), default=default, show_default=True,
+        help="At most this many (0: all).",
+    )  # fmt: skip
 
 
 def to_option(help: str = "Only this destination.") -> Callable[[F], F]:
@@ -248,6 +252,20 @@ def write_site_for(
     click.echo(f"Wrote {count} day page{'s' if count != 1 else ''} and {index}", err=True)
 
 
+class DraftId(click.ParamType):
+    """A draft's id as ``drafts list`` shows it, ``3``, or as ``#3``."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).strip().removeprefix("#")
+        if not text.isdigit():
+            self.fail(
+                f"{value!r}: a draft id is a number, such as 3 (see 'drafts list')", param, ctx
+            )
+        return int(text)
+
+
 class LibraryChoice(click.Choice):
     """A choice among values the library names (such as the draft states), read when first
     needed: building the option for ``--help`` must not import the library."""
@@ -271,6 +289,25 @@ class LibraryChoice(click.Choice):
 def plural(count: int, noun: str) -> str:
     """``1 post``, ``2 posts``."""
     return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows under a header line, each column as wide as its widest value, two spaces apart;
+    the last column as it is (a title, a note)."""
+    lines = [list(headers), *([str(cell) for cell in row] for row in rows)]
+    if len(lines) == 1:
+        return  # nothing to show: no header either (the command says how many, on stderr)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers) - 1)]
+    for line in lines:
+        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        click.echo("  ".join([*padded, line[-1]]).rstrip())
+
+
+def echo_json(document: object) -> None:
+    """``document`` as the JSON a ``--json`` option prints."""
+    import json
+
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
 
 
 def setup_logging(default: str = "WARNING") -> None:

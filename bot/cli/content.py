@@ -19,6 +19,7 @@ from bot.cli.base import (
     to_option,
 )
 from bot.errors import InputError
+from bot.input_rules import split_names
 
 KIND_CHOICES = ("selected", "events", "births", "deaths", "holidays")
 
@@ -31,7 +32,7 @@ def _fetcher(obj: Context, refresh: bool) -> Any:
 
 def _kinds_option(kinds: str) -> list[str]:
     """``--kinds``: names from KIND_CHOICES, comma-separated, at least one."""
-    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    chosen = split_names(kinds)
     unknown = [k for k in chosen if k not in KIND_CHOICES]
     if unknown or not chosen:
         raise InputError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,8 +15,12 @@ from bot.cli.base import (
     anniversary_option,
     cli,
     date_option,
+    echo_json,
+    echo_table,
     json_option,
+    limit_option,
     pass_context,
+    plural,
 )
 
 
@@ -89,10 +94,13 @@ def events() -> None:
 @events.command(name="list")
 @date_option("Only this anniversary (YYYY also matches the year).")
 @click.option("--search", metavar="TEXT", help="Only events whose id, title or lead contain TEXT.")
-@click.option("--limit", type=int, default=None, help="At most this many.")
+@limit_option()
+@json_option()
 @pass_context
-def events_list(obj: Context, date_text: str | None, search: str | None, limit: int | None) -> None:
-    """List events: id, date, tags, title.
+def events_list(
+    obj: Context, date_text: str | None, search: str | None, limit: int, as_json: bool
+) -> None:
+    """List events, curated and candidates: id, date, kind, tags, title.
 
     Example: anniversary-bot events list --date 01-10
     """
@@ -100,25 +108,44 @@ def events_list(obj: Context, date_text: str | None, search: str | None, limit: 
     if date_text:
         parsed = anniversary_option(date_text)
         month, day, year = parsed.month, parsed.day, parsed.year
-    found = obj.store.find_events(month, day, year, search, limit)
-    for event in found:
-        tags = ",".join(event.tags)
-        click.echo(f"{event.id}\t{event.date.iso()}\t{tags}\t{event.title}")
-    click.echo(f"{len(found):,} event{'s' if len(found) != 1 else ''}", err=True)
+    found = obj.store.find_events(month, day, year, search, limit + 1 if limit else None)
+    _echo_events(found, limit, "event", as_json)
+
+
+def _echo_events(found: list[Any], limit: int, noun: str, as_json: bool) -> None:
+    """Events as a table (or JSON), at most ``limit`` (0: all), saying when there are more."""
+    from bot.operations.listings import event_json, event_kind
+
+    more = bool(limit) and len(found) > limit
+    shown = found[:limit] if limit else found
+    if as_json:
+        echo_json([event_json(event) for event in shown])
+        return
+    rows = [(e.id, e.date.iso(), event_kind(e), ",".join(e.tags) or "-", e.title) for e in shown]
+    echo_table(("ID", "DATE", "KIND", "TAGS", "TITLE"), rows)
+    if more:
+        click.echo(f"the first {plural(limit, noun)}: --limit N for more, 0 for all", err=True)
+    else:
+        click.echo(plural(len(shown), noun), err=True)
 
 
 @events.command(name="show")
-@click.argument("event_id")
-@json_option(help="As JSON instead of YAML.")
+@click.argument("event_ids", nargs=-1, required=True, metavar="ID...")
+@json_option(help="As JSON instead of YAML (a list for several ids).")
 @pass_context
-def events_show(obj: Context, event_id: str, as_json: bool) -> None:
-    """Show one event as its curator would write it.
+def events_show(obj: Context, event_ids: tuple[str, ...], as_json: bool) -> None:
+    """Show events as their curator would write them (YAML that 'import' reads back).
 
     Example: anniversary-bot events show 1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky
     """
-    from bot.operations.listings import event_document
+    from bot.operations.listings import event_document, event_json
 
-    click.echo(event_document(obj.store, event_id, as_json), nl=False)
+    if as_json:
+        found = [event_json(obj.store.get_event(event_id)) for event_id in event_ids]
+        echo_json(found[0] if len(found) == 1 else found)
+        return
+    documents = [event_document(obj.store, event_id) for event_id in event_ids]
+    click.echo("---\n".join(documents), nl=False)
 
 
 @events.command(name="add")
@@ -201,10 +228,13 @@ def events_promote(obj: Context, event_ids: tuple[str, ...]) -> None:
 @click.option(
     "--search", metavar="TEXT", help="Only candidates whose id, title or lead contain TEXT."
 )
-@click.option("--limit", type=int, default=50, show_default=True, help="At most this many.")
+@limit_option()
+@json_option()
 @pass_context
-def events_candidates(obj: Context, date_text: str | None, search: str | None, limit: int) -> None:
-    """List candidate events (not curated): id, date, tags, title.
+def events_candidates(
+    obj: Context, date_text: str | None, search: str | None, limit: int, as_json: bool
+) -> None:
+    """List candidate events (not curated): id, date, kind, tags, title.
 
     Example: anniversary-bot events candidates --date 11-12
     """
@@ -214,7 +244,5 @@ def events_candidates(obj: Context, date_text: str | None, search: str | None, l
     if date_text:
         parsed = anniversary_option(date_text)
         month, day = parsed.month, parsed.day
-    found = candidates(obj.store, month, day, search, limit)
-    for event in found:
-        click.echo(f"{event.id}\t{event.date.iso()}\t{','.join(event.tags)}\t{event.title}")
-    click.echo(f"{len(found):,} candidate{'s' if len(found) != 1 else ''}", err=True)
+    found = candidates(obj.store, month, day, search, limit + 1 if limit else None)
+    _echo_events(found, limit, "candidate", as_json)

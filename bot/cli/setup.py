@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from bot.cli.base import Context, cli, json_option, pass_context, plural
+from bot.cli.base import Context, cli, echo_json, echo_table, json_option, pass_context, plural
 from bot.errors import BotError
 
 
 @cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Adapters that exist for tests too.")
+@json_option()
 @pass_context
-def posters(obj: Context) -> None:
+def posters(obj: Context, show_all: bool, as_json: bool) -> None:
     """List the poster adapters installed: built-in ones and plugins.
 
     Example: anniversary-bot posters
     """
-    from bot.posters import available_posters, poster_class
+    from bot.operations.listings import poster_listings
 
-    for name, origin in sorted(available_posters().items()):
-        cls = poster_class(name)
-        caps = cls.capabilities
-        limit = f"max {caps.max_length:,} chars" if caps.max_length else "no length limit"
-        click.echo(f"{name}\t{origin}\t{limit}\t{cls.description}")
+    found = poster_listings(include_test_only=show_all)
+    if as_json:
+        echo_json([p.to_json() for p in found])
+        return
+    rows = [(p.name, p.origin, f"{p.max_length:,}" if p.max_length else "none", p.description)
+            for p in found]  # fmt: skip
+    echo_table(("NAME", "FROM", "MAX LENGTH", "DESCRIPTION"), rows)
 
 
 @cli.command()
@@ -63,8 +65,7 @@ def config_show(obj: Context, as_json: bool) -> None:
 
     where = locations(obj.config, obj.config_path, obj.db_path)
     if as_json:
-        document = {"where": where.to_json(), "config": obj.config.masked()}
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        echo_json({"where": where.to_json(), "config": obj.config.masked()})
         return
     for line in where.lines():
         click.echo(f"# {line}")
