@@ -287,8 +287,10 @@ class LibraryChoice(click.Choice):
 
 
 def plural(count: int, noun: str) -> str:
-    """``1 post``, ``2 posts``."""
-    return f"{count} {noun}{'s' if count != 1 else ''}"
+    """``1 post``, ``2 posts`` (``bot.wording``, imported only when a command counts)."""
+    from bot.wording import plural as in_words
+
+    return in_words(count, noun)
 
 
 def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -51,13 +51,14 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
     with Progress("Writing", batch.event_count, minimum=10_000) as write_bar:
         _, result = import_paths(store, paths, store_progress=write_bar, batch=batch)
     merged = (
-        f", {batch.duplicates_merged} identical duplicates merged"
+        f", {plural(batch.duplicates_merged, 'identical duplicate')} merged"
         if batch.duplicates_merged
         else ""
     )
     click.echo(
-        f"Imported {batch.event_count:,} events ({result.added:,} new, {result.updated:,} updated"
-        f"{merged}), {result.members} members, {result.lists} lists, into {obj.store.path}"
+        f"Imported {plural(batch.event_count, 'event')} ({result.added:,} new, "
+        f"{result.updated:,} updated{merged}), {plural(result.members, 'member')}, "
+        f"{plural(result.lists, 'list')}, into {obj.store.path}"
     )
 
 
@@ -81,7 +82,12 @@ def export(obj: Context, fmt: str, out: str | None) -> None:
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             count = export_events(obj.store, handle, fmt)
-        click.echo(f"Exported {count:,} events to {out}", err=True)
+        members, lists = len(obj.store.members()), len(obj.store.mention_lists())
+        click.echo(
+            f"Exported {plural(count, 'event')}, {plural(members, 'member')}, "
+            f"{plural(lists, 'list')} to {out}",
+            err=True,
+        )
     else:
         export_events(obj.store, sys.stdout, fmt)
 

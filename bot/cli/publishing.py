@@ -47,13 +47,11 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
             would = show_dry_run(obj.store, obj.config, dest, day)
             for event_id, numbers in would.already_sent.items():
                 click.echo(f"(already sent: posts {numbers} of {event_id})")
-            click.echo(
-                format_preview(would.threads, dest.name)
-                if would.threads
-                else f"{dest.name}: nothing to post on {day}"
-            )
+            if would.threads:
+                click.echo(format_preview(would.threads, dest.name))
             for held in would.held:
                 click.echo(held.summary())
+            click.echo(would.summary())
             continue
         channel = Channel.of(obj.config, dest)
         results = publish_day(obj.store, channel, day, on_wait=tell_waiting)

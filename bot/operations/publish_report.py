@@ -17,6 +17,7 @@ from bot.publishing.log import PostState, PublishLog
 from bot.publishing.scheduler import next_runs
 from bot.store import Store
 from bot.threads.render import Thread
+from bot.wording import plural
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
 NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)
@@ -39,6 +40,19 @@ class DryRun:
     threads: list[Thread]
     already_sent: dict[str, list[int]]  # event id -> the numbers of its posts sent before
     held: list[HeldThread]
+
+    def summary(self) -> str:
+        """One line: what ``post`` would send to the destination that day, and what not."""
+        sent_before = sum(len(numbers) for numbers in self.already_sent.values())
+        posts = sum(len(thread.posts) for thread in self.threads) - sent_before
+        what = [f"would send {plural(posts, 'post')}"]
+        if self.threads:
+            what[0] += f" ({plural(len(self.threads), 'thread')})"
+        if sent_before:
+            what.append(f"{plural(sent_before, 'post')} already sent")
+        if self.held:
+            what.append(f"{plural(len(self.held), 'thread')} held back (above)")
+        return f"{self.destination}: {self.day}: dry run: {', '.join(what)}; nothing sent"
 
 
 def dry_run(store: Store, config: Any, destination: Any, day: dt.date) -> DryRun:
