@@ -13,7 +13,7 @@ import yaml
 from bot.paths import example_config_path
 from bot.publishing.log import PublishLog
 from bot.store import Store
-from tests.conftest import write_config
+from tests.conftest import write, write_config
 
 APOLLO = "1969-07-20-apollo-11-lands-on-the-moon"
 NEW_EVENT = """\
@@ -230,3 +230,24 @@ def test_init_without_options_writes_where_config_is_read_from(cli_run, tmp_path
     assert code == 0 and (home / "config.yaml").is_file()
     code, out, _ = cli_run("config", "show")
     assert out.splitlines()[0] == f"# config: {home / 'config.yaml'} (from the user config folder)"
+
+
+def test_events_edit_keeps_an_image_file_of_the_event_s_folder(cli_run, tmp_path, editor):
+    folder = tmp_path / "events"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "eagle.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    event = NEW_EVENT.replace(
+        "      - type: text\n        text: Kitty Hawk, North Carolina.\n",
+        "      - type: images\n        images:\n          - caption: The flyer.\n"
+        "            file: images/eagle.png\n",
+    )
+    db = ("--db", str(tmp_path / "s.db"))
+    assert cli_run("import", str(write(folder / "wright.yaml", event)), *db)[0] == 0
+    event_id = "1903-12-17-the-wright-brothers-fly"
+    _, before, _ = cli_run("events", "show", event_id, *db)
+    assert str(folder / "images" / "eagle.png") in before
+    editor.will_write(before.replace("The flyer.", "The Wright Flyer."))
+    code, out, err = cli_run("events", "edit", event_id, *db)
+    assert (code, err) == (0, ""), editor.shown
+    assert "The Wright Flyer." in cli_run("events", "show", event_id, *db)[1]
+    assert sorted(p.name for p in folder.iterdir()) == ["images", "wright.yaml"]  # no leftovers

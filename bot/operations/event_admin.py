@@ -7,6 +7,7 @@ passes: a problem re-opens the editor with the one-line error at the top."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,12 +43,17 @@ FROM_EDITOR = "(written with 'anniversary-bot events {command}')"
 Editor = Callable[[str], "str | None"]  # the text shown; the text saved, None if not saved
 
 
-def _store_checked(store: Store, text: str, label: str, keep_id: str | None, source: str) -> Event:
-    """Store the one event of the editor text, checked as ``import`` checks a file; an
+def _store_checked(
+    store: Store, text: str, label: str, keep_id: str | None, source: str, folder: Path
+) -> Event:
+    """Store the one event of the editor text, checked as ``import`` checks a file in
+    ``folder`` (image ``file:`` paths resolve there, as they did for the event's file); an
     InputError names ``label`` instead of the temporary file."""
-    with tempfile.TemporaryDirectory(prefix="anniversary-bot-edit-") as folder:
-        path = Path(folder) / "event.yaml"
-        path.write_text(text, encoding="utf-8")
+    handle, name = tempfile.mkstemp(prefix=".anniversary-bot-edit-", suffix=".yaml", dir=folder)
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
         try:
             batch = load_files([path])
             if len(batch.events) != 1 or batch.wiki_rows or batch.members or batch.lists:
@@ -61,8 +67,15 @@ def _store_checked(store: Store, text: str, label: str, keep_id: str | None, sou
             import_paths(store, [path], batch=batch)
         except InputError as error:
             raise InputError(str(error).replace(str(path), label)) from None
+    finally:
+        path.unlink(missing_ok=True)
     store.record_sources({event.id: source})
     return event
+
+
+def _writable(folder: Path) -> Path:
+    """``folder`` if the editor text can be checked there, else the temporary folder."""
+    return folder if folder.is_dir() and os.access(folder, os.W_OK) else Path(tempfile.gettempdir())
 
 
 def _edit_until_valid(
@@ -86,11 +99,12 @@ def _edit_until_valid(
 def add_in_editor(store: Store, edit: Editor) -> Event | None:
     """A new event written in the editor from a template; None when not saved."""
     source = FROM_EDITOR.format(command="add")
+    folder = _writable(Path.cwd())  # image files: relative to where the command runs
     return _edit_until_valid(
         edit,
         TEMPLATE,
         "a new event",
-        lambda text: _store_checked(store, text, "the new event", None, source),
+        lambda text: _store_checked(store, text, "the new event", None, source, folder),
     )
 
 
@@ -98,12 +112,15 @@ def edit_in_editor(store: Store, event_id: str, edit: Editor) -> Event | None:
     """The event ``event_id`` as YAML in the editor, stored when saved and valid; None when
     not saved (nothing changed)."""
     body = event_document(store, event_id)
-    source = store.event_source(event_id) or FROM_EDITOR.format(command="edit")
+    imported_from = store.event_source(event_id)
+    source = imported_from or FROM_EDITOR.format(command="edit")
+    # its image files stay readable: checked in the folder of the file it came from
+    folder = _writable(Path(imported_from).parent if imported_from else Path.cwd())
     return _edit_until_valid(
         edit,
         body,
         f"event {event_id}",
-        lambda text: _store_checked(store, text, f"event {event_id}", event_id, source),
+        lambda text: _store_checked(store, text, f"event {event_id}", event_id, source, folder),
     )
 
 
