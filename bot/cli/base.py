@@ -227,6 +227,14 @@ def anniversary_option(value: str, option: str = "--date") -> AnniversaryDate:
         raise InputError(f"{option}: {error}") from None
 
 
+def comma_names(*values: str) -> list[str]:
+    """Tag, list or kind names an option gives, separated by commas (``--tags space,navy``;
+    the rule is ``bot.input_rules.split_names``, imported only when a command runs)."""
+    from bot.input_rules import split_names
+
+    return split_names(",".join(values))
+
+
 def write_site_for(
     obj: Context,
     out: str,

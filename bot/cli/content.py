@@ -13,13 +13,13 @@ from bot.cli.base import (
     Context,
     anniversary_option,
     cli,
+    comma_names,
     date_option,
     json_option,
     pass_context,
     to_option,
 )
 from bot.errors import InputError
-from bot.input_rules import split_names
 
 KIND_CHOICES = ("selected", "events", "births", "deaths", "holidays")
 
@@ -32,7 +32,7 @@ def _fetcher(obj: Context, refresh: bool) -> Any:
 
 def _kinds_option(kinds: str) -> list[str]:
     """``--kinds``: names from KIND_CHOICES, comma-separated, at least one."""
-    chosen = split_names(kinds)
+    chosen = comma_names(kinds)
     unknown = [k for k in chosen if k not in KIND_CHOICES]
     if unknown or not chosen:
         raise InputError(

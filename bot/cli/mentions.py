@@ -7,9 +7,16 @@ from typing import Any
 
 import click
 
-from bot.cli.base import Context, cli, echo_json, echo_table, json_option, pass_context
+from bot.cli.base import (
+    Context,
+    cli,
+    comma_names,
+    echo_json,
+    echo_table,
+    json_option,
+    pass_context,
+)
 from bot.errors import InputError
-from bot.input_rules import split_names
 
 
 @cli.group()
@@ -97,7 +104,7 @@ def members_add(
     from bot.events.mentions import MentionAdmin
 
     member = {"id": member_id, "name": name, "handles": _handles_option(handles),
-              "tags": split_names(",".join(tags))}  # fmt: skip
+              "tags": comma_names(*tags)}  # fmt: skip
     change = MentionAdmin(obj.store).add_member(member, force=force)
     click.echo(f"added {change.member.id} ({change.member.name})")
     _echo_rewrites(change)
@@ -139,47 +146,51 @@ def members_edit(
     if name:
         changes["name"] = name
     if tags is not None:
-        changes["tags"] = split_names(tags)
+        changes["tags"] = comma_names(tags)
     change = MentionAdmin(obj.store).edit_member(member, changes, force=force)
     click.echo(f"updated {change.member.id} ({change.member.name})")
     _echo_rewrites(change)
 
 
 @members_group.command(name="remove")
-@click.argument("member")
+@click.argument("members", nargs=-1, required=True, metavar="MEMBER...")
 @click.option(
     "--force",
     is_flag=True,
     help="Also take the member off the lists and out of the events that name it.",
 )
 @pass_context
-def members_remove(obj: Context, member: str, force: bool) -> None:
-    """Remove a member that no event or list names (--force: take it out of them too).
+def members_remove(obj: Context, members: tuple[str, ...], force: bool) -> None:
+    """Remove members that no event or list names (--force: take them out of those too).
 
     Example: anniversary-bot mentions members remove jane-doe
     """
     from bot.events.mentions import MentionAdmin
 
-    change = MentionAdmin(obj.store).remove_member(member, force=force)
-    click.echo(f"removed {change.member.id} ({change.member.name})")
-    if change.lists:
-        click.echo(f"  taken off lists: {', '.join(change.lists)}")
-    if change.events:
-        click.echo(f"  dropped from the mentions of events: {', '.join(change.events)}")
+    admin = MentionAdmin(obj.store)
+    for member in members:
+        change = admin.remove_member(member, force=force)
+        click.echo(f"removed {change.member.id} ({change.member.name})")
+        if change.lists:
+            click.echo(f"  taken off lists: {', '.join(change.lists)}")
+        if change.events:
+            click.echo(f"  dropped from the mentions of events: {', '.join(change.events)}")
 
 
 @mentions.command(name="optout")
-@click.argument("member")
+@click.argument("members", nargs=-1, required=True, metavar="MEMBER...")
 @pass_context
-def mentions_optout(obj: Context, member: str) -> None:
-    """Record that a member asked not to be mentioned: they are never named again.
+def mentions_optout(obj: Context, members: tuple[str, ...]) -> None:
+    """Record that members asked not to be mentioned: they are never named again.
 
     Example: anniversary-bot mentions optout "SSG Jeffrey Leake"
     """
     from bot.events.mentions import MentionAdmin
 
-    out = MentionAdmin(obj.store).opt_out(member, obj.today().isoformat())
-    click.echo(f"{out.id} ({out.name}) opted out")
+    admin = MentionAdmin(obj.store)
+    for member in members:
+        out = admin.opt_out(member, obj.today().isoformat())
+        click.echo(f"{out.id} ({out.name}) opted out")
 
 
 @mentions.group(name="lists")
@@ -244,7 +255,7 @@ def lists_create(
     """
     from bot.events.mentions import MentionAdmin
 
-    tags = split_names(",".join(include_tags))
+    tags = comma_names(*include_tags)
     MentionAdmin(obj.store).create_list(name, description, tags)
     click.echo(f"created list {name}")
 
