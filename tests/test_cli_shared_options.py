@@ -6,6 +6,8 @@ command cannot use: the error names that file, which shows the command read it f
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 
@@ -110,3 +112,23 @@ def test_a_shared_option_a_command_has_no_use_for_is_refused(cli_run, three_part
     )
     code, _, err = cli_run("--to", "a", "--to", "b", "--db", str(three_part_store), "history")
     assert code == 2 and "--to: one value here" in err
+
+
+def test_shell_completion_as_the_readme_sets_it_up():
+    """README, "Shell completion": click's completion under the variable it names."""
+    from click.testing import CliRunner
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "_ANNIVERSARY_BOT_COMPLETE=bash_source anniversary-bot" in readme
+    runner = CliRunner()
+    script = runner.invoke(
+        cli, [], prog_name="anniversary-bot", env={"_ANNIVERSARY_BOT_COMPLETE": "bash_source"}
+    )
+    assert "_anniversary_bot_completion()" in script.output
+    env = {
+        "_ANNIVERSARY_BOT_COMPLETE": "bash_complete",
+        "COMP_WORDS": "anniversary-bot events de",
+        "COMP_CWORD": "2",
+    }
+    done = runner.invoke(cli, [], prog_name="anniversary-bot", env=env)
+    assert done.output.splitlines() == ["plain,delete"]
