@@ -139,8 +139,16 @@ class SharedOption(click.Option):
         return given, click.core.ParameterSource.COMMANDLINE
 
 
+# the shared options' spelling and kind, for the top group and for each command that takes one
+SHARED_OPTIONS: dict[str, dict[str, Any]] = {
+    "--json": {"is_flag": True, "help": "As JSON (listings and show)."},
+    "--to": {"metavar": "DEST", "help": "Only this destination."},
+    "--date": {"metavar": "MM-DD|YYYY-MM-DD", "help": "The day."},
+}
+
+
 def _shared(opts: str, name: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(opts, name, cls=SharedOption, **kwargs)
+    return click.option(opts, name, cls=SharedOption, **{**SHARED_OPTIONS[opts], **kwargs})
 
 
 def date_option(help: str, metavar: str = "MM-DD|YYYY-MM-DD") -> Callable[[F], F]:
@@ -150,7 +158,7 @@ def date_option(help: str, metavar: str = "MM-DD|YYYY-MM-DD") -> Callable[[F], F
 
 def json_option(help: str | None = "As JSON.") -> Callable[[F], F]:
     """``--json``, read into the parameter ``as_json``."""
-    return _shared("--json", "as_json", is_flag=True, help=help)
+    return _shared("--json", "as_json", help=help)
 
 
 def limit_option(default: int = 50) -> Callable[[F], F]:
@@ -163,12 +171,12 @@ def limit_option(default: int = 50) -> Callable[[F], F]:
 
 def to_option(help: str = "Only this destination.") -> Callable[[F], F]:
     """``--to DEST``, one destination, read into the parameter ``destination``."""
-    return _shared("--to", "destination", metavar="DEST", help=help)
+    return _shared("--to", "destination", help=help)
 
 
 def to_many_option(help: str = "Only this destination.") -> Callable[[F], F]:
     """``--to DEST``, repeatable, read into the parameter ``names``."""
-    return _shared("--to", "names", multiple=True, metavar="DEST", help=help)
+    return _shared("--to", "names", multiple=True, help=help)
 
 
 def _remember_given(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -179,15 +187,11 @@ def _remember_given(ctx: click.Context, param: click.Parameter, value: Any) -> N
 def group_options() -> list[click.Option]:
     """The shared options as the top group takes them, before the subcommand."""
     remember: dict[str, Any] = {"expose_value": False, "callback": _remember_given}
-    return [
-        config_option(),
-        db_option(),
-        click.Option(["--json"], is_flag=True, help="As JSON (listings and show).", **remember),
-        click.Option(
-            ["--to"], multiple=True, metavar="DEST", help="Only this destination.", **remember
-        ),
-        click.Option(["--date"], metavar="MM-DD|YYYY-MM-DD", help="The day.", **remember),
+    shared = [
+        click.Option([opts], multiple=opts == "--to", **kind, **remember)  # --to: repeatable
+        for opts, kind in SHARED_OPTIONS.items()
     ]
+    return [config_option(), db_option(), *shared]
 
 
 class BotCommand(click.Command):
@@ -454,6 +458,8 @@ class BotGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Post a community's daily "this day in history" threads, on time, exactly once.
+
+    The options below work after the command's name too (each command that takes them).
 
     Example: anniversary-bot preview --date 01-10
     """
