@@ -10,6 +10,7 @@ from bot.cli.base import (
     Context,
     cli,
     date_option,
+    echo_table,
     json_option,
     pass_context,
     plural,
@@ -79,7 +80,11 @@ def history(
 
     Example: anniversary-bot history --failed
     """
-    from bot.operations.publish_report import check_logged_destination, history_line
+    from bot.operations.publish_report import (
+        HISTORY_COLUMNS,
+        check_logged_destination,
+        history_cells,
+    )
     from bot.operations.publish_report import history as read_history
 
     day = obj.day(date_text) if date_text else None
@@ -90,8 +95,7 @@ def history(
         click.echo(json.dumps(found.to_json(), indent=2))
         return
     found = read_history(obj.store, destination, day, failed, obj.config, obj.today())
-    for row in found.rows:
-        click.echo(history_line(row))
+    echo_table(HISTORY_COLUMNS, [history_cells(row) for row in found.rows])
     for line in found.held:
         click.echo(line)
     click.echo(plural(len(found.rows), "post"), err=True)

@@ -105,18 +105,21 @@ def check_logged_destination(store: Store, config: Any, name: str) -> None:
         config.destination(name)
 
 
-def history_line(row: dict[str, Any]) -> str:
-    """One publish-log row as ``history`` prints it."""
-    line = f"{row['day']}  {row['destination']}  {row['event_id']} #{row['number']}  {row['state']}"
+HISTORY_COLUMNS = ("DAY", "DESTINATION", "EVENT", "POST", "STATE", "DETAILS")
+
+
+def history_cells(row: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """One publish-log row as ``history`` prints it, in ``HISTORY_COLUMNS``."""
+    head = (row["day"], row["destination"], row["event_id"], str(row["number"]), row["state"])
     if row["state"] == PostState.SENT:
-        return line + f"  {row['sent_at']}  {row['url'] or row['remote_id']}"
-    line += f"  attempts={row['attempts']}"
+        return (*head, f"{row['sent_at']}  {row['url'] or row['remote_id']}")
+    details = f"attempts={row['attempts']}"
     if row["state"] == PostState.FAILED:
         retry_when = row["next_retry_at"]
-        line += f"  next retry {retry_when}" if retry_when else "  waits for 'retry'"
+        details += f"  next retry {retry_when}" if retry_when else "  waits for 'retry'"
     if row["last_error"]:
-        line += f"  {row['last_error']}"
-    return line
+        details += f"  {row['last_error']}"
+    return (*head, details)
 
 
 # --- status ---------------------------------------------------------------------------------
