@@ -251,3 +251,12 @@ def test_events_edit_keeps_an_image_file_of_the_event_s_folder(cli_run, tmp_path
     assert (code, err) == (0, ""), editor.shown
     assert "The Wright Flyer." in cli_run("events", "show", event_id, *db)[1]
     assert sorted(p.name for p in folder.iterdir()) == ["images", "wright.yaml"]  # no leftovers
+
+
+def test_events_add_from_a_file_says_which_events_it_updated(cli_run, tmp_path, three_part_store):
+    path = write(tmp_path / "wright.yaml", NEW_EVENT)
+    db = ("--db", str(three_part_store))
+    assert cli_run("events", "add", str(path), *db)[1].startswith("added ")
+    path.write_text(NEW_EVENT.replace("twelve seconds", "12 seconds"), encoding="utf-8")
+    code, out, _ = cli_run("events", "add", str(path), *db)
+    assert out == "updated 1903-12-17-the-wright-brothers-fly (The Wright brothers fly)\n"

@@ -164,11 +164,10 @@ def events_add(obj: Context, path: str | None) -> None:
     Example: anniversary-bot events add        (or: anniversary-bot events add apollo.yaml)
     """
     if path is not None:
-        from bot.app import import_paths
+        from bot.operations.event_admin import add_from_file
 
-        batch, _ = import_paths(obj.store, [path])
-        for event in batch.events:
-            click.echo(f"added {event.id} ({event.title})")
+        for done in add_from_file(obj.store, path):
+            click.echo(done.line())
         return
     from bot.operations.event_admin import add_in_editor
 

@@ -96,6 +96,23 @@ def _edit_until_valid(
             text = header + PROBLEM.format(error=error) + "".join(lines)
 
 
+@dataclass(frozen=True)
+class AddedEvent:
+    event: Event
+    new: bool  # False: an event of that id was there, and is updated
+
+    def line(self) -> str:
+        return f"{'added' if self.new else 'updated'} {self.event.id} ({self.event.title})"
+
+
+def add_from_file(store: Store, path: str) -> list[AddedEvent]:
+    """The events of one file, added (or updated, by id) as ``import`` does it."""
+    batch = load_files([path])
+    known = {event.id for event in batch.events if store.title_and_lead(event.id) is not None}
+    import_paths(store, [path], batch=batch)
+    return [AddedEvent(event, event.id not in known) for event in batch.events]
+
+
 def add_in_editor(store: Store, edit: Editor) -> Event | None:
     """A new event written in the editor from a template; None when not saved."""
     source = FROM_EDITOR.format(command="add")
