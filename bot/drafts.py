@@ -285,12 +285,13 @@ class Generated:
     draft: Draft | None = None
     note: str = ""
 
-    def line(self) -> str:
+    def cells(self) -> tuple[str, str, str, str, str]:
+        """Day, destination, draft id, event, what was done (``drafts generate``'s columns)."""
         if self.draft is None:
-            return f"{self.day}  {self.destination}  {self.note}"
+            return str(self.day), self.destination, "-", "-", self.note
         d = self.draft
-        text = f"{self.day}  {self.destination}  #{d.id}  {d.event_id}  {self.action}: {d.label}"
-        return text + (f" ({self.note})" if self.note else "")
+        done = f"{self.action}: {d.label}" + (f" ({self.note})" if self.note else "")
+        return str(self.day), self.destination, str(d.id), d.event_id, done
 
 
 class Drafts:

@@ -199,7 +199,7 @@ def test_post_twice_sends_nothing_the_second_time(cli_run, tmp_path, three_part_
     )
     assert sidecar["reply_to"] == "2026-07-20/1969-07-20-apollo-11-lands-on-the-moon-01.txt"
     code, out, _ = cli_run("--config", str(config), "--db", str(three_part_store), "history")
-    assert out.count("  sent  ") == 3
+    assert [line.split()[4] for line in out.splitlines()[1:]] == ["sent"] * 3
 
 
 def test_dry_run_touches_nothing(cli_run, tmp_path, three_part_store):
@@ -240,7 +240,10 @@ def test_failed_post_is_recorded_then_retried(
         "Error: 1 thread not fully sent: see 'anniversary-bot history --failed'\n"
     )
     code, out, _ = cli_run(*base, "history", "--failed")
-    assert "#1  failed  attempts=1  waits for 'retry'" in out and "answered 400" in out
+    header, row = out.splitlines()
+    assert header.split() == ["DAY", "DESTINATION", "EVENT", "POST", "STATE", "DETAILS"]
+    assert row.split()[3:6] == ["1", "failed", "attempts=1"]
+    assert "waits for 'retry'" in row and "answered 400" in row
     # a refusal is not retried on a schedule: a second post run sends nothing
     code, out, _ = cli_run(*base, "post", "--date", "2026-07-20")
     assert code == 1 and len(receiver.requests) == 1

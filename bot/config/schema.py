@@ -36,7 +36,7 @@ from bot.content.pick import (
 from bot.errors import ConfigError, InputError
 from bot.events.loader import Location
 from bot.events.schema import MentionListIn
-from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS
+from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, problem_in_words
 from bot.safe_load import format_path, read_text, yaml_documents
 
 
@@ -156,11 +156,12 @@ class ConfigIn(BaseModel):
 def _error(path: Path, error: ValidationError) -> ConfigError:
     first = error.errors()[0]
     loc = format_path(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "required key is missing"
-    elif first["type"] == "extra_forbidden":
+    if first["type"] == "extra_forbidden":
         message = "unknown key: see config.example.yaml for the keys"
+    elif first["loc"] == ("destinations",) and first["type"] == "too_short":
+        message = "no destination: name at least one (see config.example.yaml)"
+    else:
+        message = problem_in_words(dict(first), "key")
     return ConfigError(f"{path}: {loc}: {message}")
 
 

@@ -121,6 +121,8 @@ class Published:
 class Poster(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # an adapter that exists for tests (the example plugin): `posters` lists it only with --all
+    test_only: ClassVar[bool] = False
     # an instance may replace it with the platform's own limits (load_limits)
     capabilities: Capabilities = Capabilities()
     formats: ClassVar[tuple[str, ...]] = ("text", "markdown", "html")
