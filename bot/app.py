@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from bot.config.channel import Channel
 from bot.errors import BotError, EventRenderError, InputError
 from bot.events.mentions import MentionDirectory
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.model import Event
 from bot.paths import data_dir, default_store_path
 from bot.store import ImportResult, Store
@@ -136,11 +137,13 @@ def threads_for_day(
     rotate_mentions: bool = False,
     pick: Callable[[list[Event], dt.date, int | None], list[Event]] | None = None,
     failures: list[EventRenderError] | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Thread]:
     """The day's threads: the simple order, or ``pick(events, day, limit)`` when given (the
     destination's daily pick: ``bot.content.pick.pick_for(store, destination)``).
     ``failures``: where given, an event that cannot be rendered is left out and its error
-    appended there (publishing records it and sends the day's other threads); else it raises."""
+    appended there (publishing records it and sends the day's other threads); else it raises.
+    ``language``: the bot's words and the events' variants (bot.i18n)."""
     events = anniversary_events(store, day, leap_day)
     events = pick(events, day, limit) if pick is not None else order_events(events, day)
     if limit is not None:
@@ -160,6 +163,7 @@ def threads_for_day(
                     user_templates,
                     dedupe_mentions,
                     rotate_mentions,
+                    language,
                 )  # fmt: skip
             )
         except EventRenderError as error:
@@ -205,6 +209,7 @@ def fresh_threads(
         rotate_mentions=destination.rotate_mentions,
         pick=None if show_all else destination_pick(store, destination),
         failures=failures,
+        language=channel.language,
     )
     return [fit_for(thread, channel) for thread in threads]
 
@@ -224,7 +229,7 @@ def event_thread(
     directory = directory or MentionDirectory.from_store(store, config.lists)
     thread = _render(
         store, event, day, destination.format, directory, poster.platform, config.templates,
-        destination.dedupe_mentions, destination.rotate_mentions,
+        destination.dedupe_mentions, destination.rotate_mentions, channel.language,
     )  # fmt: skip
     return fit_for(thread, channel)
 

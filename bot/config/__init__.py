@@ -47,6 +47,9 @@ class Destination:
     # the heartbeat URL pinged after each day's job ({$env: NAME} or {$file: path}, resolved
     # only by the daemon and ``run --once``: bot.operations.heartbeat); None: the global one
     heartbeat: dict[str, str] | None = None
+    # the language of the bot's words in its posts (bot.i18n): a locale such as "fr" or
+    # "pt-BR"; None: the config's top-level ``language:``, else English
+    language: str | None = None
 
     def unread_secrets(self) -> list[SecretRef]:
         """The secrets of its settings not read yet (``{$env: NAME}``, ``{$file: path}``)."""
@@ -112,6 +115,8 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     # the heartbeat URL of every destination without its own (see Destination.heartbeat)
     heartbeat: dict[str, str] | None = None
+    # ``language:``, every destination's without its own (Destination.language); None: English
+    language: str | None = None
 
     def destination(self, name: str) -> Destination:
         if name not in self.destinations:
@@ -129,6 +134,8 @@ class Config:
             data["templates"] = str(self.templates)
         if self.timezone:
             data["timezone"] = self.timezone
+        if self.language:
+            data["language"] = self.language
         data["destinations"] = {}
         for name, dest in self.destinations.items():
             shown = {
@@ -138,6 +145,8 @@ class Config:
                 "timezone": dest.timezone or self.timezone or "UTC",
                 "max_threads_per_day": dest.max_threads_per_day,
             }
+            if dest.language or self.language:
+                shown["language"] = dest.language or self.language
             for key, value in dest.settings.items():
                 secret = isinstance(value, Secret | SecretRef) or key in dest.secret_keys
                 shown[key] = MASK if secret else value

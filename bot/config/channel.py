@@ -50,6 +50,11 @@ class Channel:
         return self.poster.capabilities
 
     @property
+    def language(self) -> str:
+        """The language of the bot's words in this destination's posts (bot.i18n)."""
+        return self.destination.language or self.config.language or "en"
+
+    @property
     def platform(self) -> str | None:
         return self.poster.platform
 

@@ -108,6 +108,16 @@ class AlertsIn(BaseModel):
     held_hours: float = Field(2.0, ge=0, le=48)
 
 
+def _language(value: Any) -> Any:
+    from bot.i18n import check_language
+
+    return check_language(value)
+
+
+# a locale whose phrases the bot has (bot.i18n): "fr", "de", "ru", "pt-BR"...
+Language = Annotated[str, BeforeValidator(_language)]
+
+
 class DestinationIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -125,6 +135,7 @@ class DestinationIn(BaseModel):
     require_approval: bool = False
     pick: PickIn | None = None
     heartbeat: SecretReference | None = None
+    language: Language | None = None
 
     @field_validator("time")
     @classmethod
@@ -146,6 +157,7 @@ class ConfigIn(BaseModel):
     store: str | None = None
     templates: str | None = None
     timezone: str | None = None
+    language: Language | None = None
     lists: list[MentionListIn] = []
     content: ContentIn | None = None
     alerts: AlertsIn | None = None
@@ -223,6 +235,7 @@ def parse_config(path: Path) -> Config:
         common = {
             key: getattr(dest, key) for key in DestinationIn.model_fields if key not in SPECIAL
         }
+        common["language"] = dest.language or parsed.language  # the top-level one by default
         destinations[name] = Destination(
             name=name,
             type=dest.type,
@@ -242,6 +255,7 @@ def parse_config(path: Path) -> Config:
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
         alerts=_alert_settings(parsed.alerts),
         heartbeat=parsed.heartbeat,
+        language=parsed.language,
     )
 
 

@@ -253,6 +253,7 @@ class Builder:
         thread = render_thread(
             event, day, "html", self.directory, None, self.config.templates,
             destination.dedupe_mentions, destination.rotate_mentions,
+            destination.language or self.config.language or "en",
         )  # fmt: skip
         return [post.body for post in thread.posts]
 

@@ -14,6 +14,10 @@
 - Titles are brought within ``title_length``; a post under ``min_length`` is lengthened with
   its place in the thread; a thread with more replies in a row than the platform allows one
   user is flagged.
+- The words fitting adds ("(continued)", "Read more", the FYI line it looks for) are in the
+  thread's language (``bot.i18n``), and sentences end as that language writes them: its
+  abbreviations ("M.", "z. B.", "т. е.", "Sr."), initials in any script, and in German a day's
+  or century's number with its full stop ("am 10. Januar").
 """
 
 from __future__ import annotations
@@ -27,15 +31,20 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from bot.i18n import N_, phrase
 from bot.model import Member
 from bot.posters.base import Capabilities
 from bot.threads.render import Post, Thread, mention_text
 
-CONTINUED = "(continued)"
-SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+CONTINUED = N_("(continued)")
+FYI = N_("FYI")
+READ_MORE = N_("Read more: %(url)s")
+PART_OF_THREAD = N_("(part %(number)s of %(total)s of this thread)")
+TITLE_LENGTHENED = N_("%(title)s — this day in history")
+SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»“)\]]*\s+")
 CLAUSE_END = re.compile(r"(?<=[,;:])[ \t]+")
 # a full stop that ends a word, not a sentence: initials and initialisms ("H.", "U.S.", "e.g.")
-INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
+INITIALS = re.compile(r"(?:[^\W\d_]\.)+")  # letters of any script: "Л. Д. Троцкий"
 # a list item's number ("1.") at the start of its line
 LIST_MARKER = re.compile(r"\d+\.")
 # abbreviations a sentence goes on after, lower case, without their full stop
@@ -44,6 +53,28 @@ ABBREVIATIONS = frozenset({
     "cpl", "pvt", "adm", "cmdr", "rev", "jr", "sr", "sen", "rep", "gov", "pres", "no", "nos",
     "vol", "vols", "pp", "vs", "approx", "ca", "fig",
 })  # fmt: skip
+# the same, per language (a one-letter one, "M.", "z. B.", "т. е.", is an initial already)
+LANGUAGE_ABBREVIATIONS = {
+    "fr": frozenset({
+        "mm", "mme", "mmes", "mlle", "mlles", "mgr", "me", "dr", "pr", "st", "ste", "av", "apr",
+        "bd", "cf", "env", "ex", "éd", "hab", "vol", "no", "nos", "p", "chap", "fig", "réf",
+    }),
+    "de": frozenset({
+        "bzw", "ca", "dr", "evtl", "ggf", "hl", "inkl", "jh", "jhd", "nr", "prof", "sog", "st",
+        "str", "vgl", "zb", "geb", "gest", "bd", "abs", "bspw", "chr", "hrsg", "mio", "mrd",
+    }),
+    "es": frozenset({
+        "sr", "sra", "srta", "sres", "dr", "dra", "ud", "uds", "dña", "pág", "págs", "núm",
+        "av", "avda", "gral", "lic", "ing", "sto", "sta", "aprox", "vol", "cap", "fig",
+    }),
+    "ru": frozenset({
+        "гг", "вв", "им", "ул", "см", "напр", "тыс", "млн", "млрд", "руб", "стр", "проф",
+        "акад", "св", "ок", "гл", "рис", "пер", "ср", "обл", "кн",
+    }),
+}  # fmt: skip
+# a day's or a century's number with its full stop: German ordinals ("am 10. Januar"); a year
+# (three digits or more) at the end of a sentence still ends it
+ORDINAL_NUMBER = {"de": re.compile(r"\d{1,2}\.")}
 
 
 def fit_thread(
@@ -90,26 +121,28 @@ def _fit(
     length: Callable[[str], int],
 ) -> Thread:
     warnings = list(thread.warnings)
+    language = thread.language
     posts: list[Post] = []
     for post in thread.posts:
-        for spread in _spread_mentions(post, caps, platform, mention_text, warnings):
+        for spread in _spread_mentions(post, caps, platform, mention_text, warnings, language):
             if caps.max_length and length(spread.body) > caps.max_length:
                 if excerpt == "truncate" and not spread.continued:
-                    cut = _truncate(spread, caps.max_length, length, warnings)
+                    cut = _truncate(spread, caps.max_length, length, warnings, language)
                     # an FYI line longer than a whole post still has to go out: continue it
                     if length(cut.body) > caps.max_length:
-                        posts.extend(_split(cut, caps.max_length, length, warnings))
+                        posts.extend(_split(cut, caps.max_length, length, warnings, language))
                     else:
                         posts.append(cut)
                 else:
-                    posts.extend(_split(spread, caps.max_length, length, warnings))
+                    posts.extend(_split(spread, caps.max_length, length, warnings, language))
             else:
                 posts.append(spread)
     posts = [replace(post, number=index) for index, post in enumerate(posts, 1)]
     if caps.min_length:
-        posts = [_lengthen(post, len(posts), caps.min_length, length) for post in posts]
+        posts = [_lengthen(post, len(posts), caps.min_length, length, language) for post in posts]
     if caps.title_length and posts and posts[0].title is not None:
-        posts[0] = replace(posts[0], title=_fit_title(posts[0].title, caps.title_length, warnings))
+        title = _fit_title(posts[0].title, caps.title_length, warnings, language)
+        posts[0] = replace(posts[0], title=title)
     if max_consecutive_replies is not None and len(posts) - 1 > max_consecutive_replies:
         warnings.append(
             f"{len(posts) - 1} replies in a row: fine in the bot's own topic (a topic's author "
@@ -147,15 +180,16 @@ def unnotified_note(members: list[Member], platform: str) -> str:
     return f"{count} named, not notified (no {platform} handle): {names}"
 
 
-def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]:
+def _spread_mentions(post, caps, platform, mention_text, warnings, language=None) -> list[Post]:
     pinging = _pinging(post, platform)
     cap = caps.max_mentions
     if cap is None or len(pinging) <= cap:
         return [post]
     overflow = pinging[cap:]
     kept = [m for m in post.mentions if m not in overflow]
-    old_line = "FYI " + " ".join(mention_text(m) for m in post.mentions)
-    new_line = "FYI " + " ".join(mention_text(m) for m in kept)
+    fyi = phrase(language, FYI) + " "
+    old_line = fyi + " ".join(mention_text(m) for m in post.mentions)
+    new_line = fyi + " ".join(mention_text(m) for m in kept)
     if old_line not in post.body:
         warnings.append(
             f"post {post.number}: {len(pinging)} mentions, over the cap of {cap}, and its FYI "
@@ -166,7 +200,7 @@ def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]
     out = [first]
     for start in range(0, len(overflow), cap):
         group = overflow[start : start + cap]
-        body = f"{CONTINUED}\nFYI " + " ".join(mention_text(m) for m in group)
+        body = f"{phrase(language, CONTINUED)}\n{fyi}" + " ".join(mention_text(m) for m in group)
         out.append(Post(0, body, None, group, post.part, True))
     warnings.append(
         f"post {post.number}: {len(overflow)} of {len(pinging)} mentions wait for "
@@ -178,7 +212,7 @@ def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]
 # --- length -------------------------------------------------------------------------------
 
 
-def _pieces(text: str, level: int) -> tuple[list[str], str]:
+def _pieces(text: str, level: int, language: str | None = None) -> tuple[list[str], str]:
     """Split ``text`` at the ``level``-th kind of boundary, with the joiner that restores it."""
     if level == 0:
         return text.split("\n\n"), "\n\n"
@@ -186,7 +220,7 @@ def _pieces(text: str, level: int) -> tuple[list[str], str]:
         return text.split("\n"), "\n"
     if level == 2:
         parts, last = [], 0
-        for match in sentence_ends(text):
+        for match in sentence_ends(text, language):
             parts.append(text[last : match.start()] + text[match.start() : match.end()].rstrip())
             last = match.end()
         parts.append(text[last:])
@@ -197,23 +231,36 @@ def _pieces(text: str, level: int) -> tuple[list[str], str]:
     return text.split(" "), " "
 
 
-def sentence_ends(text: str) -> Iterator[re.Match[str]]:
+def sentence_ends(text: str, language: str | None = None) -> Iterator[re.Match[str]]:
     """Where sentences end in ``text``: the space after a full stop (with its closing quotes and
-    brackets), except after an abbreviation, an initial or a list item's number."""
+    brackets), except after an abbreviation (of English, and of ``language``), an initial or a
+    list item's number."""
+    code = (language or "en").replace("_", "-").split("-")[0].lower()
+    abbreviations = LANGUAGE_ABBREVIATIONS.get(code, frozenset())
+    ordinal_number = ORDINAL_NUMBER.get(code)
     for match in SENTENCE_END.finditer(text):
         if text[match.start() - 1] != ".":
             yield match
             continue
         start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
         word = text[start : match.start()].lstrip("([{\"'“‘")
-        if INITIALS.fullmatch(word) or word[:-1].lower() in ABBREVIATIONS:
+        stem = word[:-1].lower()
+        if INITIALS.fullmatch(word) or stem in ABBREVIATIONS or stem in abbreviations:
+            continue
+        if ordinal_number is not None and ordinal_number.fullmatch(word):
             continue
         if LIST_MARKER.fullmatch(word) and (start == 0 or text[start - 1] == "\n"):
             continue
         yield match
 
 
-def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 0) -> list[str]:
+def split_text(
+    text: str,
+    limit: int,
+    count: Callable[[str], int],
+    level: int = 0,
+    language: str | None = None,
+) -> list[str]:
     """Greedy chunks of at most ``limit`` (as ``count`` measures), cut at the coarsest
     boundary that works; a single word longer than the limit is the only thing ever cut."""
     if count(text) <= limit:
@@ -221,7 +268,7 @@ def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 
     if level > 4:
         # one "word" longer than a whole post (a giant URL): nothing better than a hard cut
         return [text[i : i + limit] for i in range(0, len(text), limit)]
-    pieces, joiner = _pieces(text, level)
+    pieces, joiner = _pieces(text, level, language)
     chunks: list[str] = []
     current = ""
     for piece in pieces:
@@ -234,7 +281,7 @@ def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 
         if count(piece) <= limit:
             current = piece
         else:
-            sub = split_text(piece, limit, count, level + 1)
+            sub = split_text(piece, limit, count, level + 1, language)
             chunks.extend(sub[:-1])
             current = sub[-1]
     if current:
@@ -242,11 +289,17 @@ def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 
     return chunks
 
 
-def _split(post: Post, limit: int, count: Callable[[str], int], warnings: list[str]) -> list[Post]:
-    prefix = CONTINUED + "\n"
+def _split(
+    post: Post,
+    limit: int,
+    count: Callable[[str], int],
+    warnings: list[str],
+    language: str | None = None,
+) -> list[Post]:
+    prefix = phrase(language, CONTINUED) + "\n"
     # what the prefix adds (a counter may strip a lone trailing newline, so measure it in use)
     prefix_cost = count(prefix + "x") - count("x")
-    chunks = split_text(post.body, limit - prefix_cost, count)
+    chunks = split_text(post.body, limit - prefix_cost, count, language=language)
     out: list[Post] = []
     for index, chunk in enumerate(chunks):
         mentions = [m for m in post.mentions if _named_in(m, chunk)] if post.mentions else []
@@ -272,15 +325,22 @@ def _named_in(member: Member, text: str) -> bool:
     return any(h and h in text for h in member.handles.values()) or member.name in text
 
 
-def _truncate(post: Post, limit: int, count: Callable[[str], int], warnings: list[str]) -> Post:
+def _truncate(
+    post: Post,
+    limit: int,
+    count: Callable[[str], int],
+    warnings: list[str],
+    language: str | None = None,
+) -> Post:
     """Cut at a sentence, keep the FYI line, end with "Read more: URL"."""
     paragraphs = post.body.split("\n\n")
-    fyi = [p for p in paragraphs if p.startswith("FYI ")]
-    text = "\n\n".join(p for p in paragraphs if not p.startswith("FYI "))
-    read_more = f"Read more: {post.source_url}" if post.source_url else ""
+    fyi_start = phrase(language, FYI) + " "
+    fyi = [p for p in paragraphs if p.startswith(fyi_start)]
+    text = "\n\n".join(p for p in paragraphs if not p.startswith(fyi_start))
+    read_more = phrase(language, READ_MORE, url=post.source_url) if post.source_url else ""
     tail = "\n\n".join(x for x in ([read_more] + fyi[-1:]) if x)
     budget = limit - count(tail) - 2
-    kept = _cut_at_sentence(text, max(budget, limit // 4), count)
+    kept = _cut_at_sentence(text, max(budget, limit // 4), count, language)
     body = kept + ("\n\n" + tail if tail else "")
     warnings.append(
         f"post {post.number} cut from {count(post.body):,} to {count(body):,} characters"
@@ -289,11 +349,13 @@ def _truncate(post: Post, limit: int, count: Callable[[str], int], warnings: lis
     return replace(post, body=body)
 
 
-def _cut_at_sentence(text: str, budget: int, count: Callable[[str], int]) -> str:
+def _cut_at_sentence(
+    text: str, budget: int, count: Callable[[str], int], language: str | None = None
+) -> str:
     if count(text) <= budget:
         return text
     best = ""
-    for match in sentence_ends(text):
+    for match in sentence_ends(text, language):
         candidate = text[: match.start()] + text[match.start() : match.end()].rstrip()
         if count(candidate) > budget:
             break
@@ -312,10 +374,12 @@ def _cut_at_sentence(text: str, budget: int, count: Callable[[str], int]) -> str
 # --- titles and short posts ---------------------------------------------------------------
 
 
-def _fit_title(title: str, bounds: tuple[int, int], warnings: list[str]) -> str:
+def _fit_title(
+    title: str, bounds: tuple[int, int], warnings: list[str], language: str | None = None
+) -> str:
     low, high = bounds
     if len(title) < low:
-        fitted = f"{title} — this day in history"
+        fitted = phrase(language, TITLE_LENGTHENED, title=title)
         warnings.append(f"title under {low} characters: lengthened to {fitted!r}")
         return fitted
     if len(title) > high:
@@ -325,10 +389,17 @@ def _fit_title(title: str, bounds: tuple[int, int], warnings: list[str]) -> str:
     return title
 
 
-def _lengthen(post: Post, total: int, min_length: int, count: Callable[[str], int]) -> Post:
+def _lengthen(
+    post: Post,
+    total: int,
+    min_length: int,
+    count: Callable[[str], int],
+    language: str | None = None,
+) -> Post:
     if count(post.body) >= min_length:
         return post
-    return replace(post, body=f"{post.body}\n\n(part {post.number} of {total} of this thread)")
+    place = phrase(language, PART_OF_THREAD, number=post.number, total=total)
+    return replace(post, body=f"{post.body}\n\n{place}")
 
 
 def fit_for(thread: Thread, channel: Channel) -> Thread:

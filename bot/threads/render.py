@@ -20,8 +20,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from bot import i18n
 from bot.errors import BotError, EventRenderError
 from bot.events.mentions import Member, MentionDirectory
+from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.model import Event, dates
 from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
@@ -97,6 +99,9 @@ class Thread:
     format: str
     posts: list[Post]
     warnings: list[str] = field(default_factory=list)
+    # the language of the bot's own words in it ("en", "fr", ...): fitting writes its
+    # "(continued)" and "Read more" in it too
+    language: str = DEFAULT_LANGUAGE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -194,27 +199,56 @@ def _mention_filter(platform: str | None, fmt: str):
     return mention
 
 
+def _newstyle_gettext(language: str, finalize: Any, autoescape: bool) -> Any:
+    """Jinja's "new style" ``gettext`` (``{% trans %}`` and ``_()`` call it with the message and
+    its variables as keywords), translating into ``language``. Each variable is escaped as
+    every printed value is (``finalize``: the platform's ``escape``; HTML's autoescape), then
+    the translated phrase, written by the catalog and not by event data, is printed as it is."""
+    translate = gettext_for(language)
+
+    def gettext(__message: str, **variables: Any) -> Any:
+        values = {name: finalize(value) for name, value in variables.items()}
+        if autoescape:
+            return Markup(translate(__message)) % values
+        return Raw(translate(__message) % values)
+
+    return gettext
+
+
 @lru_cache(maxsize=32)
-def environment(fmt: str, user_templates: str | None = None, platform: str | None = None):
+def environment(
+    fmt: str,
+    user_templates: str | None = None,
+    platform: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
+):
     if fmt not in FORMATS:
         raise BotError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}", 2)
     loaders = []
     if user_templates:
         loaders.append(jinja2.FileSystemLoader(user_templates))
     loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
+    finalize = _finalizer(platform_rules(platform), fmt)
     env = jinja2.Environment(
+        extensions=["jinja2.ext.i18n"],
         loader=jinja2.ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=fmt == "html",
         trim_blocks=True,
         lstrip_blocks=True,
-        finalize=_finalizer(platform_rules(platform), fmt),
+        finalize=finalize,
         auto_reload=False,
     )
+    # the bot's own phrases through the language's catalog (bot.i18n)
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(
+        gettext=_newstyle_gettext(language, finalize, fmt == "html"),
+        _=_newstyle_gettext(language, finalize, fmt == "html"),
+    )
     env.filters.update(
-        date_words=dates.date_in_words,
-        ordinal=dates.ordinal,
+        date_words=lambda date: i18n.date_words(date, language),
+        ordinal=lambda number: i18n.ordinal(number, language),
         url=_url,
         mention=_mention_filter(platform, fmt),
         mention_list=_mention_list_filter(platform, fmt),
@@ -224,6 +258,7 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
     )
     env.globals["format"] = fmt
     env.globals["platform"] = platform
+    env.globals["language"] = language
     return env
 
 
@@ -263,6 +298,7 @@ def render_thread(
     user_templates: str | Path | None = None,
     dedupe_mentions: bool = False,
     rotate_mentions: bool = False,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Thread:
     """Render ``event`` as it would be posted on ``day`` (the anniversary's date this year).
 
@@ -270,8 +306,9 @@ def render_thread(
     reference repeats three members across parts, so the default keeps lists as written).
     ``rotate_mentions``: each list starts at a different member every day, so that over a week
     nobody is always first, or always the one moved to a later post by a platform's cap.
+    ``language``: the bot's own words (bot.i18n) and the event's variants in that language.
     """
-    env = environment(fmt, str(user_templates) if user_templates else None, platform)
+    env = environment(fmt, str(user_templates) if user_templates else None, platform, language)
     _check_urls(event)
     directory = directory or MentionDirectory()
     years = dates.years_between(event.date.year, day.year) if event.date.year else None
@@ -279,7 +316,7 @@ def render_thread(
         "event": event,
         "day": day,
         "years": years,
-        "years_ago": dates.years_ago(event.date.year, day.year),
+        "years_ago": i18n.years_ago(event.date.year, day.year, language),
     }
     posts: list[Post] = []
     named_before: set[str] = set()
@@ -316,7 +353,7 @@ def render_thread(
             )
     except jinja2.TemplateError as error:
         raise _template_error(error) from None
-    return Thread(event.id, event.date, day, fmt, posts)
+    return Thread(event.id, event.date, day, fmt, posts, language=language)
 
 
 def _squeeze_blank_lines(body: str) -> str:
