@@ -5,7 +5,7 @@ PYTHON := .venv/bin/python
 FAST := not synapse and not browser and not processes
 SYNAPSE_VENV ?= $(HOME)/.cache/anniversary-bot/synapse-venv
 
-.PHONY: setup test fast lint format types bench synapse ci
+.PHONY: setup test fast lint format types bench synapse ci messages
 
 setup:  ## the venv with the test tools and the example plugin (the README's test command)
 	python3 -m venv .venv && .venv/bin/pip install -e '.[test]' ./tests/example_plugin
@@ -28,6 +28,10 @@ format:  ## fix what ruff can fix, then format
 
 types:  ## mypy on bot/ with the settings in pyproject.toml, as CI runs it
 	.venv/bin/mypy
+
+messages:  ## the phrases of the templates and the code into the catalogs (then translate the new ones)
+	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o bot/locales/messages.pot .
+	.venv/bin/pybabel update -i bot/locales/messages.pot -d bot/locales --no-location --omit-header --no-fuzzy-matching
 
 bench:  ## the benchmarks, each figure beside its floor
 	$(PYTHON) bench/run.py

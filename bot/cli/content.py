@@ -24,10 +24,10 @@ from bot.errors import InputError
 KIND_CHOICES = ("selected", "events", "births", "deaths", "holidays")
 
 
-def _fetcher(obj: Context, refresh: bool) -> Any:
+def _fetcher(obj: Context, refresh: bool, language: str | None = None) -> Any:
     from bot.content.fetching import Fetcher, FetchSettings
 
-    return Fetcher(FetchSettings.from_config(obj.config), refresh=refresh)
+    return Fetcher(FetchSettings.from_config(obj.config, language), refresh=refresh)
 
 
 def _kinds_option(kinds: str) -> list[str]:
@@ -59,16 +59,22 @@ def fetch() -> None:
     help="Comma-separated: selected, events, births, deaths, holidays.",
 )
 @click.option("--refresh", is_flag=True, help="Ignore the cache: ask the server again.")
+@to_option("Read the Wikipedia of DEST's language.")
 @pass_context
 def fetch_onthisday(
-    obj: Context, date_text: str | None, all_days: bool, kinds: str, refresh: bool
+    obj: Context,
+    date_text: str | None,
+    all_days: bool,
+    kinds: str,
+    refresh: bool,
+    destination: str | None,
 ) -> None:
     """Import Wikipedia's on-this-day lists as candidate events (CC BY-SA, with attribution).
 
     Candidates post only as a day's fallback (see the daily pick) or once promoted with
     'anniversary-bot events promote ID'. All or nothing: a failed day writes nothing.
 
-    Example: anniversary-bot fetch onthisday --date 11-12 --kinds events,selected
+    Example: anniversary-bot fetch onthisday --date 11-12 --kinds events,selected --to forum-fr
     """
     from bot.content.onthisday import fetch_onthisday as fetch_days
 
@@ -85,7 +91,8 @@ def fetch_onthisday(
     else:
         parsed = anniversary_option(date_text or "")
         days = [(parsed.month, parsed.day)]
-    with _fetcher(obj, refresh) as fetcher:
+    language = obj.config.destination(destination).language if destination else None
+    with _fetcher(obj, refresh, language) as fetcher:
         if len(days) > 1 and sys.stderr.isatty():
             with click.progressbar(length=len(days), label="Fetching", file=sys.stderr) as bar:
                 report = fetch_days(obj.store, fetcher, days, chosen, progress=bar.update)

@@ -54,9 +54,15 @@ class FetchSettings:
     max_excerpt_chars: int = 6000
 
     @classmethod
-    def from_config(cls, config: Any) -> FetchSettings:
+    def from_config(cls, config: Any, language: str | None = None) -> FetchSettings:
+        """``language``: a destination's (``fetch onthisday --to DEST``), whose Wikipedia the
+        feed is read from; else ``content.language``, else the config's ``language:``."""
         values = dict(getattr(config, "content", None) or {})
         known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        chosen = language or known.get("language") or getattr(config, "language", None)
+        if chosen:
+            # Wikipedia is per language, not per region: pt-BR reads pt.wikipedia.org
+            known["language"] = chosen.replace("_", "-").split("-")[0].lower()
         return cls(**known)
 
     @property

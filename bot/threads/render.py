@@ -247,8 +247,9 @@ def environment(
         _=_newstyle_gettext(language, finalize, fmt == "html"),
     )
     env.filters.update(
-        date_words=lambda date: i18n.date_words(date, language),
-        ordinal=lambda number: i18n.ordinal(number, language),
+        # CLDR's words, not event data: printed as they are ("10. Januar" is no list item)
+        date_words=lambda date: Raw(i18n.date_words(date, language)),
+        ordinal=lambda number: Raw(i18n.ordinal(number, language)),
         url=_url,
         mention=_mention_filter(platform, fmt),
         mention_list=_mention_list_filter(platform, fmt),
