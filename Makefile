@@ -31,7 +31,7 @@ types:  ## mypy on bot/ with the settings in pyproject.toml, as CI runs it
 
 messages:  ## the phrases of the templates and the code into the catalogs (then translate the new ones)
 	.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o bot/locales/messages.pot .
-	.venv/bin/pybabel update -i bot/locales/messages.pot -d bot/locales --no-location --omit-header --no-fuzzy-matching
+	.venv/bin/pybabel update -i bot/locales/messages.pot -d bot/locales --no-location --no-fuzzy-matching
 
 bench:  ## the benchmarks, each figure beside its floor
 	$(PYTHON) bench/run.py

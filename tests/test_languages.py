@@ -372,3 +372,130 @@ def test_the_feed_is_read_in_the_destinations_language(cli_run, tmp_path):
         "/feed/v1/wikipedia/de/onthisday/events/11/12",
         "/feed/v1/wikipedia/fr/onthisday/events/11/12",
     ]
+
+
+# --- an event's own variants ---------------------------------------------------------------
+
+VARIANT_EVENT = """\
+date: "1969-07-20"
+title: {en: Apollo 11 lands on the Moon, fr: Apollo 11 se pose sur la Lune}
+lead:
+  en: Neil Armstrong and Buzz Aldrin walked on the Moon.
+  fr: Neil Armstrong et Buzz Aldrin ont marché sur la Lune.
+  ru: Нил Армстронг и Базз Олдрин прошлись по Луне.
+parts:
+  - blocks:
+      - type: text
+        text: {en: One small step., fr: Un petit pas.}
+      - type: quote
+        text: That's one small step for [a] man.
+"""
+
+
+@pytest.fixture
+def variant_setup(tmp_path, cli_run, monkeypatch):
+    monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")  # the event alone on its day
+    events = tmp_path / "events.yaml"
+    events.write_text(VARIANT_EVENT, encoding="utf-8")
+    db = tmp_path / "s.db"
+    config = write_config(
+        tmp_path / "bot.yaml",
+        "".join(
+            f"  forum-{code}:\n    type: outbox\n    path: {tmp_path / code}\n    language: {code}\n"
+            for code in ("en", "fr", "ru", "de")
+        ),
+    )
+    code, _, err = cli_run("--db", str(db), "import", str(events))
+    assert code == 0, err
+    return config, db
+
+
+def _preview(cli_run, config, db, destination):
+    code, out, err = cli_run(
+        "--config", str(config), "--db", str(db), "preview", "--date", "2026-07-20",
+        "--to", destination, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    (thread,) = json.loads(out)["threads"] if "threads" in json.loads(out) else json.loads(out)
+    return thread
+
+
+def test_an_event_speaks_each_destinations_language(variant_setup, cli_run):
+    config, db = variant_setup
+    french = _preview(cli_run, config, db, "forum-fr")
+    assert french["posts"][0]["title"] == (
+        f"20 juillet 1969{NBSP}: Apollo 11 se pose sur la Lune (57e anniversaire)"
+    )
+    body = french["posts"][0]["body"].split("\n\n")
+    assert body[:3] == [
+        "Le 20 juillet 1969, Neil Armstrong et Buzz Aldrin ont marché sur la Lune.",
+        "Un petit pas.",
+        '"That\'s one small step for [a] man."',  # a quote has no variants: as written
+    ]
+    assert french["warnings"] == []
+    english = _preview(cli_run, config, db, "forum-en")
+    assert english["posts"][0]["body"].startswith(
+        "On July 20, 1969, Neil Armstrong and Buzz Aldrin walked on the Moon.\n\nOne small step."
+    )
+    assert english["warnings"] == []
+
+
+def test_a_missing_variant_falls_back_to_the_default_with_a_warning(variant_setup, cli_run):
+    config, db = variant_setup
+    russian = _preview(cli_run, config, db, "forum-ru")
+    assert russian["posts"][0]["title"].endswith(": Apollo 11 lands on the Moon (57-я годовщина)")
+    assert russian["posts"][0]["body"].startswith(
+        f"20 июля 1969{NNBSP}г. Нил Армстронг и Базз Олдрин прошлись по Луне.\n\nOne small step."
+    )
+    assert russian["warnings"] == [
+        "no ru variant of title, parts[0].blocks[0].text: the event's default (en) is used; "
+        "add a ru: entry to have it in ru"
+    ]
+    code, out, err = cli_run(
+        "--config", str(config), "--db", str(db), "preview", "--date", "2026-07-20",
+        "--to", "forum-de",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "no de variant of title, lead, parts[0].blocks[0].text" in out + err
+
+
+def test_variants_export_as_they_were_written(variant_setup, cli_run, tmp_path):
+    _, db = variant_setup
+    code, out, err = cli_run("--db", str(db), "export", "--format", "json")
+    assert code == 0, err
+    (event,) = [e for e in json.loads(out)["events"] if e["date"] == "1969-07-20"]
+    assert event["title"] == {
+        "en": "Apollo 11 lands on the Moon",
+        "fr": "Apollo 11 se pose sur la Lune",
+    }
+    assert list(event["lead"]) == ["en", "fr", "ru"]
+    assert event["parts"][0]["blocks"][0] == {
+        "type": "text",
+        "text": {"en": "One small step.", "fr": "Un petit pas."},
+    }
+    again = tmp_path / "again.json"
+    again.write_text(out, encoding="utf-8")
+    other = tmp_path / "other.db"
+    assert cli_run("--db", str(other), "import", str(again))[0] == 0
+    code, second, _ = cli_run("--db", str(other), "export", "--format", "json")
+    assert json.loads(second) == json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("lead", "message"),
+    [
+        ("{}", "lead: give the text, or its variants by language: {en: ..., fr: ...}"),
+        ("{english: Hello}", "lead: 'english' is not a language: write a locale such as en"),
+        ("{fr: ''}", "lead: the text (the fr variant) is empty"),
+        ("{fr: 3}", "lead: expected a valid string (the fr variant), or its variants by language"),
+    ],
+)
+def test_bad_variants_are_one_clear_line(cli_run, tmp_path, lead, message):
+    events = tmp_path / "bad.yaml"
+    events.write_text(VARIANT_EVENT.replace(VARIANT_EVENT.split("\n")[2], f"lead: {lead}").replace(
+        "  en: Neil Armstrong and Buzz Aldrin walked on the Moon.\n  fr: Neil Armstrong et Buzz Aldrin ont marché sur la Lune.\n  ru: Нил Армстронг и Базз Олдрин прошлись по Луне.\n", ""), encoding="utf-8")  # fmt: skip
+    code, _, err = cli_run("--db", str(tmp_path / "s.db"), "import", str(events))
+    err = err.split("\n", 1)[1] if err.startswith(str(tmp_path)) else err  # "creating a store"
+    assert code == 2
+    assert err.startswith(f"Error: {events}:3: {message}"), err
+    assert len(err.strip().splitlines()) == 1

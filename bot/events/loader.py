@@ -27,7 +27,7 @@ from bot.input_rules import (
     text_problem,
     url_problem,
 )
-from bot.model import EVENT_COLUMNS, Event, derive_id, title_key
+from bot.model import EVENT_COLUMNS, Event, derive_id, title_key, with_variants
 from bot.model.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.safe_load import (
     MAX_LINE_BYTES,
@@ -245,7 +245,7 @@ def _add_event(data: Any, path: Path, location: Location, batch: ImportBatch) ->
         validated = EventIn.model_validate(data, context={"folder": path.parent})
     except ValidationError as error:
         raise _validation_error(error, data, location, location.root) from None
-    normalised = validated.model_dump()
+    normalised = with_variants(validated.model_dump())
     date = parse_date(normalised["date"])
     derived = not normalised["id"]
     if derived:

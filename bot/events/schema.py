@@ -6,11 +6,14 @@ that read the store (``preview``, the daily job) start fast.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -38,6 +41,42 @@ Url = Annotated[str, AfterValidator(_url)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 OptionalText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+# a language of an event's variants ("en", "fr", "pt-BR"): README "Languages"
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _localised(limit: int) -> Callable[[Any], Any]:
+    """A text, or its variants by language (``{en: ..., fr: ...}``; the first is the default),
+    each of 1 to ``limit`` characters; one message that says which was wrong and how."""
+
+    def check(value: Any, where: str = "") -> Any:
+        if isinstance(value, dict) and not where:
+            if not value:
+                raise ValueError("give the text, or its variants by language: {en: ..., fr: ...}")
+            if len(value) > 100:
+                raise ValueError("at most 100 languages")
+            for language, text in value.items():
+                if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
+                    raise ValueError(
+                        f"{language!r} is not a language: write a locale such as en, fr or pt-BR"
+                    )
+                check(text, f" (the {language} variant)")
+            return value
+        if not isinstance(value, str):
+            raise ValueError(
+                f"expected a valid string{where}, or its variants by language: {{en: ..., fr: ...}}"
+            )
+        if not value:
+            raise ValueError(f"the text{where} is empty")
+        if len(value) > limit:
+            raise ValueError(f"the text{where} is over {limit:,} characters")
+        return value
+
+    return check
+
+
+LocalisedText = Annotated[Any, BeforeValidator(_localised(MAX_TEXT_CHARS))]
+LocalisedTitle = Annotated[Any, BeforeValidator(_localised(300))]
 
 
 class Strict(BaseModel):
@@ -47,7 +86,7 @@ class Strict(BaseModel):
 
 class TextBlock(Strict):
     type: Literal["text"]
-    text: Text
+    text: LocalisedText
 
 
 class QuoteBlock(Strict):
@@ -137,8 +176,8 @@ class Part(Strict):
 class EventIn(Strict):
     id: Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=200)] | None = None
     date: str
-    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    lead: Text
+    title: LocalisedTitle
+    lead: LocalisedText
     credit: OptionalText | None = None
     tags: list[Name] = []
     priority: Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)] = 0

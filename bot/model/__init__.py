@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.model.dates import AnniversaryDate, parse_date
@@ -17,6 +17,8 @@ EVENT_COLUMNS = (
     "source", "origin", "parts",
 )  # fmt: skip
 BLOCK_TYPES = ("text", "quote", "video", "images", "background", "links", "mentions")
+# what may have variants by language: the event's title and lead, a text block's text
+VARIANT_FIELDS = ("title", "lead")
 ORIGINS = ("curated", "wikipedia")
 
 
@@ -158,9 +160,102 @@ class Event:
         if self.origin != "curated":
             data["origin"] = self.origin
         data["parts"] = [
-            {"blocks": [_compact(block) for block in part["blocks"]]} for part in self.parts
+            {"blocks": [_compact(_curators_block(block)) for block in part["blocks"]]}
+            for part in self.parts
         ]
+        for name, variants in self.variants.items():
+            data[name] = dict(variants)
         return data
+
+    @property
+    def variants(self) -> dict[str, dict[str, str]]:
+        """The title's and the lead's variants by language (``{"lead": {"en": ..., "fr":
+        ...}}``), kept with the first part so that the store's row and an event without any
+        are what they always were."""
+        if not self.parts:
+            return {}
+        return dict(self.parts[0].get("variants") or {})
+
+
+def with_variants(data: dict[str, Any]) -> dict[str, Any]:
+    """A validated event whose title, lead or text blocks are given by language (``lead: {en:
+    ..., fr: ...}``) as the rest of the program reads it: each is its default (the first
+    variant), and the variants are kept beside it (``Event.variants``, a block's
+    ``variants``)."""
+    variants = {name: data[name] for name in VARIANT_FIELDS if isinstance(data.get(name), dict)}
+    if not variants and not any(
+        isinstance(block.get("text"), dict) for part in data["parts"] for block in part["blocks"]
+    ):
+        return data
+    data = dict(data)
+    for name, texts in variants.items():
+        data[name] = next(iter(texts.values()))
+    parts = []
+    for index, part in enumerate(data["parts"]):
+        blocks = []
+        for block in part["blocks"]:
+            if block["type"] == "text" and isinstance(block["text"], dict):
+                block = {
+                    **block,
+                    "text": next(iter(block["text"].values())),
+                    "variants": block["text"],
+                }
+            blocks.append(block)
+        part = {**part, "blocks": blocks}
+        if index == 0 and variants:
+            part["variants"] = variants
+        parts.append(part)
+    data["parts"] = parts
+    return data
+
+
+def _curators_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A block as a curator writes it: a text with variants is the mapping of them."""
+    if "variants" not in block:
+        return block
+    written = {k: v for k, v in block.items() if k != "variants"}
+    written["text"] = dict(block["variants"])
+    return written
+
+
+def variant_for(texts: dict[str, str], language: str) -> str | None:
+    """The variant of ``language`` among ``texts``: its own (``pt-BR``), else its language's
+    (``pt``), else None."""
+    if language in texts:
+        return texts[language]
+    base = language.replace("_", "-").split("-")[0].lower()
+    return texts.get(base)
+
+
+def in_language(event: Event, language: str) -> tuple[Event, list[str]]:
+    """``event`` with its title, lead and text blocks in ``language`` where it has variants,
+    and the names of those that have variants but none in ``language`` (they keep their
+    default, the first variant written)."""
+    variants = event.variants
+    has_text_variants = any("variants" in b for p in event.parts for b in p["blocks"])
+    if not variants and not has_text_variants:
+        return event, []
+    missing: list[str] = []
+    changed: dict[str, Any] = {}
+    for name, texts in variants.items():
+        chosen = variant_for(texts, language)
+        if chosen is None:
+            missing.append(name)
+        else:
+            changed[name] = chosen
+    parts = []
+    for p, part in enumerate(event.parts):
+        blocks = []
+        for b, block in enumerate(part["blocks"]):
+            if "variants" in block:
+                chosen = variant_for(block["variants"], language)
+                if chosen is None:
+                    missing.append(f"parts[{p}].blocks[{b}].text")
+                else:
+                    block = {**block, "text": chosen}
+            blocks.append(block)
+        parts.append({**part, "blocks": blocks})
+    return replace(event, parts=parts, **changed), missing
 
 
 def _compact(value: Any) -> Any:

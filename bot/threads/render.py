@@ -24,7 +24,7 @@ from bot import i18n
 from bot.errors import BotError, EventRenderError
 from bot.events.mentions import Member, MentionDirectory
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
-from bot.model import Event, dates
+from bot.model import Event, dates, in_language
 from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
 from bot.posters import Poster, platform_rules
@@ -310,6 +310,7 @@ def render_thread(
     ``language``: the bot's own words (bot.i18n) and the event's variants in that language.
     """
     env = environment(fmt, str(user_templates) if user_templates else None, platform, language)
+    event, fallbacks = in_language(event, language)
     _check_urls(event)
     directory = directory or MentionDirectory()
     years = dates.years_between(event.date.year, day.year) if event.date.year else None
@@ -354,7 +355,25 @@ def render_thread(
             )
     except jinja2.TemplateError as error:
         raise _template_error(error) from None
-    return Thread(event.id, event.date, day, fmt, posts, language=language)
+    warnings = []
+    if fallbacks:
+        default = next(iter(_first_variants(event)), "its default")
+        warnings.append(
+            f"no {language} variant of {', '.join(fallbacks)}: the event's default "
+            f"({default}) is used; add a {language}: entry to have it in {language}"
+        )
+    return Thread(event.id, event.date, day, fmt, posts, warnings, language=language)
+
+
+def _first_variants(event: Event) -> list[str]:
+    """The language of the event's defaults (the first variant written), where it says."""
+    for texts in event.variants.values():
+        return list(texts)[:1]
+    for part in event.parts:
+        for block in part["blocks"]:
+            if "variants" in block:
+                return list(block["variants"])[:1]
+    return []
 
 
 def _squeeze_blank_lines(body: str) -> str:
