@@ -14,6 +14,7 @@ Babel (``preview`` starts fast). Other languages import Babel when first used.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import gettext as gettext_module
 import re
@@ -196,3 +197,35 @@ def years_ago(then: int | None, now: int, language: str | None) -> str:
         add_direction=True,
         locale=_locale(language),
     )
+
+
+def day_in_words(day: dt.date, language: str | None, width: str = "long") -> str:
+    """A day of the calendar, for the preview's pages: ``full`` "Saturday, January 10, 2026",
+    ``long`` "January 10, 2026", ``medium`` "Jan 10, 2026", or CLDR's forms of the language."""
+    if is_english(language):
+        weekday = f"{day:%A}, " if width == "full" else ""
+        month = f"{day:%b}" if width == "medium" else f"{day:%B}"
+        return f"{weekday}{month} {day.day}, {day.year}"
+    assert language is not None
+    from babel.dates import format_date
+
+    return format_date(day, width, locale=_locale(language))
+
+
+def month_in_words(year: int, month: int, language: str | None) -> str:
+    """ "January 2026", "janvier 2026", "Январь 2026": a calendar's month heading."""
+    if is_english(language):
+        return f"{calendar.month_name[month]} {year}"
+    assert language is not None
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", dt.date(year, month, 1), locale=_locale(language))
+
+
+def weekday_abbreviations(language: str | None) -> list[str]:
+    """Monday to Sunday, abbreviated: a calendar's column heads."""
+    if is_english(language):
+        return [calendar.day_abbr[i] for i in range(7)]
+    assert language is not None
+    names = _locale(language).days["stand-alone"]["abbreviated"]
+    return [names[i] for i in range(7)]

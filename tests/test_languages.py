@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
@@ -145,15 +145,23 @@ def _extracted() -> set[str]:
         method_map, options_map = parse_mapping_cfg(mapping)
     found = set()
     for _filename, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None, "N_": None}
+        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, "N_": None}
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
 
+def _singular(message_id: str | tuple[str, ...]) -> str:
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
+def _forms(string: str | tuple[str, ...]) -> list[str]:
+    return [string] if isinstance(string, str) else list(string)
+
+
 def test_the_catalog_template_is_current():
     with (ROOT / "bot" / "locales" / "messages.pot").open("rb") as pot:
-        template = {m.id for m in read_po(pot) if m.id}
+        template = {_singular(m.id) for m in read_po(pot) if m.id}
     assert template == _extracted(), "run `make messages` and translate the new phrases"
 
 
@@ -164,17 +172,19 @@ def test_every_phrase_is_translated_in_the_shipped_languages(language):
     assert path is not None
     with path.open("rb") as po:
         catalog = read_po(po, locale=language)
-    translated = {m.id: m for m in catalog if m.id}
+    translated = {_singular(m.id): m for m in catalog if m.id}
     missing = [
         message
         for message in _extracted()
-        if message not in translated or not translated[message].string or translated[message].fuzzy
+        if message not in translated
+        or not all(_forms(translated[message].string))  # a plural: every form
+        or translated[message].fuzzy
     ]
     assert not missing, f"{language}: untranslated: {missing}"
     assert not list(catalog.check()), "a %(name)s missing or added in a translation"
     for message in translated.values():
         # a linkifier takes what follows a URL into the link: a URL ends its phrase everywhere
-        if message.id.endswith("%(url)s"):
+        if isinstance(message.id, str) and message.id.endswith("%(url)s"):
             assert message.string.endswith("%(url)s"), message.id
 
 
@@ -499,3 +509,31 @@ def test_bad_variants_are_one_clear_line(cli_run, tmp_path, lead, message):
     assert code == 2
     assert err.startswith(f"Error: {events}:3: {message}"), err
     assert len(err.strip().splitlines()) == 1
+
+
+# --- the HTML preview ----------------------------------------------------------------------
+
+
+def test_the_preview_site_is_in_the_configs_language(cli_run, tmp_path, sample_store_path):
+    config = write_config(
+        tmp_path / "bot.yaml",
+        f"  forum:\n    type: outbox\n    path: {tmp_path / 'out'}\n    language: ru\n",
+        extra="language: fr\n",
+    )
+    site = tmp_path / "site"
+    code, _, err = cli_run(
+        "--config", str(config), "--db", str(sample_store_path), "preview", "--format", "html",
+        "--date", "2026-01-10", "--days", "2", "--out", str(site),
+    )  # fmt: skip
+    assert code == 0, err
+    day = (site / "2026-01-10.html").read_text(encoding="utf-8")
+    index = (site / "index.html").read_text(encoding="utf-8")
+    # the page's words in the config's language (fr), the posts in the destination's (ru)
+    assert '<html lang="fr">' in day and '<html lang="fr">' in index
+    assert "<h1>samedi 10 janvier 2026</h1>" in day
+    assert "<title>samedi 10 janvier 2026 · aperçu d’anniversary-bot</title>" in day
+    assert ">Calendrier</a>" in day
+    assert "publié le 10 janv. 2026 sur forum" in day and "a répondu le 10 janv. 2026" in day
+    assert 'К сведению: <span class="mention">' in day  # the FYI line's chips, in Russian
+    assert "<h1>Ce qui sera publié du 10 janvier 2026 au 11 janvier 2026</h1>" in index
+    assert '<div class="weekday">lun.</div>' in index and "<h2>janvier 2026</h2>" in index

@@ -26,7 +26,7 @@ import html
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,16 @@ import jinja2
 from markupsafe import Markup
 
 from bot.config.channel import Channel
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    day_in_words,
+    gettext_for,
+    month_in_words,
+    phrase,
+    weekday_abbreviations,
+)
+from bot.threads.fitting import FYI
 from bot.threads.render import Thread
 
 if TYPE_CHECKING:
@@ -45,10 +55,10 @@ if TYPE_CHECKING:
 
 READY, APPROVAL, WARNING, NOTHING = "ready", "approval", "warning", "nothing"
 STATE_LABELS = {
-    READY: "ready",
-    APPROVAL: "needs approval",
-    WARNING: "warning",
-    NOTHING: "nothing to post",
+    READY: N_("ready"),
+    APPROVAL: N_("needs approval"),
+    WARNING: N_("warning"),
+    NOTHING: N_("nothing to post"),
 }
 _URL_LINE = re.compile(r"https?://\S+")
 _POST_WARNING = re.compile(r"^post (\d+)\b")
@@ -58,23 +68,41 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 @lru_cache(maxsize=8)
-def site_environment(user_templates: str | None = None) -> jinja2.Environment:
+def site_environment(
+    user_templates: str | None = None, language: str = DEFAULT_LANGUAGE
+) -> jinja2.Environment:
     """The preview's own environment: autoescaped, strict, the bundled templates (and a
-    user's templates folder first, as for rendering)."""
+    user's templates folder first, as for rendering); its labels in ``language``."""
     from bot.paths import templates_dir
+    from bot.threads.render import install_translations
 
     loaders = [jinja2.FileSystemLoader(user_templates)] if user_templates else []
     loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
     env = jinja2.Environment(
+        extensions=["jinja2.ext.i18n"],
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    install_translations(env, language)
+    env.globals["language"] = language
     env.filters["number"] = lambda value: f"{value:,}"
     env.filters["raw_html"] = Markup
+    for width in ("full", "long", "medium"):
+        env.filters[f"{width}_day"] = partial(day_in_words, language=language, width=width)
     return env
+
+
+def site_language(config: Config) -> str:
+    """The preview site's language: the config's top-level one."""
+    return config.language or DEFAULT_LANGUAGE
+
+
+def _labels(language: str) -> dict[str, str]:
+    translate = gettext_for(language)
+    return {state: translate(label) for state, label in STATE_LABELS.items()}
 
 
 # --- what a page shows ---------------------------------------------------------------------------
@@ -318,7 +346,8 @@ class Builder:
             if structured and parts is not None:
                 view.html = Markup(parts[post.part - 1])
             else:
-                view.lines = text_lines(post.body, thread.format, video_urls, post.mentions)
+                fyi = phrase(thread.language, FYI) + " "
+                view.lines = text_lines(post.body, thread.format, video_urls, post.mentions, fyi)
             posts.append(view)
         title = thread.posts[0].title if thread.posts and thread.posts[0].title else thread.event_id
         return ThreadView(
@@ -359,6 +388,7 @@ def text_lines(
     fmt: str,
     video_urls: Collection[str] = frozenset(),
     mentions: Sequence[Member] = (),
+    fyi: str = "FYI ",
 ) -> list[Line]:
     """A post's text as a forum would show it, line by line: a URL alone on its line becomes
     a card (a video card for the event's videos), the FYI line mention chips."""
@@ -378,7 +408,7 @@ def text_lines(
             continue
         if _URL_LINE.fullmatch(line):
             kind = "video" if line in video_urls else "link"
-        elif line.startswith("FYI ") and names:
+        elif line.startswith(fyi) and names:
             lines.append(Line("fyi", line, names))
             continue
         lines.append(Line(kind, line))
@@ -390,13 +420,14 @@ def text_lines(
 
 def render_day(config: Config, view: DayView, previous: str | None = None, following: str | None = None,
                index: str | None = "index.html") -> str:  # fmt: skip
-    env = site_environment(str(config.templates) if config.templates else None)
+    language = site_language(config)
+    env = site_environment(str(config.templates) if config.templates else None, language)
     return env.get_template("html/day.j2").render(
-        view=view, previous=previous, following=following, index=index, labels=STATE_LABELS
+        view=view, previous=previous, following=following, index=index, labels=_labels(language)
     )
 
 
-def month_grids(views: list[DayView]) -> list[dict[str, Any]]:
+def month_grids(views: list[DayView], language: str = DEFAULT_LANGUAGE) -> list[dict[str, Any]]:
     """The days by month, as calendar weeks (Monday first); ``None`` where a week has no day
     of the range."""
     by_day = {v.day: v for v in views}
@@ -408,7 +439,7 @@ def month_grids(views: list[DayView]) -> list[dict[str, Any]]:
         for week in calendar.Calendar(firstweekday=0).monthdayscalendar(year, month):
             weeks.append([by_day.get(dt.date(year, month, d)) if d else None for d in week])
         weeks = [w for w in weeks if any(w)]
-        months.append({"name": f"{calendar.month_name[month]} {year}", "weeks": weeks})
+        months.append({"name": month_in_words(year, month, language), "weeks": weeks})
     return months
 
 
@@ -418,15 +449,16 @@ def render_index(
     destinations: Iterable[Destination],
     today: dt.date | None = None,
 ) -> str:
-    env = site_environment(str(config.templates) if config.templates else None)
+    language = site_language(config)
+    env = site_environment(str(config.templates) if config.templates else None, language)
     counts = {state: sum(v.state == state for v in views) for state in STATE_LABELS}
     return env.get_template("html/index.j2").render(
-        months=month_grids(views),
+        months=month_grids(views, language),
         days=views,
         destinations=[d.name for d in destinations],
-        labels=STATE_LABELS,
+        labels=_labels(language),
         counts=counts,
-        weekdays=[calendar.day_abbr[i] for i in range(7)],
+        weekdays=weekday_abbreviations(language),
         first=views[0].day if views else None,
         last=views[-1].day if views else None,
     )
@@ -491,5 +523,6 @@ def format_preview_html(threads: list[Thread], destination: str) -> str:
     format) on one page."""
     from bot.threads.render import environment
 
-    page = environment("html").get_template("html/page.j2")
+    language = threads[0].language if threads else DEFAULT_LANGUAGE
+    page = environment("html", language=language).get_template("html/page.j2")
     return page.render(threads=threads, destination=destination)

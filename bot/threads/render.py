@@ -23,7 +23,7 @@ from markupsafe import Markup
 from bot import i18n
 from bot.errors import BotError, EventRenderError
 from bot.events.mentions import Member, MentionDirectory
-from bot.i18n import DEFAULT_LANGUAGE, gettext_for
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.model import Event, dates, in_language
 from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
@@ -204,15 +204,32 @@ def _newstyle_gettext(language: str, finalize: Any, autoescape: bool) -> Any:
     its variables as keywords), translating into ``language``. Each variable is escaped as
     every printed value is (``finalize``: the platform's ``escape``; HTML's autoescape), then
     the translated phrase, written by the catalog and not by event data, is printed as it is."""
-    translate = gettext_for(language)
+    translations = i18n.translations(language)
 
-    def gettext(__message: str, **variables: Any) -> Any:
+    def filled(phrase: str, variables: dict[str, Any]) -> Any:
         values = {name: finalize(value) for name, value in variables.items()}
         if autoescape:
-            return Markup(translate(__message)) % values
-        return Raw(translate(__message) % values)
+            return Markup(phrase) % values
+        return Raw(phrase % values)
 
-    return gettext
+    def gettext(__message: str, **variables: Any) -> Any:
+        return filled(translations.gettext(__message), variables)
+
+    def ngettext(__singular: str, __plural: str, __count: int, **variables: Any) -> Any:
+        variables.setdefault("num", __count)
+        return filled(translations.ngettext(__singular, __plural, __count), variables)
+
+    return gettext, ngettext
+
+
+def install_translations(
+    env: jinja2.Environment, language: str, finalize: Any = lambda value: value
+) -> None:
+    """``{% trans %}``, ``_()``, ``gettext`` and ``ngettext`` of ``env`` in ``language``: the
+    environment must have the ``jinja2.ext.i18n`` extension."""
+    gettext, ngettext = _newstyle_gettext(language, finalize, bool(env.autoescape))
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext)
 
 
 @lru_cache(maxsize=32)
@@ -241,11 +258,7 @@ def environment(
         auto_reload=False,
     )
     # the bot's own phrases through the language's catalog (bot.i18n)
-    env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals.update(
-        gettext=_newstyle_gettext(language, finalize, fmt == "html"),
-        _=_newstyle_gettext(language, finalize, fmt == "html"),
-    )
+    install_translations(env, language, finalize)
     env.filters.update(
         # CLDR's words, not event data: printed as they are ("10. Januar" is no list item)
         date_words=lambda date: Raw(i18n.date_words(date, language)),
