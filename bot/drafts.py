@@ -35,6 +35,7 @@ from typing import Any
 from bot.config.channel import Channel
 from bot.errors import InputError
 from bot.events.mentions import Member
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.publishing.log import ThreadResult, utc_now
 from bot.store import Store
 from bot.threads.render import Post, Thread
@@ -56,8 +57,9 @@ def event_hash(event) -> str:
 
 
 def thread_data(thread: Thread) -> dict[str, Any]:
-    """A thread as JSON, everything an adapter reads kept (mentions with their handles)."""
-    return {
+    """A thread as JSON, everything an adapter reads kept (mentions with their handles); its
+    language where it is not English (a draft of English stays what it always was)."""
+    data = {
         "event_id": thread.event_id,
         "date": thread.date.iso(),
         "day": thread.day.isoformat(),
@@ -86,6 +88,9 @@ def thread_data(thread: Thread) -> dict[str, Any]:
             for post in thread.posts
         ],
     }
+    if thread.language != DEFAULT_LANGUAGE:
+        data["language"] = thread.language
+    return data
 
 
 def thread_from_data(data: dict[str, Any]) -> Thread:
@@ -114,6 +119,7 @@ def thread_from_data(data: dict[str, Any]) -> Thread:
         data["format"],
         posts,
         list(data["warnings"]),
+        language=data.get("language", DEFAULT_LANGUAGE),
     )
 
 

@@ -260,7 +260,7 @@ def test_years_ago(language, then, words):
 @pytest.mark.parametrize(
     ("language", "text", "sentences"),
     [
-        ("fr", "Il a rencontré M. Dupont et Mme Leroy. Ils ont parlé.", 2),
+        ("fr", "Il a rencontré M. Dupont (cf. env. 30 lettres) à Paris. Ils ont parlé.", 2),
         ("de", "Das war z. B. am 10. Januar 1928 in Moskau. Dann kam er an.", 2),
         ("de", "Er starb im Jahr 1940. Danach zog die Familie um.", 2),
         ("ru", "Л. Д. Троцкий, т. е. нарком, был выслан. Это случилось зимой.", 2),
@@ -537,3 +537,13 @@ def test_the_preview_site_is_in_the_configs_language(cli_run, tmp_path, sample_s
     assert 'К сведению: <span class="mention">' in day  # the FYI line's chips, in Russian
     assert "<h1>Ce qui sera publié du 10 janvier 2026 au 11 janvier 2026</h1>" in index
     assert '<div class="weekday">lun.</div>' in index and "<h2>janvier 2026</h2>" in index
+
+
+def test_a_draft_keeps_its_threads_language(sample_store, reference_day):
+    from bot.drafts import thread_data, thread_from_data
+
+    thread = _reference(sample_store, reference_day, "ru")
+    assert thread_from_data(thread_data(thread)).language == "ru"
+    english = _reference(sample_store, reference_day, "en")
+    assert "language" not in thread_data(english)  # an English draft is stored as it was
+    assert thread_from_data(thread_data(english)).language == "en"
