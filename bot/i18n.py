@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import gettext as gettext_module
 import re
 from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import bot.model.dates as dates
 
@@ -82,15 +81,33 @@ def check_language(value: str) -> str:
     return value
 
 
+class Catalog(Protocol):
+    """What a language's phrases are read through (gettext's translations)."""
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+class _MessageIds:
+    """English: the message ids are the phrases (``gettext``'s module is not even imported)."""
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+
 @lru_cache(maxsize=16)
-def translations(language: str | None) -> gettext_module.NullTranslations:
+def translations(language: str | None) -> Catalog:
     """The catalog of ``language`` (English: none, the message ids are the phrases)."""
     if is_english(language):
-        return gettext_module.NullTranslations()
+        return _MessageIds()
     assert language is not None
     path = catalog_file(language)
     if path is None:
-        return gettext_module.NullTranslations()
+        return _MessageIds()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
     from babel.support import Translations

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
+import jinja2.lexer
 from markupsafe import Markup
 
 from bot import i18n
@@ -222,6 +224,27 @@ def _newstyle_gettext(language: str, finalize: Any, autoescape: bool) -> Any:
     return gettext, ngettext
 
 
+class ConstantPhrases(jinja2.ext.Extension):
+    """``{{ _('Images:') }}``, a phrase with no variables, becomes its translation when the
+    template is compiled (an environment has one language) instead of a call on every render.
+    The catalog's phrase is printed as it is, as ``gettext`` prints it."""
+
+    def filter_stream(self, stream: jinja2.lexer.TokenStream) -> Any:
+        translate = getattr(self.environment, "constant_phrase", None)
+        window: list[jinja2.lexer.Token] = []
+        shape = ("variable_begin", "name", "lparen", "string", "rparen", "variable_end")
+        for token in stream:
+            window.append(token)
+            if len(window) > len(shape):
+                yield window.pop(0)
+            if translate is not None and len(window) == len(shape):
+                kinds = tuple(t.type for t in window)
+                if kinds == shape and window[1].value in ("_", "gettext"):
+                    yield jinja2.lexer.Token(window[0].lineno, "data", translate(window[3].value))
+                    window.clear()
+        yield from window
+
+
 def install_translations(
     env: jinja2.Environment, language: str, finalize: Any = lambda value: value
 ) -> None:
@@ -230,6 +253,8 @@ def install_translations(
     gettext, ngettext = _newstyle_gettext(language, finalize, bool(env.autoescape))
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=gettext, _=gettext, ngettext=ngettext)
+    translate = i18n.translations(language).gettext
+    env.constant_phrase = lambda message: translate(message) % {}  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=32)
@@ -247,9 +272,9 @@ def environment(
     loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
     finalize = _finalizer(platform_rules(platform), fmt)
     env = jinja2.Environment(
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", ConstantPhrases],
         loader=jinja2.ChoiceLoader(loaders),
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache(language),
         undefined=jinja2.StrictUndefined,
         autoescape=fmt == "html",
         trim_blocks=True,
@@ -276,11 +301,13 @@ def environment(
     return env
 
 
-def _bytecode_cache():
-    """Compiled templates kept between runs: a short command (preview) skips compiling them."""
+def _bytecode_cache(language: str = DEFAULT_LANGUAGE):
+    """Compiled templates kept between runs: a short command (preview) skips compiling them.
+    A folder per language: a compiled template holds its constant phrases translated."""
     from bot.paths import user_cache_dir
 
-    folder = user_cache_dir() / "templates"
+    name = "templates" if language == DEFAULT_LANGUAGE else f"templates-{language}"
+    folder = user_cache_dir() / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
