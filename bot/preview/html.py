@@ -34,6 +34,7 @@ import jinja2
 from markupsafe import Markup
 
 from bot.config.channel import Channel
+from bot.neutralise import unescape_markdown
 from bot.threads.render import Thread
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ STATE_LABELS = {
 }
 _URL_LINE = re.compile(r"https?://\S+")
 _POST_WARNING = re.compile(r"^post (\d+)\b")
-_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|~#+\-.!(){}])")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
 _TAG = re.compile(r"<[^>]+>")
 
@@ -372,7 +372,7 @@ def text_lines(
             if line.startswith(">"):
                 kind, line = "quote", line.lstrip(">").strip()
             line = _MARKDOWN_LINK.sub(r"\1", line).replace("**", "")
-            line = _MARKDOWN_ESCAPE.sub(r"\1", line)
+            line = unescape_markdown(line)
         if not line:
             continue
         if _URL_LINE.fullmatch(line):
