@@ -57,6 +57,14 @@ class MentionDirectory:
             f"unknown member {reference!r}: see 'anniversary-bot mentions members list'"
         )
 
+    def credited(self, credit: str) -> Member | None:
+        """The member an event's ``credit`` names (an id, or an exact display name only one
+        member has), or None: then the credit is a plain string, printed as written."""
+        if credit in self.members:
+            return self.members[credit]
+        matches = self.by_name.get(credit, [])
+        return matches[0] if len(matches) == 1 else None
+
     def expand_list(self, name: str) -> list[Member]:
         if name not in self.lists:
             raise InputError(

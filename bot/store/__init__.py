@@ -471,3 +471,9 @@ def m006_claims_and_sources(db: Database) -> None:
     # the file each curated event was last imported from, so an event that cannot be rendered
     # is reported with the file a person has to fix
     db.table("events").add_column("imported_from", str)
+
+
+@migrations()
+def m010_topic_title(db: Database) -> None:
+    # an event's own topic title (``topic_title:``), instead of the generated one
+    db.table("events").add_column("topic_title", str)
