@@ -73,6 +73,8 @@ def text_fields(event: Event) -> list[str]:
     for part in event.parts:
         for block in part["blocks"]:
             for key in ("text", "cite", "title", "description", "excerpt", "source", "headline"):
+                if key == "source" and block.get("header") is False:
+                    continue  # the source is named in the header, left out here
                 if isinstance(block.get(key), str):
                     texts.append(block[key])
             for image in block.get("images") or ():
