@@ -67,9 +67,12 @@ def test_a_number_at_a_line_start_keeps_no_visible_backslash():
     assert unescape_markdown(escape_markdown("1) item \\ [x]")) == "1) item \\ [x]"
 
 
-def text_fields(event: Event) -> list[str]:
-    """Every text of an event a post prints, as its lines."""
-    texts = [event.lead] + ([event.credit] if event.credit else [])
+def text_fields(event: Event, directory: MentionDirectory) -> list[str]:
+    """Every text of an event a post prints, as its lines (a credit naming a member: their
+    name)."""
+    credited = directory.credited(event.credit) if event.credit else None
+    credit = credited.name if credited is not None else event.credit
+    texts = [event.lead] + ([credit] if credit else [])
     for part in event.parts:
         for block in part["blocks"]:
             for key in ("text", "cite", "title", "description", "excerpt", "source", "headline"):
@@ -88,7 +91,7 @@ def assert_round_trip(event: Event, directory: MentionDirectory) -> None:
     day = dt.date(2024, event.date.month, event.date.day)  # a leap year: February 29 too
     thread = render_thread(event, day, "markdown", directory)
     shown = " ".join(visible(post.body) for post in thread.posts)
-    lines = text_fields(event)
+    lines = text_fields(event, directory)
     for line in lines:
         assert words(neutralise_at(line)) in shown, (event.id, line)
     # no escape shows: the only backslashes a reader sees are the ones the curator wrote
