@@ -197,6 +197,18 @@ def _mention_filter(platform: str | None, fmt: str):
     return mention
 
 
+class _Environment(jinja2.Environment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``block.url``: the key of a dict first (event data is dicts), without the failed
+        attribute lookup Jinja tries before it, which costs an exception per value printed."""
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=32)
 def environment(fmt: str, user_templates: str | None = None, platform: str | None = None):
     if fmt not in FORMATS:
@@ -205,7 +217,7 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
     if user_templates:
         loaders.append(jinja2.FileSystemLoader(user_templates))
     loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
