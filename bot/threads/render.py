@@ -294,14 +294,14 @@ def render_thread(
     directory = directory or MentionDirectory()
     years = dates.years_between(event.date.year, day.year) if event.date.year else None
     credited = directory.credited(event.credit) if event.credit else None
+    # the member ``credit`` names is mentioned (and told), unless they opted out: then named
+    told = credited if credited is not None and not credited.opted_out else None
     context = {
         "event": event,
         "day": day,
         "years": years,
         "years_ago": dates.years_ago(event.date.year, day.year),
-        # the member ``credit`` names, mentioned (None: a plain string, or a member who opted
-        # out, named without a mention)
-        "credited": credited if credited is not None and not credited.opted_out else None,
+        "credited": told,  # None: ``credit`` is printed as text
         "credit": credited.name if credited is not None else event.credit,
     }
     posts: list[Post] = []
@@ -318,8 +318,7 @@ def render_thread(
             )
             named_before.update(m.id for m in mentioned)
             thanked = None
-            # the member the lead thanks is told too, unless the FYI line already names them
-            told = credited if credited is not None and not credited.opted_out else None
+            # the member the lead thanks is a mention of it, unless its FYI line names them
             if index == 0 and told is not None and told not in mentioned:
                 thanked = told
                 mentioned.insert(0, told)
