@@ -339,7 +339,7 @@ def test_pages_fit_a_phone_and_a_desktop_in_chromium(reference_site, layouts_sit
 
 
 @needs_chromium
-def test_the_broken_word_check_sees_a_broken_word(tmp_path):
+def test_the_broken_word_check_sees_a_broken_word_in_chromium(tmp_path):
     """Not vacuous: a video title in a box too narrow for its words is reported."""
     page = write(
         tmp_path / "narrow.html",
