@@ -496,3 +496,9 @@ def m007_alerts(db: Database) -> None:
         pk=("destination", "day"),
         not_null={"state"},
     )
+
+
+@migrations()
+def m010_topic_title(db: Database) -> None:
+    # an event's own topic title (``topic_title:``), instead of the generated one
+    db.table("events").add_column("topic_title", str)
