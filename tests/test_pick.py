@@ -151,7 +151,10 @@ def test_sensitive_by_flag_tag_or_keyword():
     cases = {
         "flag": (event("flag", sensitive=True), "marked sensitive"),
         "tag": (event("tag", tags=["disaster"]), "tag disaster"),
-        "prefix": (event("prefix", lead="The Massacres of 1990."), "keyword 'massacre*' ('Massacres')"),
+        "prefix": (
+            event("prefix", lead="The Massacres of 1990."),
+            "keyword 'massacre*' ('Massacres')",
+        ),
         "phrase": (event("phrase", lead="A war\ncrime trial."), "keyword 'war crime'"),
         "word": (event("word", lead="Six people were KILLED."), "keyword 'killed'"),
         "not a word": (event("not", lead="The skilled workers."), None),

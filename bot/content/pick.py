@@ -117,16 +117,18 @@ class PickSettings:
         return None
 
     @cached_property
-    def _keywords(self) -> list[tuple[str, re.Pattern[str]]]:
+    def _keywords(self) -> re.Pattern[str] | None:
+        """One pattern of every keyword, a group each (``k0``, ``k1``, ...): one search finds
+        the first keyword in the text."""
         patterns = []
-        for keyword in self.sensitive_keywords:
+        for index, keyword in enumerate(self.sensitive_keywords):
             word = keyword.strip().lower()
             prefix = word.endswith("*")
             body = r"\s+".join(re.escape(w) for w in word.rstrip("*").split())
             if body:
                 tail = r"\w*" if prefix else r"\b"
-                patterns.append((keyword, re.compile(rf"\b{body}{tail}", re.IGNORECASE)))
-        return patterns
+                patterns.append(rf"(?P<k{index}>\b{body}{tail})")
+        return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
 
     def sensitive_reason(self, event: Event) -> str | None:
         """Why ``event`` is sensitive (its flag, a tag, a keyword in title or lead), or None."""
@@ -135,14 +137,13 @@ class PickSettings:
         for tag in event.tags:
             if tag in self.sensitive_tags:
                 return f"tag {tag}"
-        text = f"{event.title} {event.lead}"
-        for keyword, pattern in self._keywords:
-            found = pattern.search(text)
-            if found:
-                words = " ".join(found.group(0).split())
-                shown = "" if words.casefold() == keyword.casefold() else f" ({words!r})"
-                return f"keyword {keyword!r}{shown}"
-        return None
+        found = self._keywords.search(f"{event.title} {event.lead}") if self._keywords else None
+        if found is None or found.lastgroup is None:
+            return None
+        keyword = self.sensitive_keywords[int(found.lastgroup[1:])]
+        words = " ".join(found.group(0).split())
+        shown = "" if words.casefold() == keyword.casefold() else f" ({words!r})"
+        return f"keyword {keyword!r}{shown}"
 
 
 # --- what an event is about -----------------------------------------------------------------
