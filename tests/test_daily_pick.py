@@ -16,7 +16,7 @@ import pytest
 from bot.config import default_config
 from bot.content.importance import IMPORTANT, facts, page_words, same_happening
 from bot.content.pick import DEFAULT_MILESTONES, Facts, History, PickSettings, choose
-from bot.content.text import after_formula, clean_feed_text, headline, person_wording
+from bot.content.wording import after_formula, clean_feed_text, headline, person_wording
 from bot.model import Event
 from bot.model.dates import AnniversaryDate
 from bot.store import Store

@@ -39,7 +39,10 @@ _WIKIPEDIA_HOST = re.compile(r"^([a-z][a-z0-9-]*)\.(?:m\.)?wikipedia\.org$")
 _DAY_PAGE = re.compile(rf"^({'|'.join(MONTH_NAMES[1:])})_\d{{1,2}}$")
 _NAMESPACES = {"wikipedia", "special", "file", "help", "portal", "category", "template",
                "talk", "user", "draft", "module", "mediawiki"}  # fmt: skip
+_MONTH_STARTS = frozenset(name[:3] for name in MONTH_NAMES[1:])
 _EN_WIKI = "https://en.wikipedia.org/wiki/"
+# an English article's title that is no day page and no other namespace, as it is in its URL
+_PLAIN_TITLE = re.compile(rf"(?!(?:{'|'.join(MONTH_NAMES[1:])})_\d{{1,2}}$)[^%?#:/\s][^%?#:\s]*")
 _WORD = re.compile(r"[^\W_]+")
 _NAME_WORD = re.compile(r"[^\W\d_]{3,}")
 # words many different happenings' pages share
@@ -65,7 +68,7 @@ def wikipedia_article(url: str) -> tuple[str, str] | None:
             return None
         title = unquote(split.path[len("/wiki/") :]).replace(" ", "_")
         lang = match.group(1)
-    if not title or _DAY_PAGE.match(title):
+    if not title or (title[:3] in _MONTH_STARTS and _DAY_PAGE.match(title)):
         return None
     namespace, colon, _ = title.partition(":")
     if colon and namespace.lower().replace("_talk", "") in _NAMESPACES:
@@ -78,11 +81,15 @@ def page_names(urls: Iterable[str]) -> list[str]:
     order; day pages, other namespaces and other sites left out."""
     names: list[str] = []
     for url in urls:
-        article = wikipedia_article(url)
-        if article is not None:
+        if url.startswith(_EN_WIKI) and _PLAIN_TITLE.fullmatch(url, len(_EN_WIKI)):
+            name = url[len(_EN_WIKI) :].replace("_", " ")  # the common case, quickly
+        else:
+            article = wikipedia_article(url)
+            if article is None:
+                continue
             name = article[1].replace("_", " ")
-            if name not in names:
-                names.append(name)
+        if name not in names:
+            names.append(name)
     return names
 
 
@@ -96,19 +103,25 @@ def kind_of(tags: Sequence[str]) -> str:
     return "event"
 
 
+def _points(kind: str, pages: int, extract: bool, picture: bool) -> tuple[int, int, int, int]:
+    """The points for the kind, the pages, an extract and a picture."""
+    return (
+        KIND_POINTS.get(kind, KIND_POINTS["event"]),
+        min(pages, MAX_PAGES) * PAGE_POINTS,
+        EXTRACT_POINTS if extract else 0,
+        PICTURE_POINTS if picture else 0,
+    )
+
+
 def score_parts(
     kind: str, pages: int, extract: bool = False, picture: bool = False
 ) -> list[tuple[str, int]]:
     """The importance score of an item, as (what, points) terms that add up to it."""
-    terms = [(kind, KIND_POINTS.get(kind, KIND_POINTS["event"]))]
     counted = min(pages, MAX_PAGES)
-    if counted:
-        terms.append((f"{counted} page{'s' if counted != 1 else ''}", counted * PAGE_POINTS))
-    if extract:
-        terms.append(("extract", EXTRACT_POINTS))
-    if picture:
-        terms.append(("picture", PICTURE_POINTS))
-    return terms
+    what = (kind, f"{counted} page{'s' if counted != 1 else ''}", "extract", "picture")
+    points = _points(kind, pages, extract, picture)
+    return [(label, value) for index, (label, value) in enumerate(zip(what, points, strict=True))
+            if value or index == 0]  # fmt: skip
 
 
 def facts(
@@ -121,7 +134,7 @@ def facts(
     """The ``FACT_COLUMNS`` of an item: its importance, its subject, its pages (the main one
     first: a page that only sets the scene, "World War II: ...", goes last)."""
     kind = kind_of(tags)
-    importance = sum(points for _, points in score_parts(kind, len(pages), extract, picture))
+    importance = sum(_points(kind, len(pages), extract, picture))
     subject = pages[0] if kind in PERSON_KINDS and pages and _names_in(pages[0], text) else None
     scene = text.partition(": ")[0].casefold() if ": " in text[:80] else None
     if scene and len(pages) > 1 and pages[0].casefold() == scene:
@@ -132,7 +145,7 @@ def facts(
 def _names_in(page: str, text: str) -> bool:
     """Whether ``text`` names the page (shares a word of three letters or more with its
     title): a birth's or death's first link is its person, unless the text says otherwise."""
-    if not text:
+    if not text or page in text:
         return True
     words = set(_NAME_WORD.findall(text.casefold()))
     return any(word in words for word in _NAME_WORD.findall(page.casefold()))

@@ -22,15 +22,14 @@ from urllib.parse import quote, unquote, urlsplit
 
 from bot.content import CANDIDATE_ORIGIN
 from bot.content.importance import PERSON_KINDS, event_facts, page_names
-from bot.content.text import (
+from bot.content.text import cut_text, strip_html
+from bot.content.wording import (
     HEADLINE_CHARS,
     after_formula,
     clean_feed_text,
-    cut_text,
     headline,
     one_line,
     person_wording,
-    strip_html,
 )
 from bot.errors import InputError
 from bot.input_rules import MAX_YEAR, MIN_YEAR, text_problem

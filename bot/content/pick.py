@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any
 from bot.content import CURATED
 from bot.content.importance import (
     IMPORTANT,
+    KIND_POINTS,
     SAME_HAPPENING_DAYS,
     event_facts,
     explain,
     page_words,
     same_happening,
 )
-from bot.content.onthisday import KIND_TAGS
 from bot.errors import InputError
 from bot.model import Event
 from bot.model.dates import AnniversaryDate, ordinal, years_between
@@ -70,7 +70,7 @@ DEFAULT_SENSITIVE_KEYWORDS = (
     "attacked", "raid", "hijack*", "hostage*", "kidnap*", "riot", "riots", "injured",
 )  # fmt: skip
 # the on-this-day kinds are how an item came, not what it is about: they do not balance
-KIND_TAG_NAMES = frozenset(tag for tags in KIND_TAGS.values() for tag in tags)
+KIND_TAG_NAMES = frozenset(KIND_POINTS)
 FALLBACKS = ("candidate", "none")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.content.importance import PERSON_KINDS, facts, page_names
-from bot.content.text import (
+from bot.content.wording import (
     HEADLINE_CHARS,
     after_formula,
     clean_feed_text,
@@ -361,7 +361,8 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     text = clean_feed_text(raw) or raw
     if kind in PERSON_KINDS:
         title, lead = person_wording(kind, text, pages[0] if pages else None)
-        title = headline(title, HEADLINE_CHARS)
+        if len(title) > HEADLINE_CHARS:
+            title = headline(title, HEADLINE_CHARS)
     else:
         title = headline(text, HEADLINE_CHARS)
         lead = after_formula(text, [link["title"] for link in links])

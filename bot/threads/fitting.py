@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.content.text import headline
+from bot.content.wording import headline
 from bot.model import Member
 from bot.posters.base import Capabilities
 from bot.threads.render import Post, Thread, mention_text
