@@ -275,7 +275,7 @@ class History:
         """How often each tag was sent in the ``days - 1`` days before ``day`` ("" for an
         event without tags of its own; the on-this-day kinds do not count)."""
         counts: Counter[str] = Counter()
-        for back in range(1, days):
+        for back in range(1, min(days, day.toordinal())):  # none before January 1 of year 1
             for tags in self.day_tags.get(day - dt.timedelta(days=back), ()):
                 counts.update(_own_tags(tags))
         return counts
