@@ -215,6 +215,31 @@ def test_the_embedded_default_config_has_the_pick_on():
     assert destination.pick == {"enabled": True}
 
 
+def test_a_store_of_an_older_version_is_scored_when_it_is_opened(tmp_path):
+    """Migration m009 adds the importance, subject and pages columns and fills them."""
+    path = tmp_path / "old.db"
+    store = Store(path)
+    store.import_events([
+        candidate("scott", 1912, "event", ["Robert Falcon Scott", "Ross Ice Shelf"], 11, 12),
+        candidate("hugh", 1001, "death", ["Hugh of Tuscany"], 12, 21, "Hugh of Tuscany dies."),
+    ])  # fmt: skip
+    expected = list(store.light_events_on([(11, 12), (12, 21)]))
+    # as an older version left it: without the columns, without the migration
+    for column in ("importance", "subject", "pages"):
+        if column == "importance":
+            store.conn.execute("drop index idx_events_month_day_importance")
+        store.conn.execute(f"alter table events drop column {column}")
+    store.conn.execute("delete from _sqlite_migrations where name = 'm009_event_importance'")
+    store.conn.commit()
+    store.close()
+    reopened = Store(path)
+    assert list(reopened.light_events_on([(11, 12), (12, 21)])) == expected
+    assert [row[8:11] for row in expected] == [
+        (42, None, "Robert Falcon Scott\nRoss Ice Shelf"),
+        (16, "Hugh of Tuscany", "Hugh of Tuscany"),
+    ]
+
+
 # --- the named examples, from the shared data set and the saved feed answer -------------------------
 
 

@@ -1,7 +1,8 @@
 """The daily pick: which of a day's events a destination posts, and why.
 
-On unless a destination's config says ``pick: {enabled: false}`` (the embedded default has
-it on); it replaces the simple order of ``bot.threads.select.order_events``. For each day:
+Enabled per destination (``pick: {enabled: true, ...}`` in the config; the embedded default
+config has it on), it replaces the simple order of ``bot.threads.select.order_events``. For
+each day:
 
 1. only events the destination may post: ``include_tags`` (when given, at least one of them),
    no ``exclude_tags``, and nothing sent to this destination within ``no_repeat_years`` (the
