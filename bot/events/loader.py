@@ -348,7 +348,7 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     ``FACT_COLUMNS`` of ``bot.content.importance``): one part with its links and the day page
     as attribution (CC BY-SA), its kind as a tag; a birth or death titled from its subject's
     page ("William I, Count of Burgundy, dies"), an event from its first clause
-    (``bot.content.text``).
+    (``bot.content.wording``).
 
     This path skips the general validator and the Event object: it runs 133,026 times for the
     shared data set. ``_wiki_record_problem`` checked the record against the same rules
