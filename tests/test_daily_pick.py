@@ -224,8 +224,6 @@ def test_a_store_of_an_older_version_is_scored_when_it_is_opened(tmp_path):
     expected = list(store.light_events_on([(11, 12), (12, 21)]))
     # as an older version left it: without the columns, without the migration
     for column in ("importance", "subject", "pages"):
-        if column == "importance":
-            store.conn.execute("drop index idx_events_month_day_importance")
         store.conn.execute(f"alter table events drop column {column}")
     store.conn.execute("delete from _sqlite_migrations where name = 'm009_event_importance'")
     store.conn.commit()

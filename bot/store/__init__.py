@@ -496,4 +496,3 @@ def m009_event_importance(db: Database) -> None:
         [(*event_facts(json.loads(tags), json.loads(parts), lead), event_id)
          for event_id, tags, parts, lead in rows],
     )  # fmt: skip
-    events.create_index(["month", "day", "importance"])

@@ -30,8 +30,8 @@ class EventLookups:
     def light_events_on(
         self, days: Iterable[tuple[int, int]], important: int | None = None, top: int = 0
     ) -> Iterator[tuple[Any, ...]]:
-        """The events of each (month, day) of ``days`` as tuples of ``LIGHT_COLUMNS`` and the
-        number of the day's events. With ``important``: only the events that can be the
+        """The events of each (month, day) of ``days`` (the index on month and day) as tuples of
+        ``LIGHT_COLUMNS`` and the number of the day's events. With ``important``: only the events that can be the
         daily pick's best candidate (curated, given a priority, of importance ``important``
         or more, or among the ``top`` most important, ties included); see
         ``bot.content.pick.plan_days``."""
