@@ -383,7 +383,8 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
 
 
 def wiki_record_to_event(record: dict[str, Any]) -> Event:
-    return Event.from_row(dict(zip(EVENT_COLUMNS, wiki_record_row(record), strict=False)))
+    row = wiki_record_row(record)[: len(EVENT_COLUMNS)]  # without the facts that follow
+    return Event.from_row(dict(zip(EVENT_COLUMNS, row, strict=True)))
 
 
 _checked_urls: dict[str, str | None] = {}
