@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from bot.content.wording import headline
 from bot.i18n import N_, phrase
 from bot.model import Member
 from bot.posters.base import Capabilities
@@ -185,11 +186,14 @@ def _spread_mentions(post, caps, platform, mention_text, warnings, language=None
     cap = caps.max_mentions
     if cap is None or len(pinging) <= cap:
         return [post]
-    overflow = pinging[cap:]
+    # the member the lead thanks stays where they are thanked: the FYI line makes room
+    listed = [m for m in post.mentions if m != post.thanked]
+    room = cap - (1 if post.thanked is not None and post.thanked in pinging else 0)
+    overflow = [m for m in pinging if m != post.thanked][room:]
     kept = [m for m in post.mentions if m not in overflow]
     fyi = phrase(language, FYI) + " "
-    old_line = fyi + " ".join(mention_text(m) for m in post.mentions)
-    new_line = fyi + " ".join(mention_text(m) for m in kept)
+    old_line = fyi + " ".join(mention_text(m) for m in listed)
+    new_line = fyi + " ".join(mention_text(m) for m in kept if m != post.thanked)
     if old_line not in post.body:
         warnings.append(
             f"post {post.number}: {len(pinging)} mentions, over the cap of {cap}, and its FYI "
@@ -383,7 +387,7 @@ def _fit_title(
         warnings.append(f"title under {low} characters: lengthened to {fitted!r}")
         return fitted
     if len(title) > high:
-        fitted = title[: high - 1].rsplit(" ", 1)[0] + "…"
+        fitted = headline(title, high)  # where a clause or phrase ends, never mid-phrase
         warnings.append(f"title over {high} characters: cut to {len(fitted)}")
         return fitted
     return title
