@@ -547,3 +547,22 @@ def test_a_draft_keeps_its_threads_language(sample_store, reference_day):
     english = _reference(sample_store, reference_day, "en")
     assert "language" not in thread_data(english)  # an English draft is stored as it was
     assert thread_from_data(thread_data(english)).language == "en"
+
+
+def test_a_topic_title_has_variants_too(variant_setup, cli_run, tmp_path):
+    config, db = variant_setup
+    events = tmp_path / "topic.yaml"
+    events.write_text(
+        VARIANT_EVENT.replace(
+            "lead:\n", "topic_title: {en: Apollo 11, ru: Аполлон-11}\nlead:\n", 1
+        ),
+        encoding="utf-8",
+    )
+    assert cli_run("--db", str(db), "import", str(events))[0] == 0
+    assert _preview(cli_run, config, db, "forum-ru")["posts"][0]["title"] == "Аполлон-11"
+    french = _preview(cli_run, config, db, "forum-fr")
+    assert french["posts"][0]["title"] == "Apollo 11"
+    assert french["warnings"] == [
+        "no fr variant of topic_title: the event's default (en) is used; "
+        "add a fr: entry to have it in fr"
+    ]

@@ -47,11 +47,14 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
-def _localised(limit: int) -> Callable[[Any], Any]:
+def _localised(limit: int, optional: bool = False) -> Callable[[Any], Any]:
     """A text, or its variants by language (``{en: ..., fr: ...}``; the first is the default),
-    each of 1 to ``limit`` characters; one message that says which was wrong and how."""
+    each of 1 to ``limit`` characters; one message that says which was wrong and how.
+    ``optional``: None (the key left out, or null) is no text."""
 
     def check(value: Any, where: str = "") -> Any:
+        if value is None and optional and not where:
+            return None
         if isinstance(value, dict) and not where:
             if not value:
                 raise ValueError("give the text, or its variants by language: {en: ..., fr: ...}")
@@ -262,7 +265,7 @@ class EventIn(Strict):
     date: str
     title: LocalisedTitle
     # the topic's own title; on Discourse the anniversary follows it, see docs/event-format.md
-    topic_title: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    topic_title: Annotated[Any, BeforeValidator(_localised(300, optional=True))] = None
     lead: LocalisedText
     credit: OptionalText | None = None
     tags: list[Name] = []

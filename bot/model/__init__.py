@@ -29,8 +29,8 @@ ALL_BLOCKS_OPTIONS: dict[str, Any] = {"attach": False}  # True: right under the 
 LINK_OPTIONS: dict[str, Any] = {"title": None, "text": None}
 LINK_STYLES = ("numbered", "bulleted", "bare")
 DEFAULT_LINKS_TITLE = "Links"
-# what may have variants by language: the event's title and lead, a text block's text
-VARIANT_FIELDS = ("title", "lead")
+# what may have variants by language: the event's titles and lead, a text block's text
+VARIANT_FIELDS = ("title", "topic_title", "lead")
 ORIGINS = ("curated", "wikipedia")
 
 
