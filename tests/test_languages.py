@@ -302,21 +302,41 @@ def test_continued_posts_and_read_more_are_in_the_threads_language():
     assert cut.posts[0].body.endswith("\n\nЧитать дальше: https://example.org/a")
 
 
-def test_mentions_over_the_cap_are_spread_under_the_languages_fyi(sample_store, reference_day):
+def test_mentions_over_the_cap_are_spread_under_the_languages_fyi():
+    from bot.model import Member
+
+    members = [
+        Member(f"m{n}", f"Member {n}", {"mastodon": f"@m{n}@example.social"}) for n in range(5)
+    ]
+    line = "К сведению: " + " ".join(m.handles["mastodon"] for m in members)
+    post = Post(1, f"Текст.\n\n{line}", "title", mentions=members)
+    thread = Thread("e", AnniversaryDate(1, 10, 1928), dt.date(2026, 1, 10), "text", [post],
+                    language="ru")  # fmt: skip
+    fitted = fit_thread(
+        thread, Capabilities(max_mentions=2), "mastodon", lambda m: m.handles["mastodon"]
+    )
+    assert [p.body for p in fitted.posts] == [
+        "Текст.\n\nК сведению: @m0@example.social @m1@example.social",
+        "(продолжение)\nК сведению: @m2@example.social @m3@example.social",
+        "(продолжение)\nК сведению: @m4@example.social",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("platform", "limit"), [("mastodon", 500), ("discord", 2000), ("slack", 4000)]
+)
+def test_the_reference_in_russian_fits_each_platform(sample_store, reference_day, platform, limit):
     from bot.config import Config, Destination
     from bot.config.channel import Channel
     from bot.threads.fitting import fit_for
 
-    destination = Destination("toot", "mastodon", "text", language="de")
-    config = Config(None, None, None, None, {"toot": destination})
-    channel = Channel.of(config, destination)
-    thread = _reference(sample_store, reference_day, "de")
-    fitted = fit_for(thread, channel)
-    # the reference's members have no Mastodon handle: named, not notified, so not capped;
-    # every FYI line is German and every post within Mastodon's 500 characters
-    assert all("FYI" not in post.body for post in fitted.posts)
-    assert all(channel.poster.length(post.body) <= 500 for post in fitted.posts)
-    assert any(post.body.startswith("(Fortsetzung)\n") for post in fitted.posts)
+    destination = Destination("here", platform, "text", language="ru")
+    channel = Channel.of(Config(None, None, None, None, {"here": destination}), destination)
+    fitted = fit_for(_reference(sample_store, reference_day, "ru"), channel)
+    # lengths as the platform counts them (Mastodon: grapheme clusters, a URL as 23)
+    assert all(channel.poster.length(post.body) <= limit for post in fitted.posts)
+    assert all(post.body.startswith("(продолжение)\n") for post in fitted.posts if post.continued)
+    assert any("К сведению: " in post.body for post in fitted.posts)
 
 
 # --- one config, two languages -------------------------------------------------------------
