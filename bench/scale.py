@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,15 +264,13 @@ def main() -> None:
                 bench_import(scale, data)
             else:
                 run([*scale.bot, "import", str(data)], scale.env)
-            steps: list[Callable[[], None]] = [lambda: bench_commands(scale, args.which)]
+            bench_commands(scale, args.which)
             if "html" in args.which:
-                steps.append(lambda: bench_html(scale))
+                bench_html(scale)
             if "members" in args.which:
-                steps.append(lambda: bench_members(scale))
+                bench_members(scale)
             if "status" in args.which:
-                steps.append(lambda: bench_status(scale))
-            for step in steps:
-                step()
+                bench_status(scale)
             shutil.rmtree(scale.work, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
