@@ -246,10 +246,10 @@ class Draft:
 @contextmanager
 def adapter(destination):
     """The destination's adapter, for its capabilities (some depend on its settings, such as
-    a Discord forum channel's); nothing is sent."""
+    a Discord forum channel's); nothing is sent, so its secrets are not read."""
     from bot.publishing.log import make_poster
 
-    poster = make_poster(destination)
+    poster = make_poster(destination, secrets=False)
     try:
         yield poster
     finally:

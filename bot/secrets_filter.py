@@ -27,7 +27,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
@@ -300,11 +302,39 @@ def configure_logging(level: int | None = None) -> None:
     if level is None:
         level = logging.INFO
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_formatter())
     handler.addFilter(secret_filter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def log_formatter() -> logging.Formatter:
+    """Text lines, or with ``ANNIVERSARY_BOT_LOG_FORMAT=json`` one JSON object a line (time in
+    UTC, level, logger, message, and the traceback of an exception) for a log collector."""
+    import logging
+    import os
+
+    if os.environ.get("ANNIVERSARY_BOT_LOG_FORMAT", "").strip().lower() != "json":
+        return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    class JsonFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            import datetime as dt
+
+            line = {
+                "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                    timespec="milliseconds"
+                ),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": mask(record.getMessage()),
+            }
+            if record.exc_info:
+                line["exception"] = mask(self.formatException(record.exc_info))
+            return json.dumps(line, ensure_ascii=False)
+
+    return JsonFormatter()
 
 
 def secret_filter() -> logging.Filter:
@@ -471,3 +501,26 @@ class Secret(str):
     def described(self) -> str:
         """How an error message names this value: by where it came from, never by itself."""
         return f"the value of {self.source}" if self.source else "the secret value"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret the config names (``{$env: NAME}`` or ``{$file: path}``), not read yet.
+
+    A destination's secrets are read only when it is about to talk to its platform (to post,
+    to check its credentials, to read its live limits): reviewing, previewing and managing
+    members work with them unset, and an unset one fails only the command that needs it, with
+    one line naming the variable. ``where`` is the config key it is the value of (file, line,
+    ``destinations.NAME.KEY``). ``bot.config.read_secret`` reads it."""
+
+    kind: str  # "$env" or "$file"
+    name: str
+    where: str
+    base: Path  # the config file's folder: a relative $file path is read from there
+
+    def __str__(self) -> str:
+        # never the value (it has not been read): what an adapter built for previews would hold
+        return f"(not read: {self.described()})"
+
+    def described(self) -> str:
+        return f"{self.kind} {self.name}"

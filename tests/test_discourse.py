@@ -155,7 +155,11 @@ def test_a_three_part_thread_is_one_topic_and_two_replies_in_it(forum, tmp_path)
     assert topic["category_id"] == CATEGORY and topic["username"] == BOT
 
     posts = forum.calls("POST", "/posts.json")
-    assert len(posts) == 3 and len(forum.requests) == 3
+    assert len(posts) == 3 and len(forum.requests) == 5
+    # before the lead, the account is read once (may it tag?); each reply follows the post
+    # this poster just made, so none is looked up first
+    reads = [urlsplit(r.path).path for r in forum.requests if r.method == "GET"]
+    assert reads == ["/session/current.json", "/site.json"]
     assert posts[0].json() == {
         "title": TITLE,
         "raw": post(1).body,
@@ -208,6 +212,7 @@ def test_a_crash_between_create_and_log_finds_the_topic_instead_of_a_second(foru
     first.close()  # the process dies before the publish log records either
 
     again = make_poster(forum, tmp_path)  # the next run reconciles
+    before = len(forum.requests)
     assert again.find(post(1), None) == lead
     assert again.find(post(2), lead) == reply
     assert len(forum.topics) == 1 and len(forum.posts) == 2
@@ -215,7 +220,7 @@ def test_a_crash_between_create_and_log_finds_the_topic_instead_of_a_second(foru
     # one look-up by external_id, answered with Discourse's redirect, which is read, not
     # followed; then one read of the topic for the reply
     topic_id = int(lead.remote_id.split("/")[0])
-    reads = [urlsplit(r.path).path for r in forum.requests if r.method == "GET"]
+    reads = [urlsplit(r.path).path for r in forum.requests[before:] if r.method == "GET"]
     assert reads == [f"/t/external_id/{external_id(THREAD)}.json", f"/t/{topic_id}.json"]
     assert all(_header(r, "Api-Key") == API_KEY for r in forum.requests)
 
@@ -386,7 +391,7 @@ def test_wrong_credentials_are_named_and_the_key_never_shown(forum, tmp_path):
     assert error.retryable is False and error.status == 403
     assert "check api_key and api_username" in str(error)
     assert "not-the-key-0000" not in str(error) and API_KEY not in str(error)
-    assert len(forum.requests) == 1 and forum.topics == {}
+    assert len(forum.calls("POST", "/posts.json")) == 1 and forum.topics == {}
     unknown = make_poster(forum, tmp_path, api_username="nobody")
     with pytest.raises(PostError, match="refused the credentials"):
         unknown.check()
@@ -487,12 +492,17 @@ def test_check_says_who_it_is_logged_in_as(tmp_path):
         assert "category 5 (Anniversaries) is visible" in report
         assert [urlsplit(r.path).path for r in forum.requests] == [
             "/session/current.json",
+            "/site.json",
             "/c/5/show.json",
+            "/tags.json",
+            f"/t/external_id/{external_id('config-check')}.json",
         ]
         with pytest.raises(PostError, match="category 99 does not exist"):
             make_poster(forum, tmp_path, category=99).check()
     with FakeDiscourse(staff=True) as forum:
-        assert f"as @{BOT} (admin: exempt from" in make_poster(forum, tmp_path).check()
+        assert (
+            f"as @{BOT} (staff, trust level 4: exempt from" in make_poster(forum, tmp_path).check()
+        )
     assert forum.posts == {}
 
 
@@ -509,3 +519,251 @@ def test_the_harness_reads_back_what_the_forum_kept(tmp_path):
         assert json.loads(harness.forum.calls("POST", "/posts.json")[0].body)["raw"] == post(1).body
     finally:
         harness.close()
+
+
+# -- what the real server does that the fake did not (issue 21) --------------------------------
+
+HELD_DAY = dt.date(2026, 7, 20)
+
+
+def held_thread(store_path: Path):
+    from bot.app import threads_for_day
+    from bot.store import Store
+
+    store = Store(store_path)
+    (thread,) = threads_for_day(store, HELD_DAY, "markdown")
+    return store, thread
+
+
+def held_forum(**settings: Any) -> FakeDiscourse:
+    forum = FakeDiscourse(**settings)
+    forum.min_post_length = 5  # the three-part sample's replies are short and not fitted here
+    return forum
+
+
+def test_a_post_queued_for_review_is_held_not_failed_and_found_once_approved(tmp_path):
+    # a trust-level-0 account on a forum that approves new users' posts
+    with FakeDiscourse(account="tl0", approve_unless_trust_level=1) as forum:
+        poster = make_poster(forum, tmp_path)
+        held = poster.publish(post(1), None, None)
+        assert held.held and held.url is None and forum.topics == {}
+        (pending,) = forum.pending
+        assert poster.find_held(post(1), None) is None  # still waits for the moderators
+        forum.approve(pending)
+        (topic,) = forum.topics.values()
+        assert topic["external_id"] is None  # the approved topic lost it
+        found = poster.find_held(post(1), None)
+        assert found == Published(
+            f"{topic['id']}/1", f"{forum.url}/t/{topic['slug']}/{topic['id']}"
+        )
+        assert not found.held
+
+
+def test_a_held_lead_is_recorded_held_its_replies_wait_then_follow(tmp_path, three_part_store):
+    from bot.operations.publish_report import history, history_line
+    from bot.publishing.log import publish_thread as publish_logged
+
+    store, thread = held_thread(three_part_store)
+    with held_forum(account="tl0", approve_unless_trust_level=1) as forum:
+        result = publish_logged(store, make_poster(forum, tmp_path), "forum", thread)
+        assert result.state == "held" and not result.failed
+        assert [p.state for p in result.posts] == ["held", "planned", "planned"]
+        assert "held by the forum's moderators" in result.summary()
+        lines = [history_line(row) for row in history(store, needs_a_look=True).rows]
+        assert len(lines) == 1 and "  held  " in lines[0]
+        assert "held by the forum's moderators for review" in lines[0]
+        # a later run: still in the queue, nothing is sent again
+        again = publish_logged(store, make_poster(forum, tmp_path), "forum", thread)
+        assert again.state == "held" and len(forum.pending) == 1 and forum.posts == {}
+        forum.approve(next(iter(forum.pending)))
+        forum.approve_unless_trust_level = 0  # and the account no longer needs approval
+        done = publish_logged(store, make_poster(forum, tmp_path), "forum", thread)
+        assert done.state == "sent" and done.sent_now == 2
+        (topic,) = forum.topics.values()
+        assert [forum.posts[i]["post_number"] for i in topic["post_ids"]] == [1, 2, 3]
+        assert len(forum.calls("POST", "/posts.json")) == 3  # the lead was sent once
+
+
+def test_a_held_reply_holds_the_replies_after_it(tmp_path, three_part_store):
+    from bot.publishing.log import publish_thread as publish_logged
+
+    store, thread = held_thread(three_part_store)
+    with held_forum(require_reply_approval=True) as forum:
+        result = publish_logged(store, make_poster(forum, tmp_path), "forum", thread)
+        assert [p.state for p in result.posts] == ["sent", "held", "planned"]
+        forum.require_reply_approval = False
+        forum.approve(next(iter(forum.pending)))
+        done = publish_logged(store, make_poster(forum, tmp_path), "forum", thread)
+        assert [p.state for p in done.posts] == ["sent", "sent", "sent"]
+        assert len(forum.posts) == 3
+
+
+@pytest.mark.parametrize("account", ["staff", "member"])
+def test_a_reply_sent_again_later_is_looked_up_not_posted_twice(tmp_path, account):
+    with FakeDiscourse(account=account) as forum:
+        first = make_poster(forum, tmp_path)
+        lead = first.publish(post(1), None, None)
+        reply = first.publish(post(2), lead, lead)
+        # later (past unique_posts_mins and the 120 s memo), another run sends it again:
+        # staff skip the duplicate check altogether, and for others it has expired
+        forum.now += 6 * 60
+        again = make_poster(forum, tmp_path)
+        assert again.publish(post(2), lead, lead) == reply
+        assert len(forum.posts) == 2
+
+
+def test_the_fake_forgets_duplicates_after_unique_posts_mins(tmp_path):
+    with FakeDiscourse() as forum:
+        poster = make_poster(forum, tmp_path)
+        lead = poster.publish(post(1), None, None)
+        topic_id = int(lead.remote_id.split("/")[0])
+        forum.add_post(topic_id, BOT, post(2).body)
+        assert forum._body_errors(post(2).body, forum.bot, False) == [
+            "Body is too similar to what you recently posted"
+        ]
+        forum.now += 5 * 60
+        assert forum._body_errors(post(2).body, forum.bot, False) == []
+        forum.bot["admin"] = True
+        forum.now = 0
+        assert forum._body_errors(post(2).body, forum.bot, True) == []
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        (["On-This-Day"], "write 'on-this-day'"),
+        (["history!"], "write 'history'"),
+        (["a-tag-longer-than-twenty"], "at most 20 characters"),
+        (["a", "b", "c", "d", "e", "f"], "at most 5 a topic"),
+    ],
+)
+def test_tags_are_validated_as_discourse_keeps_them(forum, tmp_path, tags, message):
+    with pytest.raises(ConfigError, match=rf"^test\.tags: .*{re.escape(message)}"):
+        DiscoursePoster.validate_settings(settings_for(forum, tags=tags), "test", tmp_path)
+    kept = ["on-this-day", "cold_war", "a", "b", "c"]
+    assert DiscoursePoster.validate_settings(settings_for(forum, tags=kept), "t", tmp_path)["tags"]
+
+
+def test_an_account_that_cannot_tag_posts_its_topic_without_tags(tmp_path, caplog):
+    with FakeDiscourse(account="tl0") as forum:
+        lead = make_poster(forum, tmp_path).publish(post(1), None, None)
+        (topic,) = forum.topics.values()
+        assert lead.remote_id == f"{topic['id']}/1" and topic["tags"] == []
+        assert "tags on-this-day left out" in caplog.text
+        assert "tags" not in forum.calls("POST", "/posts.json")[0].json()
+
+
+def test_a_new_users_mention_and_image_caps_are_respected(tmp_path, caplog):
+    with FakeDiscourse(account="tl0") as forum:
+        poster = make_poster(forum, tmp_path, tags=[])
+        assert poster.capabilities.max_mentions == 10
+        poster.load_limits()
+        assert poster.capabilities.max_mentions == 2
+        assert DiscoursePoster.capabilities.max_mentions == 10  # the class keeps the default
+        # the fake refuses a third mention, as Discourse does for trust level 0
+        three = "FYI @jane @bob @carol: the Apollo 11 thread is up."
+        with pytest.raises(PostError, match="new users can only mention 2 users"):
+            poster.publish(post(1, three), None, None)
+        images = (
+            {"caption": "Aldrin", "url": "https://example.org/aldrin.jpg"},
+            {"caption": "Eagle", "url": "https://example.org/eagle.jpg"},
+        )
+        lead = poster.publish(post(1, images=images), None, None)
+        assert lead.remote_id.endswith("/1")
+        assert forum.accepted()[-1].count("![") == 1
+        assert "1 image(s) left out: @anniversary-bot may embed 1 a post" in caplog.text
+    for account, cap in (("staff", 10), ("member", 10)):
+        with FakeDiscourse(account=account) as forum:
+            poster = make_poster(forum, tmp_path)
+            poster.load_limits()
+            assert poster.capabilities.max_mentions == cap and poster.max_images is None
+
+
+def test_fitting_moves_mentions_past_a_new_users_cap(tmp_path):
+    from bot.config.channel import Channel
+    from bot.config.loading import load_config
+    from bot.threads.fitting import fit_for
+    from bot.threads.render import Post, Thread, mention_text
+
+    members = [Member(f"m{i}", f"Member {i}", {"discourse": f"member{i}"}) for i in range(5)]
+    line = "FYI " + " ".join(mention_text(m, "discourse", "markdown") for m in members)
+    thread = Thread(
+        "1969-07-20-apollo-11", None, HELD_DAY, "markdown",
+        [Post(1, "The Apollo 11 thread, with its FYI list.\n\n" + line, TITLE, members)],
+    )  # fmt: skip
+    with FakeDiscourse(account="tl0") as forum:
+        poster = make_poster(forum, tmp_path)
+        poster.load_limits()
+        config = load_config(None)
+        destination = next(iter(config.destinations.values()))
+        fitted = fit_for(thread, Channel(config, destination, poster))
+    assert len(fitted.posts) == 3
+    for fitted_post in fitted.posts:
+        assert len(re.findall(r"@member\d", fitted_post.body)) <= 2
+    assert sorted(m.id for p in fitted.posts for m in p.mentions) == [m.id for m in members]
+
+
+def test_check_reports_trust_level_staff_tagging_and_key_scopes(tmp_path):
+    with FakeDiscourse(account="tl0") as forum:
+        report = make_poster(forum, tmp_path).check()
+        assert "(not staff, trust level 0: at most 2 mentions and 1 image a post" in report
+        assert "tags: on-this-day will be left out: @anniversary-bot cannot tag topics" in report
+        assert "key: reads the session and looks topics up by external_id" in report
+    with FakeDiscourse(account="member") as forum:
+        report = make_poster(forum, tmp_path, tags=["on-this-day", "space"]).check()
+        assert "not staff, trust level 1" in report
+        assert "tags: space do(es) not exist on the forum" in report
+    with FakeDiscourse(account="staff") as forum:
+        report = make_poster(forum, tmp_path, tags=["space"]).check()
+        assert "(staff, trust level 4: exempt from" in report
+        assert "tags: space (this account may create tags)" in report
+    scopes = {"topics:write", "topics:read", "users:show", "categories:show", "uploads:create"}
+    with FakeDiscourse(account="member", scopes=scopes, external_id_scope=False) as forum:
+        report = make_poster(forum, tmp_path).check()
+        assert "not staff, trust level 1" in report  # read from the public profile
+        assert "it is a scoped key (/session/current.json is refused)" in report
+        assert "it may not look topics up by external_id" in report
+        assert "tags: on-this-day (whether they exist could not be read)" in report
+
+
+def test_the_daemon_looks_a_held_lead_up_and_its_day_ending_misses_only_the_replies(
+    tmp_path, three_part_store, monkeypatch
+):
+    from bot.config.loading import load_config
+    from bot.operations.retry import retry
+    from bot.publishing.log import PublishLog
+    from bot.publishing.scheduler import DailyJob
+    from bot.store import Store
+    from tests.conftest import write_config
+
+    def at(day: int, hour: int) -> dt.datetime:
+        return dt.datetime(2026, 7, day, hour, tzinfo=dt.UTC)
+
+    def states() -> dict[int, str]:
+        rows = PublishLog(Store(three_part_store)).rows("forum", HELD_DAY)
+        return {row["number"]: row["state"] for row in rows}
+
+    with held_forum(account="tl0", approve_unless_trust_level=1) as forum:
+        monkeypatch.setenv("DISCOURSE_KEY", API_KEY)
+        config = load_config(
+            write_config(
+                tmp_path / "bot.yaml",
+                f"  forum:\n    type: discourse\n    url: {forum.url}\n"
+                "    api_key: {$env: DISCOURSE_KEY}\n"
+                f"    api_username: {BOT}\n    category: {CATEGORY}\n"
+                "    time: '07:00'\n    timezone: UTC\n",
+            )
+        )
+        DailyJob(three_part_store, config).run_destination("forum", at(20, 7))
+        assert states() == {1: "held", 2: "planned", 3: "planned"}
+        # the sweeps look it up and send nothing again while it waits
+        DailyJob(three_part_store, config).run_destination("forum", at(20, 8))
+        assert states()[1] == "held" and len(forum.calls("POST", "/posts.json")) == 1
+        # the day ends first: the replies are missed, the held lead stays held
+        DailyJob(three_part_store, config).run_destination("forum", at(21, 7))
+        assert states() == {1: "held", 2: "missed", 3: "missed"}
+        # approved later: `retry` finds it and records it sent; nothing is sent late
+        forum.approve(next(iter(forum.pending)))
+        list(retry(Store(three_part_store), config))
+        assert states() == {1: "sent", 2: "missed", 3: "missed"}
+        assert len(forum.posts) == 1 and len(forum.calls("POST", "/posts.json")) == 1

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("leaves", [
         "bot", "bot.errors", "bot.secrets_filter", "bot.clock", "bot.paths", "bot.faults",
         "bot.urls", "bot.input_rules", "bot.safe_load", "bot.local_files", "bot.locks",
+        "bot.daemon_state",
         "bot.http", "bot.neutralise", "bot.model.dates", "bot.content.fetching",
         "bot.events", "bot.threads", "bot.publishing", "bot.preview", "bot.operations",
     ]),

@@ -9,7 +9,7 @@ from bot.testing import installed_harnesses
 from bot.testing.contract import *  # noqa: F403 - the contract's tests and fixtures
 from tests.harnesses.builtin import ConsoleHarness, OutboxHarness, WebhookHarness
 from tests.harnesses.discord import DiscordHarness
-from tests.harnesses.discourse import DiscourseHarness
+from tests.harnesses.discourse import DiscourseHarness, DiscourseNewUserHarness
 from tests.harnesses.mastodon import MastodonHarness
 from tests.harnesses.matrix import MatrixHarness
 from tests.harnesses.slack import SlackHarness
@@ -19,6 +19,7 @@ HARNESSES = [
     ConsoleHarness,
     WebhookHarness,
     DiscourseHarness,
+    DiscourseNewUserHarness,  # Discourse's limits for a trust-level-0 account
     MastodonHarness,
     DiscordHarness,
     SlackHarness,

@@ -77,6 +77,8 @@ def preview(
     dest = obj.destination(destination)
     day = obj.day(date_text, dest.timezone)
     shown = preview_day(obj.store, obj.config, dest, day, fmt, show_all, as_json)
+    if shown.note and not as_json:
+        click.echo(f"Note: {shown.note}", err=True)
     if out:
         Path(out).write_text(shown.text, encoding="utf-8")
         count = len(shown.threads)

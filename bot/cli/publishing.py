@@ -172,17 +172,45 @@ def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=7,
+    show_default=True,
+    help="Exit 1 when a post failed, was missed or is unconfirmed in this many days.",
+)
+@json_option("As JSON (the schema is in the README).")
 @pass_context
-def status(obj: Context) -> None:
-    """Next run per destination, the last result, and anything failed or unconfirmed.
+def status(obj: Context, days: int, as_json: bool) -> None:
+    """Next run per destination, the last result, anything failed or unconfirmed, the daemon.
 
-    Example: anniversary-bot status
+    Exit code, for a monitor: 0 all good; 1 a post failed, was missed or is unconfirmed in
+    the last --days days; 2 the bot cannot run (a bad config or store).
+
+    Example: anniversary-bot status --json --days 3
     """
+    import sqlite3
+
+    from bot.cli.base import _store_failure
     from bot.clock import now
     from bot.operations.publish_report import status as read_status
 
-    config = obj.config  # before the store: a store named in a bad config is not created
-    found = read_status(obj.store, config, now(), obj.today())
+    try:
+        config = obj.config  # before the store: a store named in a bad config is not created
+        found = read_status(obj.store, config, now(), obj.today(), days)
+    except (BotError, sqlite3.Error, OSError) as error:
+        # whatever stops it from reading the config or the store stops the bot from running
+        reason = error if isinstance(error, BotError) else _store_failure(obj, error)
+        if reason is None:
+            raise
+        if as_json:
+            click.echo(json.dumps({"ok": False, "exit_code": 2, "error": str(reason)}, indent=2))
+        raise BotError(str(reason), exit_code=2) from None
+    if as_json:
+        click.echo(json.dumps(found.to_json(), indent=2))
+        click.get_current_context().exit(found.exit_code)
+    for line in found.daemon_lines():
+        click.echo(line)
     for destination in found.destinations:
         for line in destination.lines():
             click.echo(line)
@@ -190,3 +218,5 @@ def status(obj: Context) -> None:
         click.echo("drafts waiting for a person ('anniversary-bot drafts list'):")
         for line in found.drafts_waiting:
             click.echo(f"  {line}")
+    click.echo(found.summary(), err=True)
+    click.get_current_context().exit(found.exit_code)

@@ -3,7 +3,8 @@
 Where it is found: ``--config PATH``, else ``$ANNIVERSARY_BOT_CONFIG``, else ``config.yaml`` in
 the user's config directory; with none of these, the embedded default (the bundled store and a
 file outbox). Secrets are never written in the file: a value ``{"$env": "NAME"}`` or
-``{"$file": "path"}`` is read when the config is loaded and is masked wherever config is shown.
+``{"$file": "path"}`` is read when a destination needs it to talk to its platform (to post, to
+check its credentials, to read its live limits), and is masked wherever config is shown.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.paths import default_outbox_path, user_config_dir
-from bot.secrets_filter import Secret
+from bot.secrets_filter import Secret, SecretRef
 
 MASK = "********"
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
@@ -40,6 +41,29 @@ class Destination:
     secret_keys: tuple[str, ...] = ()
     # the daily pick (bot.content.pick): None or a mapping with "enabled" and its rules
     pick: dict[str, Any] | None = None
+
+    def unread_secrets(self) -> list[SecretRef]:
+        """The secrets of its settings not read yet (``{$env: NAME}``, ``{$file: path}``)."""
+        return [value for value in self.settings.values() if isinstance(value, SecretRef)]
+
+    def with_secrets(self) -> dict[str, Any]:
+        """Its settings with every secret read: for an adapter that talks to the platform.
+        The adapter checks the values it could not check before they were read. A secret that
+        cannot be read is one ``ConfigError`` naming the variable or file and the config key."""
+        unread = self.unread_secrets()
+        if not unread:
+            return self.settings
+        from bot.posters import poster_class
+
+        resolved = {
+            key: read_secret(value) if isinstance(value, SecretRef) else value
+            for key, value in self.settings.items()
+        }
+        where = unread[0].where.rsplit(".", 1)[0]  # the destination's own place in the file
+        try:
+            return poster_class(self.type).validate_settings(resolved, where, unread[0].base)
+        except ConfigError as error:
+            raise without_secret_values(error, resolved) from None
 
 
 @dataclass
@@ -79,7 +103,8 @@ class Config:
                 "max_threads_per_day": dest.max_threads_per_day,
             }
             for key, value in dest.settings.items():
-                shown[key] = MASK if isinstance(value, Secret) or key in dest.secret_keys else value
+                secret = isinstance(value, Secret | SecretRef) or key in dest.secret_keys
+                shown[key] = MASK if secret else value
             if dest.pick is not None:
                 shown["pick"] = dest.pick
             data["destinations"][name] = shown
@@ -116,9 +141,10 @@ def find_config_path(explicit: str | Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve_secret(value: Any, where: str, base: Path) -> Any:
-    """``{"$env": NAME}`` and ``{"$file": path}`` become a ``Secret``; anything else stays
-    (a URL's ``user:password@``, if any, is masked from then on all the same)."""
+def secret_reference(value: Any, where: str, base: Path) -> Any:
+    """``{"$env": NAME}`` and ``{"$file": path}`` become a ``SecretRef``, read only when it is
+    needed (``resolve_secret``, ``Destination.with_secrets``); anything else stays (a URL's
+    ``user:password@``, if any, is masked from then on all the same)."""
     if not (isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("$env", "$file")):
         if isinstance(value, str) and "://" in value:
             from bot.secrets_filter import register_url_credentials
@@ -128,11 +154,27 @@ def resolve_secret(value: Any, where: str, base: Path) -> Any:
     kind, name = next(iter(value.items()))
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: {kind} needs a name, e.g. {{{kind}: NAME}}")
+    return SecretRef(kind, name, where, base)
+
+
+def resolve_secret(value: Any, where: str, base: Path) -> Any:
+    """``{"$env": NAME}`` and ``{"$file": path}`` read now, as a ``Secret``; anything else
+    stays as it is."""
+    reference = secret_reference(value, where, base)
+    return read_secret(reference) if isinstance(reference, SecretRef) else reference
+
+
+def read_secret(reference: SecretRef) -> Secret:
+    """The value, registered for masking; a ``ConfigError`` naming the variable or file (never
+    a value) when it cannot be read."""
+    where, kind, name = reference.where, reference.kind, reference.name
     if kind == "$env":
         if name not in os.environ:
             raise ConfigError(f"{where}: environment variable {name} is not set: export it first")
-        return Secret(os.environ[name], source=f"$env {name}")
-    secret_path = (base / Path(name).expanduser()) if not Path(name).is_absolute() else Path(name)
+        return Secret(os.environ[name], source=reference.described())
+    secret_path = Path(name).expanduser()
+    if not secret_path.is_absolute():
+        secret_path = reference.base / secret_path
     try:
         text = secret_path.read_text(encoding="utf-8").strip()
     except UnicodeDecodeError:
@@ -145,4 +187,20 @@ def resolve_secret(value: Any, where: str, base: Path) -> Any:
         raise ConfigError(
             f"{where}: cannot read secret file {secret_path}: {error.strerror}"
         ) from None
-    return Secret(text, source=f"$file {name}")
+    return Secret(text, source=reference.described())
+
+
+def without_secret_values(error: ConfigError, values: dict[str, Any]) -> ConfigError:
+    """The adapter's message with every value that came from ``$env`` or ``$file`` named by
+    its source instead of shown: a validator may quote the value it refuses, and a token put
+    under the wrong key is still a token."""
+    from bot.secrets_filter import MIN_SECRET_LENGTH, mask
+
+    message = str(error)
+    secrets = [value for value in values.values() if isinstance(value, Secret) and value]
+    for secret in sorted(secrets, key=len, reverse=True):
+        shown = f"{secret.described()} (not shown: it is a secret)"
+        message = message.replace(repr(str(secret)), shown)
+        if len(secret) >= MIN_SECRET_LENGTH:  # a shorter one could be part of any word
+            message = message.replace(str(secret), shown)
+    return ConfigError(mask(message))

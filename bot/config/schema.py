@@ -20,7 +20,8 @@ from bot.config import (
     TIME_PATTERN,
     Config,
     Destination,
-    resolve_secret,
+    secret_reference,
+    without_secret_values,
 )
 from bot.content.fetching import DEFAULT_FEED_URL, DEFAULT_SUMMARY_URL
 from bot.content.pick import (
@@ -165,7 +166,7 @@ def parse_config(path: Path) -> Config:
                     f"{where}.{key}: is a secret: write {{$env: NAME}} or {{$file: path}}, "
                     "never the value itself"
                 )
-            resolved[key] = resolve_secret(value, f"{where}.{key}", base)
+            resolved[key] = secret_reference(value, f"{where}.{key}", base)
         fmt = dest.format or resolved.get("format") or cls.default_format
         if fmt not in cls.formats:
             raise ConfigError(
@@ -176,7 +177,7 @@ def parse_config(path: Path) -> Config:
         try:
             settings = cls.validate_settings(resolved, where, base)
         except ConfigError as error:
-            raise _without_secret_values(error, resolved) from None
+            raise without_secret_values(error, resolved) from None
         # every key DestinationIn declares, copied by name: a key added there (and to
         # Destination: tests/test_config_keys.py checks they agree) cannot be dropped here
         common = {
@@ -200,22 +201,6 @@ def parse_config(path: Path) -> Config:
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
     )
-
-
-def _without_secret_values(error: ConfigError, values: dict[str, Any]) -> ConfigError:
-    """The adapter's message with every value that came from ``$env`` or ``$file`` named by
-    its source instead of shown: a validator may quote the value it refuses, and a token put
-    under the wrong key is still a token."""
-    from bot.secrets_filter import MIN_SECRET_LENGTH, Secret, mask
-
-    message = str(error)
-    secrets = [value for value in values.values() if isinstance(value, Secret) and value]
-    for secret in sorted(secrets, key=len, reverse=True):
-        shown = f"{secret.described()} (not shown: it is a secret)"
-        message = message.replace(repr(str(secret)), shown)
-        if len(secret) >= MIN_SECRET_LENGTH:  # a shorter one could be part of any word
-            message = message.replace(str(secret), shown)
-    return ConfigError(mask(message))
 
 
 def _at_line(

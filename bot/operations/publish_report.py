@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.channel import Channel
+from bot.daemon_state import DaemonState, daemon_state, last_sweep
 from bot.drafts import HeldThread, attention, held_back
 from bot.publishing.daily import day_plan
 from bot.publishing.log import PostState, PublishLog
@@ -19,7 +20,10 @@ from bot.store import Store
 from bot.threads.render import Thread
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
-NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)
+NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING, PostState.HELD)
+# what makes `status` exit 1 when its day is recent: a post that did not go out, or may not have
+PROBLEMS = (PostState.FAILED, PostState.MISSED, PostState.UNCONFIRMED)
+STATUS_DAYS = 7  # how far back `status` looks for them, by default
 
 HISTORY_FIELDS = (
     "key", "destination", "event_id", "day", "number", "state", "attempts", "sent_at",
@@ -108,6 +112,9 @@ class DestinationStatus:
     sent: int  # posts of that day sent
     planned: int  # posts of that day in the log
     needs_a_look: list[dict[str, Any]]  # rows of any day a person should look at
+    type: str = ""
+    # failed, missed or unconfirmed rows of the days `status` looks back on: the exit code's
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         lines = [f"{self.name}: next run {self.next_run:%Y-%m-%d %H:%M %Z}"]
@@ -117,19 +124,93 @@ class DestinationStatus:
             lines.append(f"  last day {self.last_day}: {self.sent}/{self.planned} posts sent")
         for row in self.needs_a_look:
             lines.append(f"  {row['state']}: {row['key']}: {row['last_error'] or ''}".rstrip())
+        for row in self.problems:
+            if row["state"] == PostState.MISSED:  # the others are among needs_a_look
+                lines.append(f"  missed: {row['key']}: {row['last_error'] or ''}".rstrip())
         return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "next_run": self.next_run.isoformat(),
+            "last_day": self.last_day,
+            "last_day_sent": self.sent,
+            "last_day_posts": self.planned,
+            "problems": [_problem(row) for row in self.problems],
+            "needs_a_look": [_problem(row) for row in self.needs_a_look],
+        }
+
+
+def _problem(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in ("key", "day", "event_id", "number", "state",
+                                         "last_error", "next_retry_at")}  # fmt: skip
 
 
 @dataclass
 class Status:
     destinations: list[DestinationStatus]
     drafts_waiting: list[str]  # drafts and days that wait for a person to approve
+    daemon: DaemonState = field(default_factory=lambda: DaemonState(running=False))
+    last_sweep: dt.datetime | None = None
+    since: dt.date | None = None  # the first day whose problems count
+    days: int = STATUS_DAYS
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed, was missed or is unconfirmed in the days looked back on."""
+        return not any(destination.problems for destination in self.destinations)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def daemon_lines(self) -> list[str]:
+        if self.daemon.running:
+            who = f"pid {self.daemon.pid}" if self.daemon.pid else "pid unknown"
+            since = f" since {self.daemon.since:%Y-%m-%d %H:%M %Z}" if self.daemon.since else ""
+            line = f"daemon: running ({who}){since}"
+        else:
+            line = "daemon: not running"
+        swept = f"{self.last_sweep:%Y-%m-%d %H:%M %Z}" if self.last_sweep else "never"
+        return [line, f"  last sweep: {swept}"]
+
+    def summary(self) -> str:
+        count = sum(len(destination.problems) for destination in self.destinations)
+        if not count:
+            return f"all good: nothing failed, missed or unconfirmed since {self.since}"
+        return (
+            f"{count} post{'s' if count > 1 else ''} failed, missed or unconfirmed since "
+            f"{self.since}: see 'anniversary-bot history --failed'"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        daemon = self.daemon
+        return {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "days": self.days,
+            "problems_since": self.since.isoformat() if self.since else None,
+            "daemon": {
+                "running": daemon.running,
+                "pid": daemon.pid,
+                "since": daemon.since.isoformat() if daemon.since else None,
+                "last_sweep": self.last_sweep.isoformat() if self.last_sweep else None,
+            },
+            "destinations": [destination.to_json() for destination in self.destinations],
+            "drafts_waiting": self.drafts_waiting,
+        }
 
 
-def status(store: Store, config: Any, now: dt.datetime, today: dt.date) -> Status:
+def status(
+    store: Store, config: Any, now: dt.datetime, today: dt.date, days: int = STATUS_DAYS
+) -> Status:
     """Per destination its next run, its last day's result and its posts that need a look;
-    and the drafts that wait for a person from ``today`` on."""
+    the posts that failed, were missed or are unconfirmed in the last ``days`` days (today
+    included); the daemon (running, since when, its last sweep); and the drafts that wait for
+    a person from ``today`` on."""
     log = PublishLog(store)
+    since = today - dt.timedelta(days=days - 1)
     found = []
     for name, when in next_runs(config, now).items():
         rows = log.rows(name)
@@ -140,9 +221,20 @@ def status(store: Store, config: Any, now: dt.datetime, today: dt.date) -> Statu
             of_day = [row for row in rows if row["day"] == last_day]
             sent = sum(row["state"] == PostState.SENT for row in of_day)
             planned = len(of_day)
+        problems = [r for r in rows if r["state"] in PROBLEMS and r["day"] >= since.isoformat()]
         found.append(
             DestinationStatus(
-                name, when, last_day, sent, planned, log.rows(name, None, NEEDS_A_LOOK)
-            )
+                name,
+                when,
+                last_day,
+                sent,
+                planned,
+                log.rows(name, None, NEEDS_A_LOOK),
+                config.destinations[name].type,
+                problems,
+            )  # fmt: skip
         )
-    return Status(found, attention(store, config, today))
+    daemon, swept = DaemonState(running=False), None
+    if str(store.path) != ":memory:":
+        daemon, swept = daemon_state(store.path), last_sweep(store.path)
+    return Status(found, attention(store, config, today), daemon, swept, since, days)

@@ -20,8 +20,9 @@ from bot.publishing.daily import publish_day
 from bot.publishing.log import PostState, PublishLog, ThreadResult
 from bot.store import Store
 
-# the states a retry picks up: failed, unconfirmed, and sending (an outcome never learnt)
-OPEN_FOR_RETRY = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING)
+# the states a retry picks up: failed, unconfirmed, sending (an outcome never learnt), and held
+# for moderators (looked up: approved since?)
+OPEN_FOR_RETRY = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING, PostState.HELD)
 BY_HAND = "(confirmed by hand)"  # the remote id of a post a person marked sent
 
 

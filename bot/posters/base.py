@@ -113,6 +113,9 @@ class OutgoingPost:
 class Published:
     remote_id: str
     url: str | None = None
+    # accepted, but held for the platform's moderators (Discourse's review queue): not public
+    # yet; the publish log records it "held" and looks it up until it is approved
+    held: bool = False
 
 
 class Poster(ABC):
@@ -209,7 +212,11 @@ class Poster(ABC):
 
     @classmethod
     def validate_settings(cls, values: dict[str, Any], where: str, base: Path) -> dict[str, Any]:
-        """Check the destination's adapter keys; errors name the destination and key."""
+        """Check the destination's adapter keys; errors name the destination and key.
+
+        A value not read yet (a ``SecretRef``: a secret is read only when the destination talks
+        to its platform) is checked when it is read; every other key is checked now, and the
+        reference stays in the settings in its place."""
         model_class = cls.settings_model()
         if model_class is None:
             if values:
@@ -217,26 +224,42 @@ class Poster(ABC):
             return {}
         from pydantic import ValidationError
 
-        from bot.secrets_filter import Secret
+        from bot.secrets_filter import Secret, SecretRef
 
+        unread = {key: value for key, value in values.items() if isinstance(value, SecretRef)}
+        known = {key: value for key, value in values.items() if key not in unread}
         try:
-            model = model_class.model_validate(values)
+            settings = model_class.model_validate(known).model_dump()
         except ValidationError as error:
-            first = error.errors()[0]
-            key = ".".join(str(x) for x in first["loc"])
-            if first["type"] == "missing":
-                message = f"required key for {cls.name} is missing"
-            elif first["type"] == "extra_forbidden":
-                allowed = ", ".join(sorted(cls.settings_keys()))
-                message = f"unknown key for {cls.name} (it takes: {allowed})"
-            else:
-                message = first["msg"].removeprefix("Value error, ")
-            raise ConfigError(f"{where}.{key}: {message}") from None
-        settings = model.model_dump()
+            problems = [e for e in error.errors() if not (e["loc"] and e["loc"][0] in unread)]
+            if problems:
+                raise ConfigError(f"{where}.{cls._settings_problem(problems[0])}") from None
+            # only the unread keys are missing or wrong: the others are checked one by one
+            model = model_class.model_construct(**unread)
+            try:
+                for key, value in known.items():
+                    model_class.__pydantic_validator__.validate_assignment(model, key, value)
+            except ValidationError as late:
+                raise ConfigError(f"{where}.{cls._settings_problem(late.errors()[0])}") from None
+            settings = {key: getattr(model, key) for key in model_class.model_fields}
         for key in cls.secret_settings:
-            if settings.get(key) is not None:
+            if settings.get(key) is not None and not isinstance(settings[key], SecretRef):
                 settings[key] = Secret(settings[key])
+        settings.update(unread)
         return cls.prepare_settings(settings, base)
+
+    @classmethod
+    def _settings_problem(cls, problem: Any) -> str:
+        """``KEY: what is wrong`` for pydantic's first error about the settings."""
+        key = ".".join(str(x) for x in problem["loc"])
+        if problem["type"] == "missing":
+            message = f"required key for {cls.name} is missing"
+        elif problem["type"] == "extra_forbidden":
+            allowed = ", ".join(sorted(cls.settings_keys()))
+            message = f"unknown key for {cls.name} (it takes: {allowed})"
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+        return f"{key}: {message}"
 
     @classmethod
     def prepare_settings(cls, settings: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -256,6 +279,12 @@ class Poster(ABC):
     def find(self, post: OutgoingPost, lead: Published | None) -> Published | None:
         """The post published under ``post.key``, or None. Only called when ``can_find``."""
         raise NotImplementedError
+
+    def find_held(self, post: OutgoingPost, lead: Published | None) -> Published | None:
+        """The post once the platform's moderators approved it (it was published ``held``), or
+        None while it waits. Only called when ``can_find``; the platform may publish it
+        differently from a post that was never held (Discourse drops its external_id)."""
+        return self.find(post, lead)
 
     def check(self) -> str:
         """Test the credentials or target where the adapter can; say what was checked."""

@@ -23,6 +23,30 @@ staff ``api_username`` or to raise the site setting. A staff account is the bett
 anyway: staff are also exempt from the mention limit (``max_mentions_per_post``, 10) and from
 the duplicate check (the same body twice within ``unique_posts_mins``).
 
+Replies are looked up before they are sent. Discourse's duplicate check is no idempotency
+key: it lasts ``unique_posts_mins`` (5 minutes by default), staff skip it, and an API answer is
+memoised only 120 s. So a reply that this adapter did not just follow with its own previous
+post (a later run, a retry) is first looked for in the topic (``find``), and sent only when it
+is not there.
+
+The review queue. A post by a non-staff account may be held for the forum's moderators (trust
+level under ``approve_unless_trust_level``, a category that requires approval, a watched word):
+Discourse answers 200 with ``action: "enqueued"`` and no post (lib/new_post_manager.rb). The
+adapter returns it as ``held`` (the publish log records it so, and the thread's later posts wait
+for it); ``find_held`` finds it once approved. An approved topic does not keep its
+``external_id`` (app/models/reviewable_queued_post.rb creates it from the queued payload), so a
+held lead is looked for among the account's own topics (``/topics/created-by``) by category,
+title and raw; only a held lead, since another day's thread may have the same title and text.
+
+The account. ``load_limits`` reads who the key posts as (``/session/current.json``, else
+``/u/{username}.json`` for a scoped key that may not read the session) and what it may do with
+tags (``/site.json``): a trust-level-0 account may mention 2 users and embed 1 image a post
+(``newuser_max_mentions_per_post``, ``newuser_max_embedded_media``), and fitting moves the
+other mentions to the next posts; an account that cannot tag sends no tags (Discourse refuses
+the topic otherwise). ``check`` reports the trust level, staff, tagging and what a scoped key
+may not do. Tags in the config are validated as Discourse keeps them (``clean_tag`` in
+lib/discourse_tagging.rb: lower case, no punctuation, at most 20 characters; at most 5 a topic).
+
 Images. Each image with a local ``file`` is uploaded (``POST /uploads.json``, ``type=composer``,
 synchronously) and appended to the post as ``![caption](upload://...)``; an image with only a
 ``url`` is appended as ``![caption](url)``. Discourse keeps one upload per file content, so an
@@ -32,9 +56,11 @@ are left out, with a warning: the body, already fitted by the core, is never cut
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -64,6 +90,37 @@ _ODD_SPACES = re.compile("[\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u20
 _TOPIC_PATH = re.compile(r"/t/(?:(\d*[^\d/][^/]*)/)?(\d+)(?:/\d+)?(?:\.json)?$")
 # how many posts one GET /t/{id}/posts.json asks for (Discourse's own chunk size)
 _CHUNK = 20
+# config/site_settings.yml defaults: a tag's length and count, and a trust-level-0 account's
+# mentions and embedded images per post
+MAX_TAG_LENGTH = 20
+MAX_TAGS_PER_TOPIC = 5
+NEWUSER_MAX_MENTIONS = 2
+NEWUSER_MAX_EMBEDDED_MEDIA = 1
+# lib/discourse_tagging.rb TAGS_FILTER_REGEXP: what clean_tag removes from a tag
+_TAG_PUNCTUATION = re.compile(r"""[/?#\[\]@!$&'()*+,;=.%\\`^\s|{}"<>]+""")
+# how many of the account's topics of the same title are read when a lead is looked for
+# without its external_id (an approved queued topic)
+_CREATED_BY_CANDIDATES = 5
+
+
+def clean_tag(tag: str) -> str:
+    """The tag Discourse keeps of ``tag`` (DiscourseTagging.clean_tag with the default
+    force_lowercase_tags and max_tag_length)."""
+    tag = re.sub(r"\s+", "-", tag.lower().strip())
+    tag = re.sub(r"-+", "-", _TAG_PUNCTUATION.sub("", tag))
+    return tag[:MAX_TAG_LENGTH]
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who the API key posts as, as far as the forum tells (None: it would not say)."""
+
+    username: str | None = None
+    trust_level: int | None = None
+    staff: bool | None = None
+    can_tag: bool | None = None
+    can_create_tag: bool | None = None
+    session_refused: bool = False  # 403 on /session/current.json: a scoped key
 
 
 def _base_url(value: str) -> str:
@@ -101,6 +158,27 @@ def _settings_model() -> type:
         @classmethod
         def _url(cls, value: str) -> str:
             return _base_url(value)
+
+        @field_validator("tags")
+        @classmethod
+        def _tags(cls, value: list[str]) -> list[str]:
+            # Discourse would change or drop a tag not written as it keeps tags, and refuses
+            # more than max_tags_per_topic (lib/discourse_tagging.rb)
+            for tag in value:
+                if clean_tag(tag) != tag:
+                    kept = clean_tag(tag)
+                    raise ValueError(
+                        f"{tag!r} is not a tag as Discourse keeps it (lower case, no spaces or "
+                        f"punctuation, at most {MAX_TAG_LENGTH} characters): write {kept!r}"
+                        if kept
+                        else f"{tag!r} is not a tag: Discourse keeps nothing of it"
+                    )
+            if len(value) > MAX_TAGS_PER_TOPIC:
+                raise ValueError(
+                    f"{len(value)} tags: Discourse takes at most {MAX_TAGS_PER_TOPIC} a topic "
+                    "(max_tags_per_topic)"
+                )
+            return value
 
     return DiscourseSettings
 
@@ -166,6 +244,9 @@ class DiscoursePoster(Poster):
         self.base = settings["url"]
         self.host = safe_host(self.base)  # for messages: never a user:password@ in the URL
         self.username = settings["api_username"]
+        self.account: Account | None = None  # read once, by load_limits or the first lead
+        self.max_images: int | None = None  # embedded images a post, where the account has a cap
+        self._last_created: str | None = None  # the remote id of the post this instance made last
         self.http = PlatformHTTP(
             "discourse",
             headers={
@@ -188,10 +269,22 @@ class DiscoursePoster(Poster):
                 "category": self.settings["category"],
                 "external_id": external_id(post.thread_key),
             }
-            if self.settings.get("tags"):
-                payload["tags"] = list(self.settings["tags"])
+            tags = self._tags_to_send()
+            if tags:
+                payload["tags"] = tags
         else:
-            payload = {"topic_id": self._topic_id(post, lead), "raw": raw}
+            topic_id = self._topic_id(post, lead)
+            if previous is None or previous.remote_id != self._last_created:
+                # not right after this instance's own previous post: a later run or a retry,
+                # and the reply may be there already (Discourse's duplicate check is no key)
+                existing = self._find_reply(topic_id, post.body, _after(previous))
+                if existing is not None:
+                    log.info(
+                        "discourse: post %s was already on the forum: %s", post.key, existing.url
+                    )
+                    self._last_created = existing.remote_id
+                    return existing
+            payload = {"topic_id": topic_id, "raw": raw}
         try:
             data = self._json("POST", "/posts.json", json=payload)
         except PostError as error:
@@ -204,7 +297,40 @@ class DiscoursePoster(Poster):
                 log.info("discourse: post %s was already on the forum: %s", post.key, existing.url)
                 return existing
             raise self._refusal(error, post) from None
-        return self._published(data)
+        if data.get("action") == "enqueued":
+            return self._held(data, post)
+        published = self._published(data)
+        self._last_created = published.remote_id
+        return published
+
+    def _held(self, data: dict[str, Any], post: OutgoingPost) -> Published:
+        """Discourse queued the post for its moderators (NewPostManager#enqueue)."""
+        pending = data.get("pending_post") or {}
+        log.warning(
+            "discourse (%s): post %s is held for the forum's moderators (review queue): "
+            "@%s's posts need approval (trust level, category or watched words)",
+            self.host,
+            post.key,
+            self.username,
+        )
+        return Published(remote_id=f"pending/{pending.get('id', '?')}", held=True)
+
+    def _tags_to_send(self) -> list[str]:
+        tags = list(self.settings.get("tags") or [])
+        if not tags:
+            return []
+        account = self._account_quietly()
+        if account.can_tag is False:
+            log.warning(
+                "discourse (%s): tags %s left out: @%s cannot tag topics (trust level %s), "
+                "and Discourse would refuse the topic",
+                self.host,
+                ", ".join(tags),
+                self.username,
+                account.trust_level,
+            )
+            return []
+        return tags
 
     def _raw(self, post: OutgoingPost) -> str:
         """The body and its images, each image line only while the post stays within the
@@ -214,6 +340,16 @@ class DiscoursePoster(Poster):
         # an image with only a caption (the reference's own) is already in the text's
         # "Images:" list: there is nothing to upload or link
         images = [image for image in post.images if image.get("file") or image.get("url")]
+        if self.max_images is not None and len(images) > self.max_images:
+            log.warning(
+                "discourse: post %s: %d image(s) left out: @%s may embed %d a post (trust "
+                "level 0: newuser_max_embedded_media)",
+                post.key,
+                len(images) - self.max_images,
+                self.username,
+                self.max_images,
+            )
+            images = images[: self.max_images]
         for index, image in enumerate(images):
             caption = _caption(image.get("caption") or "")
             target = self._image_target(image)
@@ -333,10 +469,48 @@ class DiscoursePoster(Poster):
             raise PostError(f"discourse ({self.host}): the external_id look-up gave no topic")
         return self._ref(int(data["id"]), 1, data.get("slug"))
 
-    def _find_reply(self, topic_id: int, body: str) -> Published | None:
+    def find_held(self, post: OutgoingPost, lead: Published | None) -> Published | None:
+        found = self.find(post, lead)
+        if found is None and post.is_lead:
+            # a queued topic, approved since, has no external_id
+            found = self._find_own_topic(post)
+        return found
+
+    def _find_own_topic(self, post: OutgoingPost) -> Published | None:
+        """The lead among the account's own topics (``/topics/created-by``): in the configured
+        category, of the same title (as Discourse may have prettified it), whose first post's
+        raw is the body."""
+        try:
+            data = self._json("GET", f"/topics/created-by/{self.username}.json")
+        except PostError as error:
+            if error.status in (403, 404):
+                return None  # a scoped key without topics:read_lists, or no such list
+            raise
+        wanted = _title_key(post.title or "")
+        candidates = [
+            topic
+            for topic in (data.get("topic_list") or {}).get("topics") or []
+            if topic.get("category_id") == self.settings["category"]
+            and _title_key(str(topic.get("title") or "")) == wanted
+        ]
+        for topic in candidates[:_CREATED_BY_CANDIDATES]:
+            found = self._find_post(int(topic["id"]), post.body, first=True)
+            if found is not None:
+                return found
+        return None
+
+    def _find_reply(self, topic_id: int, body: str, after: int = 1) -> Published | None:
+        """The reply in the topic, numbered past ``after``, by the API user whose raw is
+        ``body``."""
+        return self._find_post(topic_id, body, after=after)
+
+    def _find_post(
+        self, topic_id: int, body: str, *, after: int = 1, first: bool = False
+    ) -> Published | None:
         """The post in the topic by the API user whose raw is ``body`` (and the image lines
-        this adapter appends): the first page of the topic, then the rest of its posts in
-        chunks, stopping at the first match."""
+        this adapter appends), the first post if ``first``, else one numbered past ``after``:
+        the first page of the topic, then the rest of its posts in chunks, stopping at the
+        first match."""
         wanted = normalize_raw(body)
         try:
             topic = self._json("GET", f"/t/{topic_id}.json", params={"include_raw": "true"})
@@ -351,8 +525,11 @@ class DiscoursePoster(Poster):
         pending = [i for i in stream.get("stream") or [] if i not in loaded]
         while True:
             for item in posts:
-                if self._is_match(item, wanted):
-                    return self._ref(topic_id, int(item["post_number"]), slug)
+                number = int(item.get("post_number") or 0)
+                if (number == 1 if first else number > after) and self._is_match(item, wanted):
+                    return self._ref(topic_id, number, slug)
+            if first:
+                return None
             if not pending:
                 return None
             batch, pending = pending[:_CHUNK], pending[_CHUNK:]
@@ -364,8 +541,6 @@ class DiscoursePoster(Poster):
             posts = list((more.get("post_stream") or {}).get("posts") or [])
 
     def _is_match(self, item: dict[str, Any], wanted: str) -> bool:
-        if int(item.get("post_number") or 0) <= 1:
-            return False
         if str(item.get("username", "")).lower() != self.username.lower():
             return False
         raw = item.get("raw")
@@ -374,24 +549,77 @@ class DiscoursePoster(Poster):
         raw = normalize_raw(raw)
         return raw == wanted or raw.startswith(wanted + "\n\n![")
 
+    # -- the account -------------------------------------------------------------------------
+
+    def load_limits(self) -> None:
+        """The account's own limits: a trust-level-0 account may mention fewer users and embed
+        fewer images a post (staff and trust level 1 keep the site defaults)."""
+        account = self._account_quietly()
+        if account.trust_level == 0 and not account.staff:
+            self.capabilities = dataclasses.replace(
+                type(self).capabilities, max_mentions=NEWUSER_MAX_MENTIONS
+            )
+            self.max_images = NEWUSER_MAX_EMBEDDED_MEDIA
+
+    def _account_quietly(self) -> Account:
+        """The account, read once; what the forum would not tell stays None (the defaults
+        apply)."""
+        if self.account is None:
+            try:
+                self.account = self._read_account()
+            except PostError as error:
+                log.info("discourse (%s): cannot read the account: %s", self.host, error)
+                self.account = Account()
+        return self.account
+
+    def _read_account(self) -> Account:
+        """Who the key posts as (``/session/current.json``; a scoped key may not read it, then
+        the public ``/u/{username}.json``) and what it may do with tags (``/site.json``)."""
+        session_refused = False
+        try:
+            user = self._json("GET", "/session/current.json").get("current_user") or {}
+        except PostError as error:
+            if error.status == 404:
+                user = {}  # Discourse's answer when the request is not logged in
+            elif error.status == 403 and not _bad_credentials(error):
+                session_refused = True
+                user = self._optional_json(f"/u/{self.username}.json").get("user") or {}
+            else:
+                raise
+        site = self._optional_json("/site.json")
+        level = user.get("trust_level")
+        staff = None
+        if user:
+            staff = bool(user.get("admin") or user.get("moderator") or user.get("staff"))
+        return Account(
+            username=user.get("username"),
+            trust_level=level if isinstance(level, int) else None,
+            staff=staff,
+            can_tag=_flag(site.get("can_tag_topics")),
+            can_create_tag=_flag(site.get("can_create_tag")),
+            session_refused=session_refused,
+        )
+
+    def _optional_json(self, path: str) -> dict[str, Any]:
+        """A read a scoped key may be refused (403) or an older forum may lack (404): {}."""
+        try:
+            return self._json("GET", path)
+        except PostError as error:
+            if error.status in (403, 404):
+                return {}
+            raise
+
     # -- checking ----------------------------------------------------------------------------
 
     def check(self) -> str:
-        try:
-            data = self._json("GET", "/session/current.json")
-        except PostError as error:
-            if error.status != 404:
-                raise
-            data = {}  # Discourse's answer when the request is not logged in
-        user = data.get("current_user") or {}
-        if not user.get("username"):
+        account = self._read_account()
+        self.account = account
+        if not account.username:
             raise PostError(
                 f"discourse ({self.host}): the API key is not logged in as anyone: check "
                 "api_key and api_username",
                 retryable=False,
             )
-        staff = bool(user.get("admin") or user.get("moderator") or user.get("staff"))
-        role = "admin" if user.get("admin") else "moderator" if staff else "not staff"
         category = self.settings["category"]
         try:
             found = self._json("GET", f"/c/{category}/show.json").get("category") or {}
@@ -399,19 +627,83 @@ class DiscoursePoster(Poster):
             if error.status not in (403, 404):
                 raise
             raise PostError(
-                f"discourse ({self.host}): logged in as @{user['username']}, but category "
+                f"discourse ({self.host}): logged in as @{account.username}, but category "
                 f"{category} does not exist or this user cannot see it",
                 retryable=False,
             ) from None
-        limits = (
-            "exempt from the consecutive-replies, mention and duplicate limits"
-            if staff
-            else f"the forum's limits apply: at most {self.capabilities.max_mentions} mentions a "
-            "post, and replies in a row unless the bot opened the topic"
+        lines = [
+            f"logged in to {self.host} as @{account.username} ({self._role(account)}); "
+            f"category {category} ({found.get('name', '?')}) is visible",
+            "tags: " + self._tagging_report(account),
+            "key: " + self._scope_report(account),
+        ]
+        return "\n  ".join(lines)  # config check prints it under the destination
+
+    def _role(self, account: Account) -> str:
+        level = (
+            "trust level ?" if account.trust_level is None else f"trust level {account.trust_level}"
         )
+        if account.staff:
+            return (
+                f"staff, {level}: exempt from the consecutive-replies, mention and duplicate "
+                "limits and from the review queue"
+            )
+        if account.trust_level == 0:
+            return (
+                f"not staff, {level}: at most {NEWUSER_MAX_MENTIONS} mentions and "
+                f"{NEWUSER_MAX_EMBEDDED_MEDIA} image a post (later mentions move to the next "
+                "posts, extra images are left out); its posts may be held for the moderators"
+            )
         return (
-            f"logged in to {self.host} as @{user['username']} ({role}: {limits}); "
-            f"category {category} ({found.get('name', '?')}) is visible"
+            f"not staff, {level}: at most {type(self).capabilities.max_mentions} mentions a "
+            "post, replies in a row unless the bot opened the topic; its posts may be held "
+            "for the moderators where a category requires approval"
+        )
+
+    def _tagging_report(self, account: Account) -> str:
+        tags = list(self.settings.get("tags") or [])
+        if not tags:
+            return "none configured"
+        if account.can_tag is False:
+            return (
+                f"{', '.join(tags)} will be left out: @{account.username} cannot tag topics "
+                "(raise its trust level or the site's tag_topic_allowed_groups)"
+            )
+        if account.can_create_tag:
+            return f"{', '.join(tags)} (this account may create tags)"
+        existing = self._optional_json("/tags.json").get("tags")
+        if not isinstance(existing, list):
+            return f"{', '.join(tags)} (whether they exist could not be read)"
+        names = {str(t.get("name") or t.get("id") or "").lower() for t in existing}
+        missing = [tag for tag in tags if tag not in names]
+        if not missing:
+            return f"{', '.join(tags)} exist"
+        return (
+            f"{', '.join(missing)} do(es) not exist on the forum and @{account.username} may "
+            "not create tags: Discourse drops them (create them, or remove them from tags)"
+        )
+
+    def _scope_report(self, account: Account) -> str:
+        problems = []
+        if account.session_refused:
+            problems.append(
+                "it is a scoped key (/session/current.json is refused): the account was read "
+                "from its public profile"
+            )
+        try:
+            self._find_topic("config-check")
+        except PostError as error:
+            if error.status != 403:
+                raise
+            problems.append(
+                "it may not look topics up by external_id (topics:read on Discourse before "
+                "3.1): a lead whose answer is lost cannot be found and is left unconfirmed; use "
+                "a key with all actions or a newer forum"
+            )
+        return (
+            "; ".join(problems)
+            if problems
+            else "reads the session and looks topics up by external_id"
         )
 
     def close(self) -> None:
@@ -541,6 +833,27 @@ class DiscoursePoster(Poster):
         if hints:
             message += " (" + "; ".join(hints) + ")"
         return PostError(message, retryable=False, status=error.status)
+
+
+def _bad_credentials(error: PostError) -> bool:
+    return "refused the credentials" in str(error)
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _after(previous: Published | None) -> int:
+    """The post number a reply comes after (1 when unknown: a post marked sent by hand)."""
+    try:
+        return _parse_remote_id(previous.remote_id)[1] if previous is not None else 1
+    except PostError:
+        return 1
+
+
+def _title_key(title: str) -> str:
+    """A title compared as Discourse may have prettified it (case, spaces, punctuation)."""
+    return re.sub(r"[\W_]+", "", title.lower())
 
 
 def _body(response: Any) -> Any:

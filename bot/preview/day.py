@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.app import fresh_threads, nearest_days_with_events
 from bot.config.channel import Channel
-from bot.posters import poster_class
+from bot.posters import Poster, poster_class
 from bot.preview.text import format_preview, format_preview_html
 from bot.store import Store
 from bot.threads.render import Thread
@@ -21,6 +21,23 @@ from bot.threads.render import Thread
 class DayPreview:
     threads: list[Thread]
     text: str  # the page, the JSON document, or the note that the day has no events
+    # for an adapter that reads its platform's own limits when it posts: that this did not
+    note: str | None = None
+
+
+def limits_note(destination: Any) -> str | None:
+    """Where the platform's own limits are read when posting (Mastodon's character limit, say)
+    a preview, which never talks to the platform (nor reads the secrets that would take),
+    counts against the adapter's defaults: said, since a post may then be split differently."""
+    cls = poster_class(destination.type)
+    if cls.load_limits is Poster.load_limits:
+        return None
+    limit = cls.capabilities.max_length
+    default = f" ({limit:,} characters a post)" if limit else ""
+    return (
+        f"{destination.name}: live limits were not read: lengths are counted against the "
+        f"{cls.name} adapter's defaults{default}; the platform's own are read when it posts"
+    )
 
 
 def preview_day(
@@ -37,9 +54,11 @@ def preview_day(
     fmt = fmt or destination.format
     channel = Channel(config, destination, poster_class(destination.type))
     threads = fresh_threads(store, channel, day, fmt, show_all)
+    note = limits_note(destination)
     if as_json:
         text = json.dumps(
             {"day": day.isoformat(), "destination": destination.name, "format": fmt,
+             "live_limits_read": False if note else None,
              "threads": [t.to_json() for t in threads]},
             ensure_ascii=False, indent=2,
         ) + "\n"  # fmt: skip
@@ -55,4 +74,4 @@ def preview_day(
         text = format_preview_html(threads, destination.name)
     else:
         text = format_preview(threads, destination.name)
-    return DayPreview(threads, text)
+    return DayPreview(threads, text, note)

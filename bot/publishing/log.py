@@ -56,17 +56,22 @@ class PostState(StrEnum):
     FAILED = "failed"  # refused, or not sent: retried at next_retry_at (None: by a person)
     UNCONFIRMED = "unconfirmed"  # may have been sent and cannot be looked up: a person decides
     MISSED = "missed"  # its day ended before it could be sent
+    # accepted by the platform and held for its moderators (Discourse's review queue): neither
+    # sent nor failed; looked up on each run, and the thread's later posts wait for it
+    HELD = "held"
 
 
 SENT, SENDING, PLANNED, FAILED, UNCONFIRMED, MISSED = (
     PostState.SENT, PostState.SENDING, PostState.PLANNED, PostState.FAILED,
     PostState.UNCONFIRMED, PostState.MISSED,
 )  # fmt: skip
-OPEN_STATES = (PLANNED, SENDING, FAILED, UNCONFIRMED)
+HELD = PostState.HELD
+OPEN_STATES = (PLANNED, SENDING, FAILED, UNCONFIRMED, HELD)
 RETRY_DELAYS = (60, 120, 300, 600, 1800, 3600)  # seconds after the 1st, 2nd, ... failure
 # an unknown outcome is looked up no sooner than this: a platform may still be storing a post
 # whose answer timed out, and a look-up at once would not find it yet
 LOOKUP_DELAY = 60
+HELD_WHY = "held by the forum's moderators for review"
 
 Clock = Callable[[], dt.datetime]
 
@@ -110,7 +115,7 @@ class ThreadResult:
     @property
     def state(self) -> str:
         states = {p.state for p in self.posts}
-        for state in (UNCONFIRMED, FAILED, SENDING, PLANNED):
+        for state in (UNCONFIRMED, FAILED, SENDING, HELD, PLANNED):
             if state in states:
                 return state
         return SENT if states == {SENT} else (MISSED if MISSED in states else "mixed")
@@ -127,7 +132,9 @@ class ThreadResult:
             text += " (already sent earlier)"
         elif self.sent_now:
             text += f" ({self.sent_now} now)"
-        problems = [p for p in self.posts if p.state in (FAILED, UNCONFIRMED, SENDING, MISSED)]
+        problems = [
+            p for p in self.posts if p.state in (FAILED, UNCONFIRMED, SENDING, MISSED, HELD)
+        ]
         if problems:
             first = problems[0]
             what = "outcome unknown" if first.state == SENDING else first.state
@@ -209,6 +216,13 @@ class PublishLog:
         self._update(
             key, state=SENDING, last_error=f"{error}; it may have been posted: it is looked "
             "up before anything is sent again", next_retry_at=self._later(delay), claimed_by=None,
+        )  # fmt: skip
+
+    def mark_held(self, key: str, published: Published, reason: str) -> None:
+        """Accepted and held for the platform's moderators: not sent, not failed."""
+        self._update(
+            key, state=HELD, remote_id=published.remote_id, url=published.url, last_error=reason,
+            next_retry_at=None, claimed_by=None,
         )  # fmt: skip
 
     def mark_unconfirmed(self, key: str, reason: str) -> None:
@@ -340,6 +354,12 @@ def publish_thread(
             if state in (UNCONFIRMED, SENDING):
                 stop(post, state, row["last_error"], f"waits for post {post.number}, unconfirmed")
                 continue
+        if state == HELD:
+            state = _look_up_held(publish_log, poster, post, lead)
+            row = publish_log.row(post.key) or row
+            if state == HELD:
+                stop(post, HELD, row["last_error"], f"waits for post {post.number}, {HELD_WHY}")
+                continue
         if state == SENT:
             published = Published(row["remote_id"], row["url"])
             lead = lead or published
@@ -392,6 +412,15 @@ def publish_thread(
             stop(post, FAILED, mask(message), f"waits for post {post.number}, failed")
             continue
         checkpoint("after-response", post.key)
+        if published.held:
+            reason = (
+                f"{HELD_WHY}: it goes out when they approve it; it is looked up on each run, "
+                "and the thread's later posts wait for it"
+            )
+            publish_log.mark_held(post.key, published, reason)
+            log.info("%s: post %s is %s", destination, post.key, HELD_WHY)
+            stop(post, HELD, reason, f"waits for post {post.number}, {HELD_WHY}")
+            continue
         publish_log.mark_sent(post.key, published)
         result.sent_now += 1
         lead = lead or published
@@ -453,6 +482,25 @@ def _reconcile(
     return _look_up(publish_log, poster, post, lead, "interrupted while sending")
 
 
+def _look_up_held(
+    publish_log: PublishLog, poster: Poster, post: OutgoingPost, lead: Published | None
+) -> str:
+    """A post held for the platform's moderators: sent once it can be found (approved), else
+    still held. Never sent again: the platform has it."""
+    if not poster.can_find:
+        return HELD
+    try:
+        found = poster.find_held(post, lead)
+    except PostError as error:
+        log.info("%s: cannot look up held post %s: %s", poster.destination, post.key, error)
+        return HELD
+    if found is None:
+        return HELD
+    log.info("%s: held post %s was approved (%s)", poster.destination, post.key, found.remote_id)
+    publish_log.mark_sent(post.key, found)
+    return SENT
+
+
 def _look_up(
     publish_log: PublishLog, poster: Poster, post: OutgoingPost, lead: Published | None, why: str
 ) -> str:
@@ -480,7 +528,11 @@ def _look_up(
     return PLANNED
 
 
-def make_poster(destination) -> Poster:
+def make_poster(destination, *, secrets: bool = True) -> Poster:
+    """The destination's adapter. ``secrets=False``: for its rules and capabilities only
+    (drafts, previews), its secrets not read, so that it works with them unset; it is never
+    asked to send."""
     from bot.posters import poster_class
 
-    return poster_class(destination.type)(destination.name, destination.settings)
+    settings = destination.with_secrets() if secrets else destination.settings
+    return poster_class(destination.type)(destination.name, settings)

@@ -28,6 +28,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.clock import zone
 from bot.config.channel import Channel
+from bot.daemon_state import record_sweep
 from bot.errors import BotError, EventRenderError
 from bot.locks import FileLock, holder, lock_path, publishing_lock
 from bot.posters.base import OutgoingPost, PostError
@@ -285,6 +286,10 @@ class DailyJob:
     def sweep(self) -> None:
         for name in self.config.destinations:
             self.run_logged(name)
+        try:  # what `status` shows a monitor; a sweep that cannot say so still swept
+            record_sweep(self.store_path, self.clock())
+        except OSError as error:
+            log.warning("cannot record the sweep beside the store: %s", error.strerror)
 
     def run_logged(self, name: str) -> DestinationRun | None:
         try:
