@@ -30,7 +30,7 @@ def test_import_all_records(tmp_path, cli_run, monkeypatch):
     assert len(store.days_with_events()) == 366
     # importing the same file again updates, never duplicates
     code, out, _ = cli_run("--db", str(db), "import", str(SHARED_DATA))
-    assert code == 0 and "(0 new, 133,023 updated" in out
+    assert code == 0 and "(0 new, 0 updated, 133,023 unchanged" in out
     assert store.count_events() == 133_023
 
 

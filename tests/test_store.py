@@ -58,6 +58,18 @@ def test_import_twice_updates_never_duplicates(store, tmp_path):
     assert event.id == "1969-07-20-apollo-11-lands-on-the-moon"
 
 
+def test_import_of_unchanged_events_counts_them_unchanged(store, tmp_path, cli_run):
+    path = write(tmp_path / "e.yaml", EVENT)
+    import_paths(store, [path])
+    _, again = import_paths(store, [path])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    db = str(tmp_path / "s.db")
+    cli_run("--db", db, "import", str(path))
+    code, out, err = cli_run("--db", db, "import", str(path))
+    assert code == 0, err
+    assert "(0 new, 0 updated, 1 unchanged)" in out
+
+
 def test_export_then_import_yields_identical_events(sample_store, tmp_path):
     exported = io.StringIO()
     count = export_events(sample_store, exported)

@@ -42,9 +42,10 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
         if batch.duplicates_merged
         else ""
     )
+    unchanged = f", {result.unchanged:,} unchanged" if result.unchanged else ""
     click.echo(
         f"Imported {batch.event_count:,} events ({result.added:,} new, {result.updated:,} updated"
-        f"{merged}), {result.members} members, {result.lists} lists, into {obj.store.path}"
+        f"{unchanged}{merged}), {result.members} members, {result.lists} lists, into {obj.store.path}"
     )
 
 

@@ -65,6 +65,7 @@ class ImportResult:
     updated: int
     members: int
     lists: int
+    unchanged: int = 0  # given, and already stored exactly so: not written again
 
 
 class Store(EventLookups, PublishLogTable, DraftsTable):
@@ -181,7 +182,6 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
             events = self._settle_derived_ids(events, derived_ids)
         self.check_mention_references(events, members, lists)
         all_rows = [e.to_row() for e in events] + list(rows)
-        existing = {row[0] for row in self.conn.execute("select id from events")}
         now = clock.now().isoformat(timespec="seconds")
         columns = ", ".join(EVENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
@@ -193,6 +193,9 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
         )
         chunk = 5000
         with self.db.atomic():
+            # counted, not looked up: a set of every stored id would grow with the store; the
+            # upsert writes only a new or changed row, and an import never removes one
+            before, written = self.count_events(), self.conn.total_changes
             for start in range(0, len(all_rows), chunk):
                 part = all_rows[start : start + chunk]
                 self.conn.executemany(sql, [(*row, now) for row in part])
@@ -202,9 +205,13 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
 
             merged_members, merged_lists = merged_records(self, list(members), list(lists))
             self.save_members(merged_members)
+            written = self.conn.total_changes - written
+            added = self.count_events() - before
+            self.save_members(merged_members)
             self.save_lists(merged_lists)
-        added = sum(1 for row in all_rows if row[0] not in existing)
-        return ImportResult(added, len(all_rows) - added, len(members), len(lists))
+        return ImportResult(
+            added, written - added, len(members), len(lists), len(all_rows) - written
+        )
 
     def _settle_derived_ids(
         self, events: list[Event], derived_ids: Mapping[str, str]
