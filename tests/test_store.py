@@ -118,3 +118,38 @@ def test_bc_and_unknown_year_dates(store, tmp_path):
     assert store.events_on(3, 15)[0].date.year == -44
     assert store.events_on(5, 1)[0].date.year is None
     assert store.events_on(5, 1)[0].id == "05-01-may-day"
+
+
+def test_indexes_match_the_queries(store):
+    log_indexes = [index.columns for index in store.db["publish_log"].indexes]
+    assert ["destination", "state", "day"] in log_indexes and ["day"] in log_indexes
+    assert ["month", "day", "origin"] in [index.columns for index in store.db["events"].indexes]
+
+
+def test_search_finds_words_by_their_beginning_and_follows_changes(store, tmp_path):
+    path = write(tmp_path / "e.yaml", EVENT)
+    import_paths(store, [path])
+    assert [e.title for e in store.find_events(search="moon")] == ["Apollo 11 lands on the Moon"]
+    assert len(store.find_events(search="Armstr aldrin")) == 1  # every word, each a beginning
+    assert store.find_events(search="strong") == []  # the middle of a word is not a word
+    assert len(store.find_events(search="1969-07-20-apollo")) == 1  # an id's beginning
+    write(path, EVENT.replace("Neil Armstrong", "Michael Collins"))
+    import_paths(store, [path])
+    assert store.find_events(search="armstrong") == []
+    assert len(store.find_events(search="collins")) == 1
+
+
+def test_search_index_is_built_for_a_store_an_older_version_wrote(tmp_path):
+    path = tmp_path / "old.db"
+    from sqlite_utils import Database
+
+    db = Database(path)
+    migrations.apply(db, stop_before="m016_indexes_for_the_queries")
+    db["events"].insert(
+        {"id": "old-event", "month": 1, "day": 10, "year": 1928, "title": "Trotsky exiled",
+         "lead": "x.", "parts": '[{"blocks": [{"type": "text", "text": "t"}]}]',
+         "origin": "curated"}
+    )  # fmt: skip
+    db.close()
+    store = Store(path)
+    assert [e.id for e in store.find_events(search="trotsky")] == ["old-event"]

@@ -213,15 +213,8 @@ def status(
     since = today - dt.timedelta(days=days - 1)
     found = []
     for name, when in next_runs(config, now).items():
-        rows = log.rows(name)
-        last_day, sent, planned = None, 0, 0
-        if rows:
-            last = max(rows, key=lambda row: (row["day"], row["updated_at"] or ""))
-            last_day = last["day"]
-            of_day = [row for row in rows if row["day"] == last_day]
-            sent = sum(row["state"] == PostState.SENT for row in of_day)
-            planned = len(of_day)
-        problems = [r for r in rows if r["state"] in PROBLEMS and r["day"] >= since.isoformat()]
+        last_day, sent, planned = log.last_day(name)
+        problems = log.rows(name, None, PROBLEMS, since=since)
         found.append(
             DestinationStatus(
                 name,

@@ -158,8 +158,13 @@ class PublishLog:
         day: dt.date | None = None,
         states: tuple[str, ...] | None = None,
         event_id: str | None = None,
+        since: dt.date | None = None,
     ) -> list[dict[str, Any]]:
-        return self.store.publish_log_rows(destination, day, states, event_id)
+        return self.store.publish_log_rows(destination, day, states, event_id, since)
+
+    def last_day(self, destination: str) -> tuple[str | None, int, int]:
+        """The last day ``destination``'s log has (ISO), its posts sent and all its posts."""
+        return self.store.last_logged_day_counts(destination, PostState.SENT)
 
     def row(self, key: str) -> dict[str, Any] | None:
         return self.store.publish_log_row(key)

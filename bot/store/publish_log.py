@@ -35,8 +35,10 @@ class PublishLogTable:
         day: dt.date | None = None,
         states: Collection[str] | None = None,
         event_id: str | None = None,
+        since: dt.date | None = None,
     ) -> list[dict[str, Any]]:
-        """The rows matching every filter given, in the order a day's posts go out."""
+        """The rows matching every filter given (``since``: of that day or later), in the
+        order a day's posts go out."""
         where, params = [], []
         for column, value in (("destination", destination), ("event_id", event_id)):
             if value is not None:
@@ -45,6 +47,9 @@ class PublishLogTable:
         if day is not None:
             where.append("day = ?")
             params.append(day.isoformat())
+        if since is not None:
+            where.append("day >= ?")
+            params.append(since.isoformat())
         if states:
             where.append(f"state in ({', '.join('?' * len(states))})")
             params += list(states)
@@ -53,6 +58,17 @@ class PublishLogTable:
             sql += " where " + " and ".join(where)
         sql += " order by day, destination, created_at, event_id, number"
         return list(self.db.query(sql, params))
+
+    def last_logged_day_counts(self, destination: str, sent: str) -> tuple[str | None, int, int]:
+        """The last day ``destination``'s log has, its posts in state ``sent`` and all its
+        posts: counted in the store (the log of years is 100,000 rows and more)."""
+        day, posts, sent_posts = self.db.conn.execute(
+            "select day, count(*), coalesce(sum(state = ?), 0) from publish_log "
+            "where destination = ? and day = "
+            "(select max(day) from publish_log where destination = ?)",
+            [sent, destination, destination],
+        ).fetchone()
+        return day, sent_posts, posts
 
     def publish_log_row(self, key: str) -> dict[str, Any] | None:
         found = list(self.db.query("select * from publish_log where key = ?", [key]))
