@@ -86,7 +86,11 @@ def events() -> None:
     metavar="MM-DD|YYYY-MM-DD",
     help="Only this anniversary (YYYY also matches the year).",
 )
-@click.option("--search", metavar="TEXT", help="Only events with a word of their id, title or lead beginning with each word of TEXT.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only events with a word of their id, title or lead beginning with each word of TEXT.",
+)
 @click.option("--limit", type=int, default=None, help="At most this many.")
 @pass_context
 def events_list(obj: Context, date_text: str | None, search: str | None, limit: int | None) -> None:
