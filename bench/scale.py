@@ -207,8 +207,9 @@ def fill_publish_log(db: Path, rows: int) -> None:
         day = time.strftime("%Y-%m-%d", time.gmtime(base + (n // 12) * 86400))
         values = dict(template)
         values.update(destination=destinations[n % 4], day=day,
-                      event_id=event_ids[n % len(event_ids)], part=n % 3,
-                      state="sent", remote_id=str(n), body="x" * 800)  # fmt: skip
+                      event_id=event_ids[n % len(event_ids)], number=n % 3 + 1, part=n % 3 + 1,
+                      state="sent", attempts=1, remote_id=str(n), body="x" * 800, created_at=f"{day}T09:00:00",
+                      updated_at=f"{day}T09:00:01", sent_at=f"{day}T09:00:01")  # fmt: skip
         values = {k: v for k, v in values.items() if k in columns}
         if "key" in columns:
             values["key"] = f"bench-{n}"
@@ -216,7 +217,7 @@ def fill_publish_log(db: Path, rows: int) -> None:
     names = list(batch[0])
     with conn:
         conn.executemany(
-            f"insert or ignore into publish_log ({', '.join(names)}) "
+            f"insert into publish_log ({', '.join(names)}) "
             f"values ({', '.join('?' for _ in names)})",
             [tuple(v[k] for k in names) for v in batch],
         )

@@ -65,8 +65,12 @@ def import_paths(
 
 
 def export_events(store: Store, out: TextIO, fmt: str = "yaml") -> int:
-    """Write every event (and the mention members and lists) in a form ``import`` reads back."""
-    events = [event.to_dict() for event in store.iter_events()]
+    """Write every event (and the mention members and lists) in a form ``import`` reads back,
+    each event as it is read: the output of ten times the data set is the same size, the
+    memory is not."""
+    if fmt not in ("yaml", "json"):
+        raise InputError(f"unknown export format {fmt!r}: expected yaml or json")
+    events = (event.to_dict() for event in store.iter_events())
     document: dict[str, Any] = {}
     members = [_compact_member(m) for m in store.members()]
     lists = [_compact_list(x) for x in store.mention_lists()]
@@ -74,21 +78,53 @@ def export_events(store: Store, out: TextIO, fmt: str = "yaml") -> int:
         document["members"] = members
     if lists:
         document["lists"] = lists
-    document["events"] = events
     if fmt == "json":
         import json
 
-        json.dump(document, out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    elif fmt == "yaml":
-        import yaml
+        out.write("{\n")
+        for key, items in document.items():
+            out.write(f"  {json.dumps(key)}: ")
+            write_json_list(items, out, level=1, ensure_ascii=False)
+            out.write(",\n")
+        out.write('  "events": ')
+        count = write_json_list(events, out, level=1, ensure_ascii=False)
+        out.write("\n}\n")
+        return count
+    import yaml
 
-        yaml.dump(
-            document, out, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False, width=100
-        )
-    else:
-        raise InputError(f"unknown export format {fmt!r}: expected yaml or json")
-    return len(events)
+    dumper = _yaml_dumper()
+
+    def dump(data: Any) -> None:
+        yaml.dump(data, out, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100)
+
+    if document:
+        dump(document)
+    count = 0
+    for event in events:  # a list under "events:" is written unindented: "- id: ..."
+        out.write("events:\n" if not count else "")
+        dump([event])
+        count += 1
+    if not count:
+        out.write("events: []\n")
+    return count
+
+
+def write_json_list(
+    items: Iterable[Any], out: TextIO, indent: int = 2, level: int = 0, ensure_ascii: bool = True
+) -> int:
+    """``items`` as the JSON list ``json.dump(list(items), out, indent=indent)`` writes, nested
+    ``level`` deep, each item written as it is read (no list of them all); how many."""
+    import json
+
+    margin = " " * (indent * (level + 1))
+    count = 0
+    for item in items:
+        text = json.dumps(item, ensure_ascii=ensure_ascii, indent=indent)
+        text = text.replace("\n", "\n" + margin)  # a newline in a string is written "\\n"
+        out.write(("[\n" if not count else ",\n") + margin + text)
+        count += 1
+    out.write("\n" + " " * (indent * level) + "]" if count else "[]")
+    return count
 
 
 def _compact_member(member: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import io
+import json
 
-from bot.app import export_events, import_paths
+import pytest
+
+from bot.app import export_events, import_paths, write_json_list
 from bot.events.loader import load_files
 from bot.store import Store, migrations
 from tests.conftest import write
@@ -153,3 +156,31 @@ def test_search_index_is_built_for_a_store_an_older_version_wrote(tmp_path):
     db.close()
     store = Store(path)
     assert [e.id for e in store.find_events(search="trotsky")] == ["old-event"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_export_writes_each_event_as_it_is_read(sample_store, fmt, monkeypatch):
+    out = io.StringIO()
+    read = sample_store.iter_events
+
+    def watched():
+        previous = None
+        for event in read():
+            # the event read before this one is written out already: no list of them all
+            assert previous is None or previous in out.getvalue()
+            previous = event.id
+            yield event
+
+    monkeypatch.setattr(sample_store, "iter_events", watched)
+    assert export_events(sample_store, out, fmt) == sample_store.count_events()
+
+
+@pytest.mark.parametrize(
+    "items", [[], [{}], [1, "é", None], [{"a": [1, {"b": "x\ny"}], "c": {}}, [], {"d": []}]]
+)
+@pytest.mark.parametrize("level", [0, 2])
+def test_json_list_is_written_as_json_writes_it(items, level):
+    out = io.StringIO()
+    assert write_json_list(iter(items), out, level=level, ensure_ascii=False) == len(items)
+    nested = json.dumps({"k": {"k": items}} if level == 2 else items, ensure_ascii=False, indent=2)
+    assert nested.endswith(out.getvalue() + ("\n  }\n}" if level else ""))

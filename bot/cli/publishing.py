@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -82,12 +83,12 @@ def history(
     Example: anniversary-bot history --failed
     """
     from bot.operations.publish_report import history as read_history
-    from bot.operations.publish_report import history_line
+    from bot.operations.publish_report import history_line, history_rows, write_history_json
 
     day = obj.day(date_text) if date_text else None
     if as_json:
-        found = read_history(obj.store, destination, day, failed)
-        click.echo(json.dumps(found.to_json(), indent=2))
+        write_history_json(history_rows(obj.store, destination, day, failed), sys.stdout)
+        click.echo()
         return
     found = read_history(obj.store, destination, day, failed, obj.config, obj.today())
     for row in found.rows:

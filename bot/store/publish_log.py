@@ -4,7 +4,7 @@ state machine, this module only reads and writes the rows it is told to."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,18 @@ class PublishLogTable:
     ) -> list[dict[str, Any]]:
         """The rows matching every filter given (``since``: of that day or later), in the
         order a day's posts go out."""
+        return list(self.iter_publish_log_rows(destination, day, states, event_id, since))
+
+    def iter_publish_log_rows(
+        self,
+        destination: str | None = None,
+        day: dt.date | None = None,
+        states: Collection[str] | None = None,
+        event_id: str | None = None,
+        since: dt.date | None = None,
+        columns: Sequence[str] = ("*",),
+    ) -> Iterator[dict[str, Any]]:
+        """``publish_log_rows``, read as they are used, with only ``columns``."""
         where, params = [], []
         for column, value in (("destination", destination), ("event_id", event_id)):
             if value is not None:
@@ -53,11 +65,11 @@ class PublishLogTable:
         if states:
             where.append(f"state in ({', '.join('?' * len(states))})")
             params += list(states)
-        sql = "select * from publish_log"
+        sql = f"select {', '.join(columns)} from publish_log"
         if where:
             sql += " where " + " and ".join(where)
         sql += " order by day, destination, created_at, event_id, number"
-        return list(self.db.query(sql, params))
+        return self.db.query(sql, params)
 
     def last_logged_day_counts(self, destination: str, sent: str) -> tuple[str | None, int, int]:
         """The last day ``destination``'s log has, its posts in state ``sent`` and all its
