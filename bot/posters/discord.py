@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.posters.base import Capabilities, HandleFormat, OutgoingPost, Poster, PostError, Published
 from bot.secrets_filter import mask, shorten
+
+if TYPE_CHECKING:  # requests is imported when the adapter first posts (bot.http)
+    import requests
 
 log = logging.getLogger("bot.posters.discord")
 
