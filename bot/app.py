@@ -43,19 +43,26 @@ def import_paths(
     store_progress: Callable[[int], None] | None = None,
     batch=None,
 ):
-    """Validate every file first, then write all of it in one transaction. ``batch``: the
-    files already read by ``bot.events.loader.load_files``."""
-    from bot.events.loader import load_files
+    """Validate every event file, then write all of it in one transaction, the JSON-lines
+    files read, checked and written a piece at a time inside it (``progress``: their bytes;
+    a bad record anywhere writes nothing). ``batch``: the files already read by
+    ``bot.events.loader.load_files``."""
+    from bot.events.loader import load_files, wiki_row_pieces
 
-    batch = batch or load_files(paths, progress)
+    batch = batch or load_files(paths)
 
     def locate(event_id: str, path: tuple) -> str:
         return batch.locations[event_id].at(path)
 
     store.check_mention_references(batch.events, batch.members, batch.lists, locate)
+    # a JSON-lines record may repeat a saved feed answer's (the feed's is richer: it stays),
+    # never an event of an event file
+    taken: dict[str, str | None] = dict.fromkeys(batch.wiki_lines)
+    taken.update((event_id, where.at(("id",))) for event_id, where in batch.locations.items())
     result = store.import_events(
         batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
-        derived_ids=batch.derived_ids,
+        derived_ids=batch.derived_ids, pieces=wiki_row_pieces(batch.wiki_files, progress),
+        taken=taken,
     )  # fmt: skip
     # curated events only: the data set's 133k records would cost an update each
     store.record_sources(

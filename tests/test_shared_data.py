@@ -105,7 +105,7 @@ def test_long_import_shows_a_progress_bar_on_a_terminal(tmp_path):
         output += chunk
     assert process.wait(60) == 0
     text = output.decode(errors="replace")
-    assert "Reading" in text and "100%" in text and "Writing" in text
+    assert "Importing" in text and "100%" in text
     assert "Imported 30,000 events" in text
     redirected = subprocess.run([*args[:-1], str(records)], env=env, capture_output=True, text=True)
-    assert redirected.returncode == 0 and "Reading" not in redirected.stderr + redirected.stdout
+    assert redirected.returncode == 0 and "Importing" not in redirected.stderr + redirected.stdout

@@ -30,21 +30,16 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
     Example: anniversary-bot import my-events/ wikipedia-onthisday.jsonl.gz
     """
     from bot.app import import_paths
-    from bot.events.loader import load_files
 
     store = obj.store
-    with Progress("Reading", sum(_size(p) for p in paths)) as read_bar:
-        batch = load_files(paths, read_bar)
-    with Progress("Writing", batch.event_count, minimum=10_000) as write_bar:
-        _, result = import_paths(store, paths, store_progress=write_bar, batch=batch)
-    merged = (
-        f", {batch.duplicates_merged} identical duplicates merged"
-        if batch.duplicates_merged
-        else ""
-    )
+    with Progress("Importing", sum(_size(p) for p in paths)) as bar:
+        batch, result = import_paths(store, paths, progress=bar)
+    duplicates = batch.duplicates_merged + result.merged
+    merged = f", {duplicates} identical duplicates merged" if duplicates else ""
     unchanged = f", {result.unchanged:,} unchanged" if result.unchanged else ""
+    count = result.added + result.updated + result.unchanged
     click.echo(
-        f"Imported {batch.event_count:,} events ({result.added:,} new, {result.updated:,} updated"
+        f"Imported {count:,} events ({result.added:,} new, {result.updated:,} updated"
         f"{unchanged}{merged}), {result.members} members, {result.lists} lists, into {obj.store.path}"
     )
 

@@ -8,7 +8,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ class ImportResult:
     members: int
     lists: int
     unchanged: int = 0  # given, and already stored exactly so: not written again
+    merged: int = 0  # identical duplicates of streamed rows, written once
 
 
 class Store(EventLookups, PublishLogTable, DraftsTable):
@@ -174,11 +175,14 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
         progress: Callable[[int], None] | None = None,
         rows: Sequence[tuple[Any, ...]] = (),
         derived_ids: Mapping[str, str] | None = None,
+        pieces: Iterable[tuple[str, list[tuple[int, tuple[Any, ...]]]]] = (),
+        taken: Mapping[str, str | None] | None = None,
     ) -> ImportResult:
         """Insert or update ``events`` and ready-made event ``rows`` (and mention members and
         lists) in one transaction: on any error nothing is written. ``derived_ids``: the ids
         that were derived from a title, not given, each with where its title is (file:line):
-        see ``_settle_derived_ids``."""
+        see ``_settle_derived_ids``. ``pieces``: more rows, read as they are written, with
+        ``taken`` (see ``_write_pieces``)."""
         if derived_ids:
             events = self._settle_derived_ids(events, derived_ids)
         self.check_mention_references(events, members, lists)
@@ -203,6 +207,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
                 written += self.conn.executemany(sql, [(*row, now) for row in part]).rowcount
                 if progress is not None:
                     progress(len(part))
+            given, streamed, merged = self._write_pieces(sql, now, pieces, taken or {}, progress)
+            given, written = given + len(all_rows), written + streamed
             # the new rows into the search index in one statement: a trigger per row took three
             # times as long (changed rows: the update trigger of m016)
             self.conn.execute(
@@ -213,13 +219,85 @@ class Store(EventLookups, PublishLogTable, DraftsTable):
             from bot.events.mentions import merged_records
 
             merged_members, merged_lists = merged_records(self, list(members), list(lists))
-            self.save_members(merged_members)
             added = self.count_events() - before
             self.save_members(merged_members)
             self.save_lists(merged_lists)
         return ImportResult(
-            added, written - added, len(members), len(lists), len(all_rows) - written
+            added, written - added, len(members), len(lists), given - written, merged
         )
+
+    def _write_pieces(
+        self,
+        sql: str,
+        now: str,
+        pieces: Iterable[tuple[str, list[tuple[int, tuple[Any, ...]]]]],
+        taken: Mapping[str, str | None],
+        progress: Callable[[int], None] | None,
+    ) -> tuple[int, int, int]:
+        """Write rows read a piece of a file at a time (``bot.events.loader.wiki_row_pieces``):
+        (rows given, rows written, identical duplicates merged). An id given twice is merged
+        when both rows are the same, else an error naming both lines; an id in ``taken`` (the
+        import's other rows) is skipped for a saved feed answer's richer row (None) or is an
+        error naming where it is. The ids seen so far are kept in a temporary table, not in
+        memory: the import's memory stays that of one piece however long the file."""
+        conn = self.conn
+        conn.execute(
+            "create temp table if not exists import_seen (id text primary key, file text, "
+            "line integer, digest integer) without rowid"
+        )
+        conn.execute("delete from temp.import_seen")
+        given = written = merged = 0
+        for file, piece in pieces:
+            rows = []
+            for line, row in piece:
+                if row[0] in taken:
+                    where = taken[row[0]]
+                    if where is not None:
+                        raise InputError(
+                            f"{file}:{line}: duplicate record id {row[0]!r}, also at {where}"
+                        )
+                    merged += 1
+                else:
+                    rows.append((line, row))
+            seen = conn.executemany(
+                "insert or ignore into temp.import_seen values (?, ?, ?, ?)",
+                [(row[0], file, line, hash(row)) for line, row in rows],
+            ).rowcount
+            if seen != len(rows):  # an id met before: rare (3 in the shared data set)
+                fresh = self._drop_repeats(file, rows)
+                merged, rows = merged + len(rows) - len(fresh), fresh
+            given += len(rows)
+            written += conn.executemany(sql, [(*row, now) for _, row in rows]).rowcount
+            if progress is not None:
+                progress(len(rows))
+        return given, written, merged
+
+    def _drop_repeats(
+        self, file: str, rows: list[tuple[int, tuple[Any, ...]]]
+    ) -> list[tuple[int, tuple[Any, ...]]]:
+        """``rows`` without those whose id came earlier with the same row (the row's hash in
+        this process: equal rows, equal hashes); an id that came with another row is an error
+        naming both lines."""
+        first: dict[str, tuple[str, int, int]] = {}
+        for start in range(0, len(rows), 5000):  # SQLite's limit of parameters: 32,766
+            ids = [row[0] for _, row in rows[start : start + 5000]]
+            found = self.conn.execute(
+                "select id, file, line, digest from temp.import_seen "
+                f"where id in ({', '.join('?' * len(ids))})",
+                ids,
+            )
+            first.update((event_id, tuple(rest)) for event_id, *rest in found)
+        kept = []
+        for line, row in rows:
+            first_file, first_line, digest = first[row[0]]
+            if (first_file, first_line) == (file, line):
+                kept.append((line, row))
+            elif digest != hash(row):
+                raise InputError(
+                    f"{file}:{line}: duplicate record id {row[0]!r}, also at "
+                    f"{first_file}:{first_line}"
+                )
+        return kept
 
     def _settle_derived_ids(
         self, events: list[Event], derived_ids: Mapping[str, str]
