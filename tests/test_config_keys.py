@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Destination
-from bot.config.schema import SPECIAL, ContentIn, DestinationIn, PickIn
+from bot.config import AlertSettings, Destination
+from bot.config.schema import SPECIAL, AlertsIn, ContentIn, DestinationIn, PickIn
 from bot.content.fetching import FetchSettings
 from bot.content.pick import PickSettings
 
@@ -51,9 +51,10 @@ def test_a_destinations_keys_are_declared_alike_for_validation_and_the_run():
 
 
 @pytest.mark.parametrize(
-    ("model", "settings"), [(PickIn, PickSettings), (ContentIn, FetchSettings)]
+    ("model", "settings"),
+    [(PickIn, PickSettings), (ContentIn, FetchSettings), (AlertsIn, AlertSettings)],
 )
-def test_pick_and_content_settings_are_declared_alike(model, settings):
+def test_pick_content_and_alert_settings_are_declared_alike(model, settings):
     assert set(model.model_fields) == {f.name for f in dataclasses.fields(settings)}
     assert _model_defaults(model) == _defaults(settings)
 
@@ -64,6 +65,8 @@ def test_the_example_config_names_every_key():
         (set(DestinationIn.model_fields) - {"pick"})
         | set(PickIn.model_fields)
         | set(ContentIn.model_fields)
+        | set(AlertsIn.model_fields)
+        | {"alerts", "heartbeat", "events"}
     )
     missing = sorted(key for key in keys if f"{key}:" not in text)
     assert missing == []

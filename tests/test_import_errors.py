@@ -161,7 +161,7 @@ def test_an_identical_record_again_in_a_later_piece_is_merged(tmp_path, cli_run,
     path = write(tmp_path / "d.jsonl", "\n".join([*lines, lines[1]]) + "\n")
     code, out, err = cli_run("--db", str(tmp_path / "s.db"), "import", str(path))
     assert code == 0, err
-    assert "Imported 6 events (6 new, 0 updated, 1 identical duplicates merged)" in out
+    assert "Imported 6 events (6 new, 0 updated, 1 identical duplicate merged)" in out
 
 
 def test_an_id_again_with_another_record_names_both_lines_and_writes_nothing(

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "bot", "bot.errors", "bot.secrets_filter", "bot.clock", "bot.paths", "bot.faults",
         "bot.urls", "bot.input_rules", "bot.safe_load", "bot.local_files", "bot.locks",
         "bot.daemon_state",
-        "bot.http", "bot.neutralise", "bot.model.dates", "bot.content.fetching",
+        "bot.http", "bot.neutralise", "bot.model.dates", "bot.content.fetching", "bot.wording",
         "bot.events", "bot.threads", "bot.publishing", "bot.preview", "bot.operations",
     ]),
     ("model", ["bot.model"]),
@@ -40,7 +40,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("preview", ["bot.preview.text", "bot.preview.html", "bot.preview.day"]),
     ("operations", ["bot.operations.publish_report", "bot.operations.retry",
                     "bot.operations.draft_review", "bot.operations.listings",
-                    "bot.operations.config_check"]),
+                    "bot.operations.config_check", "bot.operations.alerts",
+                    "bot.operations.heartbeat", "bot.operations.watch", "bot.operations.starter",
+                    "bot.operations.event_admin"]),
     ("cli", ["bot.cli", "bot.__main__"]),
     ("testing", ["bot.testing"]),  # the adapter contract suite: only tests import it
 ]  # fmt: skip

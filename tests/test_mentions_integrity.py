@@ -108,7 +108,7 @@ def test_force_removes_the_references_and_says_which(run):
         {"type": "mentions", "lists": ["crew"], "members": ["cat"]},
         {"type": "mentions", "members": ["cat"]},
     ]
-    assert run("mentions", "lists", "show", "crew")[1] == "ann\tSGT Ann\n"
+    assert run("mentions", "lists", "show", "crew")[1] == "ID   NAME\nann  SGT Ann\n"
     assert run("preview", "--date", "07-20")[0] == 0
     # an import of the export still works: nothing names the removed member
     assert "bob" not in snapshot(run)

@@ -497,7 +497,8 @@ def test_promote_makes_a_candidate_curated_and_a_new_fetch_leaves_it(tmp_path, c
         (event,) = Store(db).iter_events()
         assert event.origin == "wikipedia"
         code, out, err = cli_run("--db", str(db), "events", "candidates", "--date", "07-20")
-        assert code == 0 and out.startswith(event.id)
+        row = out.splitlines()[1].split()
+        assert code == 0 and row[:3] == [event.id, event.date.iso(), "candidate"]
         code, out, err = cli_run("--db", str(db), "events", "promote", event.id)
         assert code == 0, err
         assert out.strip() == f"promoted {event.id} ({event.title})"

@@ -30,6 +30,8 @@ BotGroup.LAZY_MODULES.update(
         "calendar": "bot.cli.content",
         "config": "bot.cli.setup",
         "posters": "bot.cli.setup",
+        "alerts": "bot.cli.alerts",
+        "init": "bot.cli.setup",
     }
 )
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,6 +19,9 @@ from pydantic import (
 
 from bot.config import (
     TIME_PATTERN,
+    AlertEvent,
+    AlertSettings,
+    AlertUrl,
     Config,
     Destination,
     secret_reference,
@@ -32,7 +36,7 @@ from bot.content.pick import (
 from bot.errors import ConfigError, InputError
 from bot.events.loader import Location
 from bot.events.schema import MentionListIn
-from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS
+from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, problem_in_words
 from bot.safe_load import format_path, read_text, yaml_documents
 
 
@@ -73,6 +77,37 @@ class ContentIn(BaseModel):
     max_excerpt_chars: int = Field(6000, ge=100, le=MAX_TEXT_CHARS)
 
 
+def _secret_reference(value: Any) -> Any:
+    """A value that is a secret (an alert or heartbeat URL carries the credential itself):
+    ``{$env: NAME}`` or ``{$file: path}``; the message never quotes what was written."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, name),) = value.items()
+        if kind in ("$env", "$file") and isinstance(name, str) and name:
+            return value
+    raise ValueError("is a secret: write {$env: NAME} or {$file: path}, never the value itself")
+
+
+SecretReference = Annotated[dict[str, str], BeforeValidator(_secret_reference)]
+
+
+class AlertUrlIn(BaseModel):
+    """One Apprise URL of ``alerts.urls`` and the events it is told about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretReference
+    events: list[AlertEvent] = list(AlertEvent)
+
+
+class AlertsIn(BaseModel):
+    """``alerts:`` (bot.config.AlertSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[AlertUrlIn] = []
+    held_hours: float = Field(2.0, ge=0, le=48)
+
+
 class DestinationIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -84,10 +119,12 @@ class DestinationIn(BaseModel):
     leap_day: Literal["feb28", "mar1"] = "feb28"
     catch_up_hours: float = Field(6.0, ge=0, le=24)
     excerpt: Literal["split", "truncate"] = "split"
+    max_posts_per_thread: int | None = Field(None, ge=1, le=1000)
     dedupe_mentions: bool = False
     rotate_mentions: bool = False
     require_approval: bool = False
     pick: PickIn | None = None
+    heartbeat: SecretReference | None = None
 
     @field_validator("time")
     @classmethod
@@ -111,17 +148,20 @@ class ConfigIn(BaseModel):
     timezone: str | None = None
     lists: list[MentionListIn] = []
     content: ContentIn | None = None
+    alerts: AlertsIn | None = None
+    heartbeat: SecretReference | None = None
     destinations: dict[str, DestinationIn] = Field(min_length=1)
 
 
 def _error(path: Path, error: ValidationError) -> ConfigError:
     first = error.errors()[0]
     loc = format_path(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "required key is missing"
-    elif first["type"] == "extra_forbidden":
+    if first["type"] == "extra_forbidden":
         message = "unknown key: see config.example.yaml for the keys"
+    elif first["loc"] == ("destinations",) and first["type"] == "too_short":
+        message = "no destination: name at least one (see config.example.yaml)"
+    else:
+        message = problem_in_words(dict(first), "key")
     return ConfigError(f"{path}: {loc}: {message}")
 
 
@@ -200,7 +240,16 @@ def parse_config(path: Path) -> Config:
         destinations=destinations,
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
+        alerts=_alert_settings(parsed.alerts),
+        heartbeat=parsed.heartbeat,
     )
+
+
+def _alert_settings(alerts: AlertsIn | None) -> AlertSettings:
+    if alerts is None:
+        return AlertSettings()
+    urls = [AlertUrl(x.url, tuple(dict.fromkeys(x.events))) for x in alerts.urls]
+    return AlertSettings(urls, alerts.held_hours)
 
 
 def _at_line(

@@ -174,12 +174,12 @@ def validate_member(data: dict[str, Any], where: str) -> dict[str, Any]:
     try:
         return MemberIn.model_validate(data).model_dump()
     except ValidationError as error:
+        from bot.input_rules import problem_in_words
+        from bot.safe_load import format_path
+
         first = error.errors()[0]
-        field_name = ".".join(str(x) for x in first["loc"]) or "member"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            message = "required field is missing"
-        raise InputError(f"{where}: {field_name}: {message}") from None
+        field_name = format_path(first["loc"]) or "member"
+        raise InputError(f"{where}: {field_name}: {problem_in_words(dict(first))}") from None
 
 
 # --- what names a member ----------------------------------------------------------------------
@@ -626,6 +626,8 @@ class MentionAdmin:
         in the YAML export only)."""
         import csv
 
+        from bot.input_rules import join_names
+
         on_lists: dict[str, list[str]] = {}
         for mention_list in self.store.mention_lists():
             for member_id in mention_list["members"]:
@@ -639,8 +641,8 @@ class MentionAdmin:
                 [
                     m["id"],
                     m["name"],
-                    " ".join(m["tags"]),
-                    " ".join(on_lists.get(m["id"], ())),
+                    join_names(m["tags"]),
+                    join_names(on_lists.get(m["id"], [])),
                     m["opted_out"] or "",
                     *(m["handles"].get(platform, "") for platform in known_platforms),
                 ]
@@ -822,7 +824,9 @@ def _csv_header(header: list[str], where: str) -> list[str]:
 
 def _names(cell: str, column: str, where: str, pattern: re.Pattern) -> list[str]:
     """Tag or list names in a cell, each checked as event files check them."""
-    names = list(dict.fromkeys(cell.replace(";", " ").split()))
+    from bot.input_rules import split_names
+
+    names = split_names(cell)
     for name in names:
         if len(name) > 64 or not pattern.fullmatch(name):
             raise InputError(

@@ -231,6 +231,8 @@ class DiscoursePoster(Poster):
     # Discourse's default max_consecutive_replies: a 422 on a reply numbered past it is read
     # as that refusal even when the message is in another language
     max_consecutive_replies: ClassVar[int] = 3
+    # a topic's posts are long (32,000): a thread past this many is a document, not a thread
+    max_posts_per_thread = 10
 
     @platform_rule
     def author(self, settings: dict[str, Any]) -> str:

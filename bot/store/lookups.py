@@ -124,6 +124,28 @@ class EventLookups:
         """Every member's display name by id."""
         return dict(self.db.conn.execute("select id, name from members"))
 
+    def event_references(self, event_id: str) -> tuple[list[int], int]:
+        """What still refers to ``event_id``: the ids of its drafts, and how many posts of the
+        publish log name it."""
+        drafts = [
+            row[0]
+            for row in self.db.conn.execute(
+                "select id from drafts where event_id = ? order by id", [event_id]
+            )
+        ]
+        logged = self.db.conn.execute(
+            "select count(*) from publish_log where event_id = ?", [event_id]
+        ).fetchone()[0]
+        return drafts, logged
+
+    def delete_events(self, event_ids: list[str]) -> None:
+        """Delete the events ``event_ids`` and their drafts, in one transaction; the publish
+        log keeps its rows (what went out stays in ``history``)."""
+        with self.db.atomic():
+            for event_id in event_ids:
+                self.db.conn.execute("delete from drafts where event_id = ?", [event_id])
+                self.db.conn.execute("delete from events where id = ?", [event_id])
+
     def has_member(self, member_id: str) -> bool:
         return (
             self.db.conn.execute("select 1 from members where id = ?", [member_id]).fetchone()
