@@ -213,8 +213,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
             # the new rows into the search index in one statement: a trigger per row took three
             # times as long (changed rows: the update trigger of m016)
             self.conn.execute(
-                "insert into events_search(rowid, id, title, lead) "
-                "select rowid, id, title, lead from events where rowid > ?",
+                "insert into events_search(rowid, title, lead) "
+                "select rowid, title, lead from events where rowid > ?",
                 [last_rowid],
             )
             from bot.events.mentions import merged_records
@@ -242,9 +242,13 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
         error naming where it is. The ids seen so far are kept in a temporary table, not in
         memory: the import's memory stays that of one piece however long the file."""
         conn = self.conn
+        # keyed by the id's hash (an integer key is the cheapest to insert at random); the id
+        # beside it tells a collision of hashes from a repeat. A cache of 32 MB at most: the
+        # default 2 MB made every insert of the data set x10 a read of the temporary file
+        conn.execute("pragma temp.cache_size = -32768")
         conn.execute(
-            "create temp table if not exists import_seen (id text primary key, file text, "
-            "line integer, digest integer) without rowid"
+            "create temp table if not exists import_seen (key integer primary key, id text, "
+            "file text, line integer, digest integer)"
         )
         conn.execute("delete from temp.import_seen")
         given = written = merged = 0
@@ -261,8 +265,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
                 else:
                     rows.append((line, row))
             seen = conn.executemany(
-                "insert or ignore into temp.import_seen values (?, ?, ?, ?)",
-                [(row[0], file, line, hash(row)) for line, row in rows],
+                "insert or ignore into temp.import_seen values (?, ?, ?, ?, ?)",
+                [(hash(row[0]), row[0], file, line, hash(row)) for line, row in rows],
             ).rowcount
             if seen != len(rows):  # an id met before: rare (3 in the shared data set)
                 fresh = self._drop_repeats(file, rows)
@@ -278,20 +282,20 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
     ) -> list[tuple[int, tuple[Any, ...]]]:
         """``rows`` without those whose id came earlier with the same row (the row's hash in
         this process: equal rows, equal hashes); an id that came with another row is an error
-        naming both lines."""
-        first: dict[str, tuple[str, int, int]] = {}
+        naming both lines. Another id of the same hash is not a repeat: kept."""
+        first: dict[int, tuple[str, str, int, int]] = {}
         for start in range(0, len(rows), 5000):  # SQLite's limit of parameters: 32,766
-            ids = [row[0] for _, row in rows[start : start + 5000]]
+            keys = [hash(row[0]) for _, row in rows[start : start + 5000]]
             found = self.conn.execute(
-                "select id, file, line, digest from temp.import_seen "
-                f"where id in ({', '.join('?' * len(ids))})",
-                ids,
+                "select key, id, file, line, digest from temp.import_seen "
+                f"where key in ({', '.join('?' * len(keys))})",
+                keys,
             )
-            first.update((event_id, tuple(rest)) for event_id, *rest in found)
+            first.update((key, tuple(rest)) for key, *rest in found)
         kept = []
         for line, row in rows:
-            first_file, first_line, digest = first[row[0]]
-            if (first_file, first_line) == (file, line):
+            first_id, first_file, first_line, digest = first[hash(row[0])]
+            if first_id != row[0] or (first_file, first_line) == (file, line):
                 kept.append((line, row))
             elif digest != hash(row):
                 raise InputError(
@@ -363,10 +367,14 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
             where.append("year = ?")
             params.append(year)
         words = re.findall(r"\w+", search or "")
-        if words:  # each word begins a word of the id, title or lead
+        if words:  # each word begins a word of the title or lead, or the text begins the id
             query = " AND ".join(f'"{word}"*' for word in words)
-            where.append("rowid in (select rowid from events_search where events_search match ?)")
-            params.append(query)
+            where.append(
+                "(rowid in (select rowid from events_search where events_search match ?) "
+                "or (id >= ? and id < ?))"
+            )
+            prefix = (search or "").strip().lower()
+            params += [query, prefix, prefix + "\U0010ffff"]
         elif search:
             where.append("(title like ? or lead like ? or id like ?)")
             params += [f"%{search}%"] * 3
@@ -604,10 +612,11 @@ def m016_indexes_for_the_queries(db: Database) -> None:
     db.table("publish_log").create_index(["day"])
     # the calendar counts events per day and origin from the index alone
     db.table("events").create_index(["month", "day", "origin"])
-    # `events list --search`: a full-text index of id, title and lead, words found by their
-    # beginning (trigrams, which find any piece of a word, cost the import four times its time)
+    # `events list --search`: a full-text index of title and lead, words found by their
+    # beginning (trigrams, which find any piece of a word, cost the import four times its time;
+    # ids, a distinct word each for the data set's checksums, are found by the primary key)
     db.execute(
-        "create virtual table events_search using fts5(id, title, lead, content='events', "
+        "create virtual table events_search using fts5(title, lead, content='events', "
         "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', detail=column)"
     )
     db.execute("insert into events_search(events_search) values ('rebuild')")
@@ -615,13 +624,13 @@ def m016_indexes_for_the_queries(db: Database) -> None:
     # in bulk; a changed or deleted one by these triggers
     db.execute(
         "create trigger events_search_delete after delete on events begin "
-        "insert into events_search(events_search, rowid, id, title, lead) "
-        "values ('delete', old.rowid, old.id, old.title, old.lead); end"
+        "insert into events_search(events_search, rowid, title, lead) "
+        "values ('delete', old.rowid, old.title, old.lead); end"
     )
     db.execute(
-        "create trigger events_search_update after update of id, title, lead on events begin "
-        "insert into events_search(events_search, rowid, id, title, lead) "
-        "values ('delete', old.rowid, old.id, old.title, old.lead); "
-        "insert into events_search(rowid, id, title, lead) "
-        "values (new.rowid, new.id, new.title, new.lead); end"
+        "create trigger events_search_update after update of title, lead on events begin "
+        "insert into events_search(events_search, rowid, title, lead) "
+        "values ('delete', old.rowid, old.title, old.lead); "
+        "insert into events_search(rowid, title, lead) "
+        "values (new.rowid, new.title, new.lead); end"
     )
