@@ -367,7 +367,7 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(text.encode()):08x}"
     parts = _encode([{"blocks": [block]}])
     return (event_id, month, day, year, title, lead, None, _TAGS[kind], 0, 0, source,
-            "wikipedia", parts)  # fmt: skip
+            "wikipedia", parts, None)  # fmt: skip
 
 
 def wiki_record_to_event(record: dict[str, Any]) -> Event:

@@ -47,6 +47,7 @@ class Capabilities:
     url_length: int | None = None  # a URL counts as this many characters (Mastodon: 23)
     min_length: int = 0
     title_length: tuple[int, int] | None = None  # (min, max) characters of a title
+    unique_titles: bool = False  # a title used before is refused (Discourse)
 
 
 @dataclass(frozen=True)

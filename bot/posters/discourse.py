@@ -224,6 +224,10 @@ class DiscoursePoster(Poster):
         mention_syntax="@{handle}",
         min_length=20,
         title_length=(15, 255),
+        # a title another topic has is refused ("Title has already been used") while the site
+        # setting allow_duplicate_topic_titles is off, its default (Discourse's
+        # config/site_settings.yml; the title's unique_among validation in app/models/topic.rb)
+        unique_titles=True,
     )
     secret_settings = ("api_key",)
     can_find = True

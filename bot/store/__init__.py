@@ -605,6 +605,12 @@ def m007_alerts(db: Database) -> None:
 
 
 @migrations()
+def m010_topic_title(db: Database) -> None:
+    # an event's own topic title (``topic_title:``), instead of the generated one
+    db.table("events").add_column("topic_title", str)
+
+
+@migrations()
 def m016_indexes_for_the_queries(db: Database) -> None:
     # status and the pick read a destination's rows of some states (failed, sent, ...), and
     # `history --date` a day of every destination: each by an index, not a scan of the log

@@ -111,6 +111,12 @@ class EventLookups:
             "select id, parts from events where parts like '%mentions%' order by id"
         )
 
+    def event_credits(self) -> Iterator[tuple[str, str]]:
+        """(id, credit) of the events that thank someone, by id."""
+        return self.db.conn.execute(
+            "select id, credit from events where credit is not null order by id"
+        )
+
     def event_naming_list(self, name: str) -> str | None:
         """The id of an event whose parts name the mention list ``name``."""
         used = self.db.conn.execute(

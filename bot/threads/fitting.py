@@ -152,11 +152,14 @@ def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]
     cap = caps.max_mentions
     if cap is None or len(pinging) <= cap:
         return [post]
-    overflow = pinging[cap:]
+    # the member the lead thanks stays where they are thanked: the FYI line makes room
+    listed = [m for m in post.mentions if m != post.thanked]
+    room = cap - (1 if post.thanked is not None and post.thanked in pinging else 0)
+    overflow = [m for m in pinging if m != post.thanked][room:]
     waiting = {member.id for member in overflow}  # a set: a list of 10,000 is tested per member
     kept = [m for m in post.mentions if m.id not in waiting]
-    old_line = "FYI " + " ".join(mention_text(m) for m in post.mentions)
-    new_line = "FYI " + " ".join(mention_text(m) for m in kept)
+    old_line = "FYI " + " ".join(mention_text(m) for m in listed)
+    new_line = "FYI " + " ".join(mention_text(m) for m in kept if m != post.thanked)
     if old_line not in post.body:
         warnings.append(
             f"post {post.number}: {len(pinging)} mentions, over the cap of {cap}, and its FYI "
