@@ -76,6 +76,8 @@ class Config:
     lists: list[dict[str, Any]] = field(default_factory=list)
     # fetching content (bot.content.fetching.FetchSettings): feed and summary URLs, cache...
     content: dict[str, Any] = field(default_factory=dict)
+    # the web page (bot.web.settings.WebSettings): host, port, users...; secrets as SecretRef
+    web: dict[str, Any] = field(default_factory=dict)
 
     def destination(self, name: str) -> Destination:
         if name not in self.destinations:

@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from bot.config import (
@@ -99,6 +100,42 @@ class DestinationIn(BaseModel):
         return value
 
 
+SecretIn = dict[Literal["$env", "$file"], Annotated[str, StringConstraints(min_length=1)]]
+
+
+class WebUserIn(BaseModel):
+    """A person who may log in to the web page (bot.web): a role and one way to prove it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["curator", "operator"]
+    password_hash: Annotated[str, StringConstraints(pattern=r"^(scrypt|pbkdf2):\S+\$\S+\$\S+$")] | None = None
+    token: SecretIn | None = None
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> WebUserIn:
+        if (self.password_hash is None) == (self.token is None):
+            raise ValueError(
+                "give either password_hash (from 'anniversary-bot serve --hash-password') or "
+                "token ({$env: NAME} or {$file: path}), not both or neither"
+            )
+        return self
+
+
+class WebIn(BaseModel):
+    """The web page (bot.web.settings.WebSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$")] = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    path_prefix: Annotated[str, StringConstraints(pattern=r"^(/[A-Za-z0-9._~-]+)*$")] = ""
+    secret_key: SecretIn | None = None
+    session_hours: float = Field(12.0, gt=0, le=24 * 31)
+    secure_cookies: bool = False
+    users: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")], WebUserIn] = {}
+
+
 # the destination keys parse_config does not copy as they are
 SPECIAL = ("type", "format", "pick")
 
@@ -111,6 +148,7 @@ class ConfigIn(BaseModel):
     timezone: str | None = None
     lists: list[MentionListIn] = []
     content: ContentIn | None = None
+    web: WebIn | None = None
     destinations: dict[str, DestinationIn] = Field(min_length=1)
 
 
@@ -200,7 +238,22 @@ def parse_config(path: Path) -> Config:
         destinations=destinations,
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
+        web=_web_settings(parsed.web, location, base) if parsed.web else {},
     )
+
+
+def _web_settings(web: WebIn, location: Location, base: Path) -> dict[str, Any]:
+    """The ``web:`` keys as given, its secrets (the session key, the users' tokens) as
+    ``SecretRef``s, read only by ``serve``."""
+    data = web.model_dump(exclude_unset=True)
+    if web.secret_key is not None:
+        where = f"{location.at(('web', 'secret_key'))}: web.secret_key"
+        data["secret_key"] = secret_reference(web.secret_key, where, base)
+    for name, user in web.users.items():
+        if user.token is not None:
+            where = f"{location.at(('web', 'users', name, 'token'))}: web.users.{name}.token"
+            data["users"][name]["token"] = secret_reference(user.token, where, base)
+    return data
 
 
 def _at_line(

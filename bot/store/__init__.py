@@ -18,6 +18,7 @@ from sqlite_utils.migrations import Migrations
 from bot import clock
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
+from bot.store.audit import AuditTable
 from bot.store.drafts import DraftsTable
 from bot.store.lookups import EventLookups
 from bot.store.publish_log import PublishLogTable
@@ -67,7 +68,7 @@ class ImportResult:
     lists: int
 
 
-class Store(EventLookups, PublishLogTable, DraftsTable):
+class Store(EventLookups, PublishLogTable, DraftsTable, AuditTable):
     """All access to the SQLite file goes through here: every SQL statement of the package is
     a method of this class (the publish log's, the drafts' and the narrow lookups' live in
     their own modules of this package)."""
@@ -471,3 +472,17 @@ def m006_claims_and_sources(db: Database) -> None:
     # the file each curated event was last imported from, so an event that cannot be rendered
     # is reported with the file a person has to fix
     db.table("events").add_column("imported_from", str)
+
+
+@migrations()
+def m015_audit(db: Database) -> None:
+    # the web page's changes (bot/web/): who did what, when, to which day and destination
+    db.table("audit").create(
+        {
+            "id": int, "at": str, "user": str, "role": str, "action": str, "target": str,
+            "detail": str, "day": str, "destination": str,
+        },
+        pk="id",
+        not_null={"at", "user", "role", "action", "target"},
+    )  # fmt: skip
+    db.table("audit").create_index(["day"])
