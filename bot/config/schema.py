@@ -100,6 +100,8 @@ class DestinationIn(BaseModel):
         return value
 
 
+PasswordHash = Annotated[str, StringConstraints(pattern=r"^(scrypt|pbkdf2):\S+\$\S+\$\S+$")]
+UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
 SecretIn = dict[Literal["$env", "$file"], Annotated[str, StringConstraints(min_length=1)]]
 
 
@@ -109,7 +111,7 @@ class WebUserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["curator", "operator"]
-    password_hash: Annotated[str, StringConstraints(pattern=r"^(scrypt|pbkdf2):\S+\$\S+\$\S+$")] | None = None
+    password_hash: PasswordHash | None = None
     token: SecretIn | None = None
 
     @model_validator(mode="after")
@@ -133,7 +135,7 @@ class WebIn(BaseModel):
     secret_key: SecretIn | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 31)
     secure_cookies: bool = False
-    users: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")], WebUserIn] = {}
+    users: dict[UserName, WebUserIn] = {}
 
 
 # the destination keys parse_config does not copy as they are
