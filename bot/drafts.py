@@ -629,12 +629,22 @@ def threads_to_publish(store: Store, destination, day: dt.date, fresh: list[Thre
     return DayPlan(out, held, fresh, {d.event_id: d for d in drafts})
 
 
-def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
-    """Lines for ``status``: drafts that wait for a person from ``today`` on, and the next
-    ``days`` days of destinations that require approval with nothing approved yet."""
+def waits_for_a_draft(store: Store, destination, day: dt.date) -> bool:
+    """A destination that posts only approved drafts has events on ``day`` and nothing in the
+    publish log for it: without a draft (the caller knows there is none), it is held."""
     from bot.publishing.log import PublishLog
     from bot.threads.select import anniversary_events
 
+    return (
+        destination.require_approval
+        and not PublishLog(store).planned_event_ids(destination.name, day)
+        and bool(anniversary_events(store, day, destination.leap_day))
+    )
+
+
+def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
+    """Lines for ``status``: drafts that wait for a person from ``today`` on, and the next
+    ``days`` days of destinations that require approval with nothing approved yet."""
     lines = []
     drafts = Drafts(store).list(since=today)
     for draft in drafts:
@@ -650,16 +660,13 @@ def attention(store: Store, config, today: dt.date, days: int = 7) -> list[str]:
         else:
             lines.append(f"{where}: {draft.label}: waits for approval")
     drafted = {(d.destination, d.day) for d in drafts}
-    publish_log = PublishLog(store)
     for dest in config.destinations.values():
         if not dest.require_approval:
             continue
         missing = [
             day
             for day in (today + dt.timedelta(days=n) for n in range(days))
-            if (dest.name, day) not in drafted
-            and not publish_log.planned_event_ids(dest.name, day)
-            and anniversary_events(store, day, dest.leap_day)
+            if (dest.name, day) not in drafted and waits_for_a_draft(store, dest, day)
         ]
         if missing:
             span = str(missing[0])

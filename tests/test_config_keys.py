@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Destination
-from bot.config.schema import SPECIAL, ContentIn, DestinationIn, PickIn, WebIn
+from bot.config import AlertSettings, Destination
+from bot.config.schema import SPECIAL, AlertsIn, ContentIn, DestinationIn, PickIn, WebIn
 from bot.content.fetching import FetchSettings
 from bot.content.pick import PickSettings
 from bot.web.settings import WebSettings
@@ -53,9 +53,14 @@ def test_a_destinations_keys_are_declared_alike_for_validation_and_the_run():
 
 @pytest.mark.parametrize(
     ("model", "settings"),
-    [(PickIn, PickSettings), (ContentIn, FetchSettings), (WebIn, WebSettings)],
+    [
+        (PickIn, PickSettings),
+        (ContentIn, FetchSettings),
+        (AlertsIn, AlertSettings),
+        (WebIn, WebSettings),
+    ],
 )
-def test_pick_and_content_settings_are_declared_alike(model, settings):
+def test_pick_content_and_alert_settings_are_declared_alike(model, settings):
     assert set(model.model_fields) == {f.name for f in dataclasses.fields(settings)}
     assert _model_defaults(model) == _defaults(settings)
 
@@ -66,6 +71,8 @@ def test_the_example_config_names_every_key():
         (set(DestinationIn.model_fields) - {"pick"})
         | set(PickIn.model_fields)
         | set(ContentIn.model_fields)
+        | set(AlertsIn.model_fields)
+        | {"alerts", "heartbeat", "events"}
         | set(WebIn.model_fields)
     )
     missing = sorted(key for key in keys if f"{key}:" not in text)

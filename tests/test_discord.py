@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot import __version__
 from bot.errors import ConfigError
 from bot.events.mentions import Member, MentionDirectory
 from bot.posters.base import OutgoingPost, PostError, Published
@@ -41,9 +42,25 @@ def forum():
         assert s.violations == []
 
 
-def make_poster(url: str, tmp_path, **extra) -> DiscordPoster:
+class FakeTime:
+    """A clock and a sleep that only pretend: pacing is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make_poster(url: str, tmp_path, fake_time: FakeTime | None = None, **extra) -> DiscordPoster:
     settings = DiscordPoster.validate_settings({"webhook_url": url, **extra}, "test", tmp_path)
-    poster = DiscordPoster("disc", settings)
+    timing = {"clock": fake_time.clock, "sleep": fake_time.sleep} if fake_time else {}
+    poster = DiscordPoster("disc", settings, **timing)
     # keep the tests quick: urllib3 backs off 0.5 s, 1 s, ... by default
     poster.http.session.get_adapter("http://").max_retries.backoff_factor = 0.01
     return poster
@@ -238,6 +255,62 @@ def rate_limited(header: str, retry_after: float, is_global: bool):
     return 429, {"Retry-After": header}, body
 
 
+# --- API versions, User-Agent and pacing ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("pasted", [6, 8, 10])
+def test_requests_go_to_api_v10_whatever_version_the_url_names(tmp_path, pasted):
+    with DiscordServer(version=pasted) as server:
+        poster = make_poster(server.url, tmp_path)
+        poster.publish(post(1), None, None)
+        route = f"/api/v10/webhooks/{WEBHOOK_ID}/{TOKEN}"
+        assert [urlsplit(r.path).path for r in server.requests] == [route, route]
+        assert server.served_versions == [10, 10] and server.violations == []
+
+
+@pytest.mark.parametrize("pasted", [6, 10])
+def test_a_rate_limit_is_read_in_seconds_whatever_version_the_url_names(tmp_path, pasted):
+    """An unversioned URL is served by v6, which says 150 s as 150000 (milliseconds): read as
+    seconds that was a retry 41 hours later and a missed day."""
+    with DiscordServer(version=pasted) as server:
+        server.limit_next_post(150.0)  # longer than the HTTP layer sleeps through
+        poster = make_poster(server.url, tmp_path)
+        with pytest.raises(PostError) as raised:
+            poster.publish(post(1), None, None)
+        assert raised.value.retryable is True and raised.value.retry_after == 150
+        assert "150 s" in str(raised.value) and server.messages == []
+
+
+def test_the_user_agent_is_discords_bot_form(server, tmp_path):
+    make_poster(server.url, tmp_path).publish(post(1), None, None)
+    agents = {r.headers["User-Agent"] for r in server.requests}
+    assert agents == {f"DiscordBot (https://pypi.org/project/anniversary-bot/, {__version__})"}
+
+
+def test_posts_are_paced_on_the_rate_limit_headers_not_on_429s(tmp_path):
+    fake = FakeTime()
+    with DiscordServer(rate_limit=(5, 2.0), clock=fake.clock) as server:
+        poster = make_poster(server.url, tmp_path, fake)
+        lead = poster.publish(post(1), None, None)
+        for number in range(2, 12):
+            poster.publish(post(number), lead, lead)
+        assert len(server.messages) == 11 and server.limited == 0
+        # posts 1-5 empty the bucket, the 6th waits its reset, 6-10 empty it again
+        assert fake.sleeps == [2.0, 2.0]
+        assert server.violations == []
+
+
+def test_a_pacing_wait_past_two_minutes_is_the_next_retry_not_slept(tmp_path):
+    fake = FakeTime()
+    with DiscordServer(rate_limit=(1, 600.0), clock=fake.clock) as server:
+        poster = make_poster(server.url, tmp_path, fake)
+        lead = poster.publish(post(1), None, None)
+        with pytest.raises(PostError, match="no request left for 600 s") as raised:
+            poster.publish(post(2), lead, lead)
+        assert raised.value.retryable is True and raised.value.retry_after == 600
+        assert fake.sleeps == [] and len(server.posts()) == 1 and server.limited == 0
+
+
 # --- errors -------------------------------------------------------------------------------------
 
 
@@ -351,9 +424,32 @@ def test_check_reads_the_webhook(server, tmp_path):
     said = make_poster(server.url, tmp_path).check()
     assert said == (
         f"webhook 'Anniversaries' answers: it posts to channel {CHANNEL_ID} on server {GUILD_ID} "
-        "(text channel)"
+        "(text channel); API v10 (webhook_url names no version, which Discord serves as v6)"
     )
     assert [r.method for r in server.requests] == ["GET"] and TOKEN not in said
+
+
+@pytest.mark.parametrize(
+    ("pasted", "said"), [(10, "API v10"), (8, "API v10 (webhook_url names v8)")]
+)
+def test_check_names_the_api_version(tmp_path, pasted, said):
+    with DiscordServer(version=pasted) as server:
+        assert make_poster(server.url, tmp_path).check().endswith(f"(text channel); {said}")
+
+
+def test_config_check_names_the_api_version(server, tmp_path, cli_run, monkeypatch):
+    from tests.conftest import write_config
+
+    monkeypatch.setenv("DISCORD_WEBHOOK_URL", server.url)
+    config = write_config(
+        tmp_path / "bot.yaml",
+        "  disc:\n    type: discord\n    webhook_url: {$env: DISCORD_WEBHOOK_URL}\n",
+    )
+    code, out, err = cli_run("--config", str(config), "config", "check")
+    assert code == 0, err
+    assert "disc (discord): webhook 'Anniversaries' answers" in out
+    assert "API v10 (webhook_url names no version, which Discord serves as v6)" in out
+    assert TOKEN not in out + err
 
 
 def test_check_of_a_deleted_webhook(server, tmp_path):

@@ -40,7 +40,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("preview", ["bot.preview.text", "bot.preview.html", "bot.preview.day"]),
     ("operations", ["bot.operations.publish_report", "bot.operations.retry",
                     "bot.operations.draft_review", "bot.operations.listings",
-                    "bot.operations.config_check", "bot.operations.review"]),
+                    "bot.operations.config_check", "bot.operations.alerts",
+                    "bot.operations.heartbeat", "bot.operations.watch",
+                    "bot.operations.review"]),
     ("web", ["bot.web"]),  # the web page: beside the CLI, over the same library
     ("cli", ["bot.cli", "bot.__main__"]),
     ("testing", ["bot.testing"]),  # the adapter contract suite: only tests import it

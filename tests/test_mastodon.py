@@ -22,6 +22,7 @@ from bot.errors import ConfigError
 from bot.model.dates import AnniversaryDate
 from bot.posters.base import OutgoingPost, PostError, Published
 from bot.posters.mastodon import (
+    IDEMPOTENCY_KEY_LIFETIME,
     MastodonPoster,
     count_graphemes,
     count_length,
@@ -198,7 +199,7 @@ def test_declares_what_mastodon_takes():
     assert (caps.replies, caps.titles, caps.images) == (True, False, True)
     assert caps.mention_syntax == "{handle}"
     assert MastodonPoster.platform == "mastodon" and MastodonPoster.formats == ("text",)
-    assert MastodonPoster.can_find is False and MastodonPoster.resend_window == 3600
+    assert MastodonPoster.can_find is False and MastodonPoster.resend_window == 3000
     assert MastodonPoster.secret_settings == ("access_token",)
 
 
@@ -242,7 +243,7 @@ def test_sending_a_post_again_creates_no_duplicate(server, tmp_path):
 def test_mastodon_forgets_the_key_after_an_hour(server, tmp_path):
     poster = make_poster(server.url, tmp_path)
     first = poster.publish(post(1), None, None)
-    server.offset = MastodonPoster.resend_window + 1
+    server.offset = IDEMPOTENCY_KEY_LIFETIME + 1
     later = poster.publish(post(1), None, None)
     assert later.remote_id != first.remote_id and len(server.statuses) == 2
 
@@ -292,6 +293,39 @@ def test_past_the_hour_a_post_left_sending_waits_for_a_person(server, tmp_path, 
 
     assert [p.state for p in result.posts] == ["unconfirmed", "planned"]
     assert server.requests == []
+
+
+def test_a_resend_at_the_end_of_the_window_still_lands_inside_mastodons_hour(tmp_path, store):
+    """The lead went out at once with its four images, then the process died. The resend,
+    decided as late as the window allows, uploads the images again, and this time Mastodon
+    takes 50 s to process each: the status must still reach Mastodon inside the key's hour,
+    or it is posted twice."""
+    from bot.publishing.log import PublishLog, outgoing_posts, publish_thread
+    from bot.threads.render import Post, Thread
+
+    fake = FakeTime()
+    images = [_image(tmp_path, f"{n}.jpg", f"Image {n}.") for n in range(4)]
+    posts = [Post(1, "The lead.", images=images), Post(2, "The second.")]
+    thread = Thread("1969-07-20-apollo-11", AnniversaryDate(7, 20, 1969), DAY, "text", posts)
+    start = dt.datetime(2026, 7, 20, 7, 0, tzinfo=dt.UTC)
+    with FakeMastodon(processing_polls=0, clock=fake.clock) as server:
+        outgoing = outgoing_posts(thread, "masto")
+        log = PublishLog(store, lambda: start)
+        log.plan(outgoing, "masto")
+        log.mark_sending(outgoing[0].key)
+        poster = make_poster(server.url, tmp_path, clock=fake.clock, sleep=fake.sleep)
+        first = poster.publish(outgoing[0], None, None)  # reached Mastodon; the crash follows
+
+        age = MastodonPoster.resend_window
+        fake.now += age
+        server.processing_seconds = 50.0
+        later = start + dt.timedelta(seconds=age)
+        result = publish_thread(store, poster, "masto", thread, clock=lambda: later)
+
+        assert [p.state for p in result.posts] == ["sent", "sent"]
+        assert result.posts[0].remote_id == first.remote_id
+        assert server.texts() == ["The lead.", "The second."]  # the lead once
+        assert fake.now - 1000.0 < IDEMPOTENCY_KEY_LIFETIME  # the resend was inside the hour
 
 
 def test_a_sensitive_post_has_a_content_warning(server, tmp_path):
@@ -502,6 +536,53 @@ def test_the_wait_for_an_image_is_bounded(tmp_path):
         assert server.statuses == {}
         assert server.calls().count("POST /api/v1/statuses") == 0
         assert len(server.requests) == 1 + len(fake.sleeps)
+
+
+def test_the_wait_for_all_the_images_of_a_status_is_bounded(tmp_path):
+    with FakeMastodon(processing_seconds=50.0) as server:
+        fake = FakeTime()
+        server.clock = fake.clock
+        poster = make_poster(server.url, tmp_path, clock=fake.clock, sleep=fake.sleep)
+        poster.media_budget = 120.0
+        images = tuple(_image(tmp_path, f"{n}.jpg", f"Image {n}.") for n in range(4))
+        with pytest.raises(PostError, match="2.jpg was still being processed after 16 s"):
+            poster.publish(post(1, images=images), None, None)
+        assert sum(fake.sleeps) == 120 and server.statuses == {}
+
+
+def test_an_image_mastodon_fails_to_process_is_left_out_with_a_warning(tmp_path, caplog):
+    with FakeMastodon(processing_fails=True) as server:
+        fake = FakeTime()
+        poster = make_poster(server.url, tmp_path, clock=fake.clock, sleep=fake.sleep)
+        broken = _image(tmp_path, "broken.jpg", "A broken image.")
+        published = poster.publish(post(1, images=(broken,)), None, None)
+        (media_id,) = server.media
+        assert server.calls() == [
+            "POST /api/v2/media",
+            f"GET /api/v1/media/{media_id}",  # 422: processing failed
+            "POST /api/v1/statuses",
+        ]
+        assert server.statuses[published.remote_id]["media_ids"] == []
+        assert server.texts() == [post(1).body]
+        assert "image broken.jpg left out" in caplog.text
+        assert "Error processing thumbnail" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(422, "File type of uploaded media could not be verified"),
+     (500, "Error processing thumbnail for uploaded media")],
+)  # fmt: skip
+def test_an_image_refused_on_upload_is_left_out_with_a_warning(tmp_path, caplog, status, error):
+    # app/controllers/api/v2/media_controller.rb: 422 for an unverifiable type, 500 when
+    # processing fails during the upload (the HTTP layer tries a 500 five times)
+    with FakeMastodon(processing_polls=0) as server:
+        server.script = [(status, {}, {"error": error})] * (1 if status == 422 else 5)
+        poster = make_poster(server.url, tmp_path)
+        image = _image(tmp_path, "odd.jpg", "An odd image.")
+        published = poster.publish(post(1, images=(image,)), None, None)
+        assert server.statuses[published.remote_id]["media_ids"] == []
+        assert f"image odd.jpg left out: 127.0.0.1:{urlsplit(server.url).port}" in caplog.text
 
 
 def test_at_most_the_instances_number_of_images_go_with_a_status(tmp_path, caplog):

@@ -8,7 +8,7 @@ from bot.posters import available_posters
 from bot.testing import installed_harnesses
 from bot.testing.contract import *  # noqa: F403 - the contract's tests and fixtures
 from tests.harnesses.builtin import ConsoleHarness, OutboxHarness, WebhookHarness
-from tests.harnesses.discord import DiscordHarness
+from tests.harnesses.discord import DiscordHarness, DiscordV10Harness
 from tests.harnesses.discourse import DiscourseHarness, DiscourseNewUserHarness
 from tests.harnesses.mastodon import MastodonHarness
 from tests.harnesses.matrix import MatrixHarness
@@ -22,6 +22,7 @@ HARNESSES = [
     DiscourseNewUserHarness,  # Discourse's limits for a trust-level-0 account
     MastodonHarness,
     DiscordHarness,
+    DiscordV10Harness,
     SlackHarness,
     MatrixHarness,
     *installed_harnesses(),

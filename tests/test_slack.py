@@ -14,7 +14,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.events.mentions import Member
-from bot.posters.base import OutgoingPost, PostError, Published
+from bot.posters.base import Outcome, OutgoingPost, PostError, Published
 from bot.posters.slack import EVENT_TYPE, SlackPoster
 from bot.publishing.log import PublishLog, outgoing_posts, publish_thread
 from bot.threads.render import ZERO_WIDTH_SPACE
@@ -289,11 +289,57 @@ def test_long_429_is_recorded_with_its_wait_not_slept(server, tmp_path):
     assert len(server.posted()) == 1 and server.messages == []
 
 
-def test_an_internal_error_is_retryable(server, tmp_path):
-    server.script = [(200, {}, {"ok": False, "error": "internal_error"})]
-    with pytest.raises(PostError, match="refused: internal_error$") as raised:
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error"])
+def test_an_internal_error_of_a_post_is_an_unknown_outcome(server, tmp_path, error):
+    server.script = [(200, {}, {"ok": False, "error": error})]
+    with pytest.raises(PostError, match=f"refused: {error} .Slack may have posted it") as raised:
         make_poster(server, tmp_path).publish(post(1), None, None)
-    assert raised.value.retryable is True
+    assert raised.value.retryable is True and raised.value.outcome == Outcome.UNKNOWN
+
+
+def test_an_internal_error_of_a_read_is_retryable_and_sent_nothing(server, tmp_path):
+    server._conversations_history = lambda args: (200, {}, {"ok": False, "error": "internal_error"})
+    with pytest.raises(PostError, match="refused: internal_error$") as raised:
+        make_poster(server, tmp_path).find(post(1), None)
+    assert raised.value.retryable is True and raised.value.outcome == Outcome.NOT_SENT
+
+
+def _thread_of_two():
+    from bot.threads.render import render_thread
+
+    return render_thread(make_event(), DAY, "text", DIRECTORY, platform="slack")
+
+
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error"])
+def test_a_post_slack_kept_despite_an_internal_error_is_looked_up_not_resent(
+    server, tmp_path, store, error
+):
+    """Slack's docs: after internal_error or fatal_error the message may have been posted.
+    The next run finds it by its key instead of posting it a second time."""
+    thread = _thread_of_two()
+    posts = outgoing_posts(thread, "slk")
+    server.fail_after_posting = [error]
+    first = publish_thread(store, make_poster(server, tmp_path), "slk", thread)
+    assert [p.state for p in first.posts] == ["sending", "planned"] and first.sent_now == 0
+
+    again = publish_thread(store, make_poster(server, tmp_path), "slk", thread, retry_now=True)
+    assert [p.state for p in again.posts] == ["sent", "sent"] and again.sent_now == 1
+    keys = [m["metadata"]["event_payload"]["key"] for m in server.messages]
+    assert keys == [p.key for p in posts]  # each once
+    assert again.posts[0].remote_id == server.messages[0]["ts"]
+
+
+def test_without_the_history_scope_an_internal_error_waits_for_a_person(tmp_path, store):
+    with SlackServer(scopes="chat:write") as server:
+        thread = _thread_of_two()
+        server.fail_after_posting = ["internal_error"]
+        publish_thread(store, make_poster(server, tmp_path), "slk", thread)
+        again = publish_thread(store, make_poster(server, tmp_path), "slk", thread, retry_now=True)
+        assert [p.state for p in again.posts] == ["unconfirmed", "planned"]
+        assert (
+            "missing_scope" in again.posts[0].error and "channels:history" in again.posts[0].error
+        )
+        assert len(server.messages) == 1  # never re-sent blind
 
 
 def test_a_failing_permalink_does_not_fail_a_sent_post(server, tmp_path):

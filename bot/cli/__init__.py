@@ -31,6 +31,7 @@ BotGroup.LAZY_MODULES.update(
         "config": "bot.cli.setup",
         "posters": "bot.cli.setup",
         "serve": "bot.cli.web",
+        "alerts": "bot.cli.alerts",
     }
 )
 

@@ -151,15 +151,17 @@ def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
 
     Example: anniversary-bot run --once
     """
+    from bot.operations.watch import Watch
     from bot.publishing.scheduler import DailyJob, run_forever
 
     setup_logging(default="INFO")
     config = obj.config
+    watch = Watch.of(config)  # alerts and heartbeat: their secrets read now, before any post
     store_path = obj.store.path  # opens (and on first use seeds) the store
     if not once:
-        run_forever(store_path, config)
+        run_forever(store_path, config, watch=watch)
         return
-    job = DailyJob(store_path, config, on_wait=tell_waiting)
+    job = DailyJob(store_path, config, on_wait=tell_waiting, watch=watch)
     failures = 0
     for dest in obj.destinations(names):
         outcome = job.run_destination(dest.name, force=True)

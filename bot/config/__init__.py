@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ class Destination:
     secret_keys: tuple[str, ...] = ()
     # the daily pick (bot.content.pick): None or a mapping with "enabled" and its rules
     pick: dict[str, Any] | None = None
+    # the heartbeat URL pinged after each day's job ({$env: NAME} or {$file: path}, resolved
+    # only by the daemon and ``run --once``: bot.operations.heartbeat); None: the global one
+    heartbeat: dict[str, str] | None = None
 
     def unread_secrets(self) -> list[SecretRef]:
         """The secrets of its settings not read yet (``{$env: NAME}``, ``{$file: path}``)."""
@@ -66,6 +70,33 @@ class Destination:
             raise without_secret_values(error, resolved) from None
 
 
+class AlertEvent(StrEnum):
+    """What an alert is sent for (bot.operations.alerts)."""
+
+    FAILED = "failed"  # a post failed and has no retry left today
+    MISSED = "missed"  # a day, or a post of it, ended without being sent
+    UNCONFIRMED = "unconfirmed"  # a post may have gone out: a person decides
+    HELD = "held"  # a day held for approval close to its time
+    RESTARTED = "restarted"  # the daemon started after a crash
+
+
+@dataclass(frozen=True)
+class AlertUrl:
+    """An Apprise URL, as the config names it ({$env: NAME} or {$file: path}: resolved only
+    when alerts are sent), and the events it is told about."""
+
+    url: dict[str, str]
+    events: tuple[AlertEvent, ...] = tuple(AlertEvent)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """``alerts:``: where alerts go, and how long before a held day's time it is reported."""
+
+    urls: list[AlertUrl] = field(default_factory=list)
+    held_hours: float = 2.0
+
+
 @dataclass
 class Config:
     path: Path | None
@@ -78,6 +109,9 @@ class Config:
     content: dict[str, Any] = field(default_factory=dict)
     # the web page (bot.web.settings.WebSettings): host, port, users...; secrets as SecretRef
     web: dict[str, Any] = field(default_factory=dict)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    # the heartbeat URL of every destination without its own (see Destination.heartbeat)
+    heartbeat: dict[str, str] | None = None
 
     def destination(self, name: str) -> Destination:
         if name not in self.destinations:
@@ -109,9 +143,20 @@ class Config:
                 shown[key] = MASK if secret else value
             if dest.pick is not None:
                 shown["pick"] = dest.pick
+            if dest.heartbeat is not None:
+                shown["heartbeat"] = MASK
             data["destinations"][name] = shown
         if self.content:
             data["content"] = self.content
+        if self.alerts.urls:
+            data["alerts"] = {
+                "urls": [
+                    {"url": MASK, "events": [str(e) for e in x.events]} for x in self.alerts.urls
+                ],
+                "held_hours": self.alerts.held_hours,
+            }
+        if self.heartbeat is not None:
+            data["heartbeat"] = MASK
         if self.lists:
             data["lists"] = [x["name"] for x in self.lists]
         return data

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -19,6 +20,9 @@ from pydantic import (
 
 from bot.config import (
     TIME_PATTERN,
+    AlertEvent,
+    AlertSettings,
+    AlertUrl,
     Config,
     Destination,
     secret_reference,
@@ -74,6 +78,37 @@ class ContentIn(BaseModel):
     max_excerpt_chars: int = Field(6000, ge=100, le=MAX_TEXT_CHARS)
 
 
+def _secret_reference(value: Any) -> Any:
+    """A value that is a secret (an alert or heartbeat URL carries the credential itself):
+    ``{$env: NAME}`` or ``{$file: path}``; the message never quotes what was written."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, name),) = value.items()
+        if kind in ("$env", "$file") and isinstance(name, str) and name:
+            return value
+    raise ValueError("is a secret: write {$env: NAME} or {$file: path}, never the value itself")
+
+
+SecretReference = Annotated[dict[str, str], BeforeValidator(_secret_reference)]
+
+
+class AlertUrlIn(BaseModel):
+    """One Apprise URL of ``alerts.urls`` and the events it is told about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretReference
+    events: list[AlertEvent] = list(AlertEvent)
+
+
+class AlertsIn(BaseModel):
+    """``alerts:`` (bot.config.AlertSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[AlertUrlIn] = []
+    held_hours: float = Field(2.0, ge=0, le=48)
+
+
 class DestinationIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -89,6 +124,7 @@ class DestinationIn(BaseModel):
     rotate_mentions: bool = False
     require_approval: bool = False
     pick: PickIn | None = None
+    heartbeat: SecretReference | None = None
 
     @field_validator("time")
     @classmethod
@@ -102,7 +138,6 @@ class DestinationIn(BaseModel):
 
 PasswordHash = Annotated[str, StringConstraints(pattern=r"^(scrypt|pbkdf2):\S+\$\S+\$\S+$")]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
-SecretIn = dict[Literal["$env", "$file"], Annotated[str, StringConstraints(min_length=1)]]
 
 
 class WebUserIn(BaseModel):
@@ -112,7 +147,7 @@ class WebUserIn(BaseModel):
 
     role: Literal["curator", "operator"]
     password_hash: PasswordHash | None = None
-    token: SecretIn | None = None
+    token: SecretReference | None = None
 
     @model_validator(mode="after")
     def _one_way_in(self) -> WebUserIn:
@@ -132,7 +167,7 @@ class WebIn(BaseModel):
     host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$")] = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     path_prefix: Annotated[str, StringConstraints(pattern=r"^(/[A-Za-z0-9._~-]+)*$")] = ""
-    secret_key: SecretIn | None = None
+    secret_key: SecretReference | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 31)
     secure_cookies: bool = False
     users: dict[UserName, WebUserIn] = {}
@@ -151,6 +186,8 @@ class ConfigIn(BaseModel):
     lists: list[MentionListIn] = []
     content: ContentIn | None = None
     web: WebIn | None = None
+    alerts: AlertsIn | None = None
+    heartbeat: SecretReference | None = None
     destinations: dict[str, DestinationIn] = Field(min_length=1)
 
 
@@ -241,6 +278,8 @@ def parse_config(path: Path) -> Config:
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
         web=_web_settings(parsed.web, location, base) if parsed.web else {},
+        alerts=_alert_settings(parsed.alerts),
+        heartbeat=parsed.heartbeat,
     )
 
 
@@ -256,6 +295,13 @@ def _web_settings(web: WebIn, location: Location, base: Path) -> dict[str, Any]:
             where = f"{location.at(('web', 'users', name, 'token'))}: web.users.{name}.token"
             data["users"][name]["token"] = secret_reference(user.token, where, base)
     return data
+
+
+def _alert_settings(alerts: AlertsIn | None) -> AlertSettings:
+    if alerts is None:
+        return AlertSettings()
+    urls = [AlertUrl(x.url, tuple(dict.fromkeys(x.events))) for x in alerts.urls]
+    return AlertSettings(urls, alerts.held_hours)
 
 
 def _at_line(

@@ -2,9 +2,9 @@
 
 A webhook needs no bot account and no token beyond its URL, so the URL itself is the secret.
 
-- ``POST {webhook_url}?wait=true`` with ``content`` (at most 2,000 characters). ``wait=true``
-  makes Discord answer with the created message; without it a message that was not saved
-  gives no error and no id.
+- ``POST /api/v10/webhooks/{id}/{token}?wait=true`` with ``content`` (at most 2,000
+  characters). ``wait=true`` makes Discord answer with the created message; without it a
+  message that was not saved gives no error and no id.
 - Every request carries ``allowed_mentions: {"parse": [], "users": [ids]}``: only the members
   the post lists (with a Discord handle, their numeric user id) can be pinged, whatever the text
   says (``@everyone``, ``@here``, ``<@id>`` of someone else, role mentions). The core already
@@ -17,20 +17,34 @@ A webhook needs no bot account and no token beyond its URL, so the URL itself is
   can find its thread from the lead's id alone.
 - A webhook cannot look messages up, and Discord has no idempotency key: ``can_find`` is False,
   and a post interrupted while sending is left for a person to confirm.
+- API version: whatever version ``webhook_url`` names (the URL "Copy Webhook URL" gives names
+  none, and an unversioned route is served by API v6, whose ``Retry-After`` and ``retry_after``
+  are milliseconds), requests go to ``/api/v10/webhooks/{id}/{token}``, as discord.py builds its
+  routes (``discord/webhook/async_.py``: ``Route.BASE``), so a wait is always read in seconds
+  (https://discord.com/developers/docs/change-log, API v8: "retry_after ... now in seconds";
+  discord/discord-api-docs issues 2360 and 4722).
+- Etiquette (https://discord.com/developers/docs/reference#user-agent and
+  https://discord.com/developers/docs/topics/rate-limits#header-format): a ``DiscordBot (url,
+  version)`` User-Agent, and pacing: when an answer says ``X-RateLimit-Remaining: 0``, the next
+  request of that route waits ``X-RateLimit-Reset-After`` seconds instead of drawing a 429
+  (Discord bans an IP address after 10,000 refused requests, 429s included, in 10 minutes).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot import __version__
 from bot.posters.base import Capabilities, HandleFormat, OutgoingPost, Poster, PostError, Published
-from bot.secrets_filter import mask, shorten
+from bot.secrets_filter import Secret, mask, shorten
 
 log = logging.getLogger("bot.posters.discord")
 
@@ -58,7 +72,18 @@ FORUM_CHANNEL = Capabilities(
     title_length=(1, MAX_THREAD_NAME),
 )
 
-_WEBHOOK_URL = re.compile(r"^https?://[^/\s?#]+/api/(?:v\d+/)?webhooks/(\d+)/([\w-]+)/?$")
+_WEBHOOK_URL = re.compile(r"^https?://[^/\s?#]+/api/(?:v(\d+)/)?webhooks/(\d+)/([\w-]+)/?$")
+# The version every request uses, whatever webhook_url names: v10 is what discord.py sends
+# (Route.BASE = "https://discord.com/api/v10"), and from v8 on every wait Discord gives is in
+# seconds. An unversioned URL is served by v6, the default version, in milliseconds.
+API_VERSION = 10
+DEFAULT_API_VERSION = 6  # what Discord serves an unversioned route with
+# "User-Agent: DiscordBot ($url, $versionNumber)":
+# https://discord.com/developers/docs/reference#user-agent
+USER_AGENT = f"DiscordBot (https://pypi.org/project/anniversary-bot/, {__version__})"
+# a pause for the rate limit longer than this is not slept through: the post is retried later
+# (the same cap as the HTTP layer's Retry-After)
+MAX_PACING_WAIT = 120.0
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Markdown escapes as the core writes them (render.escape_markdown): a thread name is plain text
@@ -109,17 +134,38 @@ class DiscordPoster(Poster):
     can_find = False  # a webhook cannot list or search messages
     Settings = DiscordSettings
 
-    def __init__(self, destination: str, settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        destination: str,
+        settings: dict[str, Any],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         super().__init__(destination, settings)
         from bot.http import PlatformHTTP
 
-        self.url: str = settings["webhook_url"]
+        # an unread secret (``SecretRef``) until the destination posts: drafts and previews
+        # build the adapter without reading it
+        self.pasted_url: str = settings["webhook_url"]
         self.forum: bool = bool(settings.get("forum"))
         if self.forum:
             self.capabilities = FORUM_CHANNEL
-        self.http = PlatformHTTP("discord")
+        self.http = PlatformHTTP(
+            "discord", headers={"User-Agent": USER_AGENT}, max_retry_after=MAX_PACING_WAIT
+        )
+        self.clock, self.sleep = clock, sleep
+        # per route (the method: reading the webhook and executing it are two routes), the
+        # clock time until which Discord said the route has no request left
+        self._empty_until: dict[str, float] = {}
         self._guild_id: str | None = None
         self._preflight_done = False
+
+    @property
+    def url(self) -> str:
+        """The API v10 route of the pasted webhook URL. It holds the webhook's token as the
+        pasted URL does: a secret like it."""
+        return Secret(webhook_route(self.pasted_url))
 
     # --- publishing ---------------------------------------------------------------------------
 
@@ -228,10 +274,40 @@ class DiscordPoster(Poster):
     def _request(
         self, method: str, params: dict[str, str] | None = None, json: Any = None
     ) -> requests.Response:
+        self._pace(method)
         try:
-            return self.http.request(method, self.url, params=params, json=json)
+            response = self.http.request(method, self.url, params=params, json=json)
         except PostError as error:
+            if error.response is not None:
+                self._note_limit(method, error.response)
             raise self._explain(error, error.response) from None
+        self._note_limit(method, response)
+        return response
+
+    def _pace(self, method: str) -> None:
+        """Wait until the route has a request left, as Discord's headers said, before sending."""
+        wait = self._empty_until.get(method, 0.0) - self.clock()
+        if wait <= 0:
+            return
+        if wait > MAX_PACING_WAIT:
+            raise PostError(
+                f"discord: this webhook has no request left for {wait:.0f} s "
+                "(X-RateLimit-Reset-After)",
+                retryable=True,
+                retry_after=wait,
+            )
+        log.info("%s: discord rate limit: waiting %.1f s before sending", self.destination, wait)
+        self.sleep(wait)
+
+    def _note_limit(self, method: str, response: requests.Response) -> None:
+        # https://discord.com/developers/docs/topics/rate-limits#header-format: Remaining is
+        # what is left of the route's bucket, Reset-After the seconds until it fills again
+        remaining = _number(response.headers.get("X-RateLimit-Remaining"))
+        reset_after = _number(response.headers.get("X-RateLimit-Reset-After"))
+        if remaining is not None and remaining <= 0 and reset_after is not None:
+            self._empty_until[method] = self.clock() + reset_after
+        else:
+            self._empty_until.pop(method, None)
 
     def _explain(self, error: PostError, response: requests.Response | None) -> PostError:
         """Discord's own words for a refusal, never the webhook URL."""
@@ -297,7 +373,9 @@ class DiscordPoster(Poster):
 
     def _scrub(self, text: str) -> str:
         token = self.url.rsplit("/", 1)[-1]
-        return mask(text.replace(self.url, "[webhook_url]").replace(token, "[token]"))
+        for url in (self.pasted_url, self.url):
+            text = text.replace(url, "[webhook_url]")
+        return mask(text.replace(token, "[token]"))
 
     # --- the rest of the contract ---------------------------------------------------------------
 
@@ -308,7 +386,20 @@ class DiscordPoster(Poster):
         if data.get("guild_id"):
             where += f" on server {data['guild_id']}"
         mode = "forum: each event opens a thread" if self.forum else "text channel"
-        return f"webhook {name!r} answers: it posts to {where} ({mode})"
+        return f"webhook {name!r} answers: it posts to {where} ({mode}); {self.api_version()}"
+
+    def api_version(self) -> str:
+        """Which API version the requests use, and what webhook_url names, in words."""
+        pasted = pasted_api_version(self.pasted_url)
+        said = f"API v{API_VERSION}"
+        if pasted is None:
+            return (
+                f"{said} (webhook_url names no version, which Discord serves as "
+                f"v{DEFAULT_API_VERSION})"
+            )
+        if pasted != API_VERSION:
+            return f"{said} (webhook_url names v{pasted})"
+        return said
 
     def close(self) -> None:
         self.http.close()
@@ -322,6 +413,29 @@ def thread_name(post: OutgoingPost) -> str:
     if len(name) > MAX_THREAD_NAME:
         name = name[: MAX_THREAD_NAME - 1].rstrip() + "…"
     return name
+
+
+def webhook_route(url: str) -> str:
+    """The webhook's execute route at ``API_VERSION``, on the host ``url`` names, whatever
+    version ``url`` names (discord.py reads only the id and token from a pasted URL too)."""
+    match = _WEBHOOK_URL.match(url)
+    if match is None:  # DiscordSettings checked it: a URL made some other way is used as it is
+        return url
+    base = url[: url.index("/api/")]
+    return f"{base}/api/v{API_VERSION}/webhooks/{match.group(2)}/{match.group(3)}"
+
+
+def pasted_api_version(url: str) -> int | None:
+    """The API version ``url`` names, None when it names none (served as v6)."""
+    match = _WEBHOOK_URL.match(url)
+    return int(match.group(1)) if match and match.group(1) else None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _split(remote_id: str) -> tuple[str | None, str | None]:

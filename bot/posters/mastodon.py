@@ -4,14 +4,20 @@
   previous post of the thread: the thread is a chain of replies to the bot's own statuses) and,
   for a sensitive event, ``spoiler_text`` (a content warning) and ``sensitive``.
 - Every status carries an ``Idempotency-Key`` derived from the post's key (``idempotency_key``:
-  a SHA-256, never random). Mastodon keeps that key for an hour and answers a repeat with the
-  status it already created, so a post left "sending" by a crash is simply sent again within
-  ``resend_window`` (no lookup is needed: ``can_find`` is False; Mastodon has no search by a
-  client-chosen id).
+  a SHA-256, never random). Mastodon keeps that key for exactly an hour from the status it made
+  (``PostStatusService``: ``redis.setex(..., 3_600, ...)``) and answers a repeat with that
+  status, so a post left "sending" by a crash is simply sent again within ``resend_window``
+  (no lookup is needed: ``can_find`` is False; Mastodon has no search by a client-chosen id).
+  The window is the hour less ``RESEND_MARGIN``: a resend uploads its images again before the
+  status, and the status must still arrive inside the hour.
 - Images with a local ``file`` are uploaded first (``POST /api/v2/media`` with the caption as
   the description). Mastodon may answer 202 and process them in the background; a status that
   names an unprocessed attachment is refused, so the adapter polls ``GET /api/v1/media/{id}``
-  until the attachment has a URL, for at most ``media_timeout`` seconds.
+  until the attachment has a URL (as Mastodon.py's ``media_post(synchronous=True)`` does), for
+  at most ``media_timeout`` seconds an image and ``media_budget`` a status. An image Mastodon
+  cannot process (422 or 500 on upload; 422 "Error processing thumbnail" while polling:
+  ``Api::V1::MediaController#check_processing``) is left out with a warning, as an unreadable
+  file is: the text still goes out.
 - Limits come from ``GET /api/v2/instance`` (``load_limits``), defaults otherwise.
 
 ``count_length`` counts a status as Mastodon's ``StatusLengthValidator`` does; the core's
@@ -51,6 +57,14 @@ log = logging.getLogger("bot.posters.mastodon")
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 DEFAULT_MAX_MEDIA = 4
 MAX_DESCRIPTION = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH: a longer caption is refused
+# Mastodon keeps an Idempotency-Key this long (app/services/post_status_service.rb: the key's
+# redis entry is set with a 3,600 s expiry when the status is made)
+IDEMPOTENCY_KEY_LIFETIME = 3600.0
+# A resend decided at the end of the window uploads its images again before the status: up to
+# media_budget (240 s) of processing, plus the HTTP layer's waits (a Retry-After up to 120 s,
+# backoff). Ten minutes covers that with room, as Matrix keeps ten minutes under its shortest
+# transaction-id lifetime.
+RESEND_MARGIN = 600.0
 # content warnings, longest first: the first that fits in the limit with the body is used
 # (spoiler_text counts toward the status's limit, and the body was fitted without it)
 GENERIC_WARNING = "Sensitive history"
@@ -399,10 +413,11 @@ class MastodonPoster(Poster):
     )
     secret_settings = ("access_token",)
     can_find = False
-    resend_window = 3600.0  # Mastodon keeps an Idempotency-Key for one hour
+    resend_window = IDEMPOTENCY_KEY_LIFETIME - RESEND_MARGIN
     Settings = "bot.posters.mastodon:MastodonSettings"
 
     media_timeout = 60.0  # seconds to wait for an uploaded image to be processed
+    media_budget = 240.0  # seconds to wait for all the images of one status (RESEND_MARGIN)
     media_poll_interval = 1.0  # first wait between polls; doubles up to 5 s
 
     @platform_rule
@@ -580,9 +595,29 @@ class MastodonPoster(Poster):
                 "out",
                 self.destination, post.key, len(readable), self.host, self.max_media,
             )  # fmt: skip
-        return [self._upload(*image) for image in readable[: self.max_media]]
+        deadline = self.clock() + self.media_budget
+        uploaded = (self._upload(*image, deadline) for image in readable[: self.max_media])
+        return [media_id for media_id in uploaded if media_id is not None]
 
-    def _upload(self, filename: str, content: bytes, caption: str) -> str:
+    def _upload(self, filename: str, content: bytes, caption: str, deadline: float) -> str | None:
+        """The media id of the processed image, or None when Mastodon could not process it
+        (the status goes out without it, with a warning)."""
+        try:
+            return self._upload_and_wait(filename, content, caption, deadline)
+        except PostError as error:
+            # 422: the file type could not be verified, or processing failed (polling); 500:
+            # processing failed during the upload (Api::V2::MediaController#create)
+            if error.status not in (422, 500):
+                raise
+            log.warning(
+                "%s: image %s left out: %s could not process it (%s)",
+                self.destination, filename, self.host, error,
+            )  # fmt: skip
+            return None
+
+    def _upload_and_wait(
+        self, filename: str, content: bytes, caption: str, post_deadline: float
+    ) -> str:
         from bot.neutralise import neutralise_at
 
         mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -601,14 +636,15 @@ class MastodonPoster(Poster):
         # 200 with a URL: processed already; 202 (url null): processed in the background
         if response.status_code == 200 and media.get("url"):
             return media_id
-        deadline = self.clock() + self.media_timeout
+        deadline = min(self.clock() + self.media_timeout, post_deadline)
+        started = self.clock()
         delay = self.media_poll_interval
         while True:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 raise PostError(
                     f"mastodon ({self.host}): the image {filename} was still being processed "
-                    f"after {self.media_timeout:.0f} s",
+                    f"after {self.clock() - started:.0f} s",
                     retryable=True,
                 )
             self.sleep(min(delay, remaining))

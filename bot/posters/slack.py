@@ -10,6 +10,11 @@ with no message id, so it could not thread the replies).
   {"key": <the post's key>}}``. ``conversations.history`` (a lead) and ``conversations.replies``
   (a reply, in its lead's thread) with ``include_all_metadata=true`` return it, which is how
   ``find`` tells whether a post interrupted by a crash went out.
+- ``internal_error`` and ``fatal_error`` from ``chat.postMessage`` are "we do not know": Slack's
+  documentation of both says "it's possible some aspect of the operation succeeded before the
+  error was raised" (https://api.slack.com/methods/chat.postMessage#errors). They are never
+  retried blind: the post is looked up by its key first (``find``), or, where the token may
+  not read the channel (``missing_scope``), left unconfirmed for a person.
 - Text: ``escape`` (this platform's rule, which the renderer applies) turns ``&``, ``<``, ``>``
   in event text into entities, so ``<!channel>`` in event data arrives as ``&lt;!channel&gt;``
   and stays so. The only control sequences this adapter lets through are the listed members'
@@ -86,6 +91,10 @@ HINTS = {
     "ekm_access_denied": "the workspace's encryption keys refuse access",
     "team_access_not_granted": "the token has no access to this workspace",
 }
+# errors after which a message may have been posted all the same: "It's possible some aspect of
+# the operation succeeded before the error was raised"
+# (https://api.slack.com/methods/chat.postMessage#errors)
+MAY_HAVE_ACTED = {"internal_error", "fatal_error"}
 # errors that another attempt later may get past
 RETRYABLE = {
     "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
@@ -307,7 +316,7 @@ class SlackPoster(Poster):
                 outcome=Outcome.NOT_SENT if http_method == "GET" else Outcome.UNKNOWN,
             )
         if not data.get("ok"):
-            raise _api_error(method, data)
+            raise _api_error(method, data, writes=http_method != "GET")
         return data
 
     def _request(
@@ -359,15 +368,24 @@ def _escape_angles(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _api_error(method: str, data: dict[str, Any]) -> PostError:
+def _api_error(method: str, data: dict[str, Any], writes: bool = False) -> PostError:
+    """``writes``: the call changes something (chat.postMessage), so an error after which Slack
+    may have acted is an unknown outcome, looked up before anything is sent again."""
     # an error code, normally; something in front of Slack may quote the request instead
     error = shorten(str(data.get("error") or "unknown error"), 200)
     hint = HINTS.get(error, "")
     if error == "missing_scope" and data.get("needed"):
         hint = f"the app lacks the scope {data['needed']}: add it and reinstall the app"
+    unknown = writes and error in MAY_HAVE_ACTED
+    if unknown:
+        hint = "Slack may have posted it all the same: it is looked up before any resend"
     message = f"slack: {method} refused: {error}" + (f" ({hint})" if hint else "")
     # status stays None: the HTTP answer was a 200, the refusal is in the body
-    return PostError(message, retryable=error in RETRYABLE)
+    return PostError(
+        message,
+        retryable=error in RETRYABLE,
+        outcome=Outcome.UNKNOWN if unknown else Outcome.NOT_SENT,
+    )
 
 
 def escape_slack(text: str) -> str:

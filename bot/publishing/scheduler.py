@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 
@@ -48,8 +48,35 @@ from bot.publishing.log import (
 )
 from bot.store import Store
 
+if TYPE_CHECKING:
+    from bot.config import Destination
+
 log = logging.getLogger("bot.publishing.scheduler")
 SWEEP_MINUTES = 5
+
+
+class RunWatch(Protocol):
+    """Told after each run of a destination's job, and when the daemon starts after a crash:
+    alerts and the heartbeat (``bot.operations.watch``, which the ``run`` command gives). It
+    never raises: whatever it fails to do, posting goes on."""
+
+    def after_run(
+        self, store: Store, destination: Destination, run: DestinationRun, now: dt.datetime
+    ) -> None: ...
+
+    def restarted(self, store: Store, left_by: str, now: dt.datetime) -> None: ...
+
+
+class NoWatch:
+    """No alerts and no heartbeat."""
+
+    def after_run(
+        self, store: Store, destination: Destination, run: DestinationRun, now: dt.datetime
+    ) -> None:
+        return None
+
+    def restarted(self, store: Store, left_by: str, now: dt.datetime) -> None:
+        return None
 
 
 def scheduled_at(day: dt.date, hhmm: str, tz: dt.tzinfo) -> dt.datetime:
@@ -98,6 +125,7 @@ class DailyJob:
         *,
         lock_wait: float = 600.0,
         on_wait=None,
+        watch: RunWatch | None = None,
     ) -> None:
         self.store_path = store_path
         self.config = config
@@ -106,6 +134,7 @@ class DailyJob:
         self._local = threading.local()
         self.lock_wait = lock_wait
         self.on_wait = on_wait
+        self.watch: RunWatch = watch or NoWatch()
 
     def timezone(self, destination) -> dt.tzinfo:
         return zone(destination.timezone or self.config.timezone)
@@ -116,11 +145,17 @@ class DailyJob:
     def run_destination(
         self, name: str, now: dt.datetime | None = None, *, force: bool = False
     ) -> DestinationRun:
-        """Post today's threads for ``name`` if their time has come; say what happened.
-        Everything from reading the log to the last post holds the store's publishing lock:
-        a manual ``post`` beside the daemon waits for it instead of sending beside it."""
-        destination = self.config.destination(name)
+        """Post today's threads for ``name`` if their time has come; say what happened (and
+        tell the watch: alerts, the heartbeat). Everything from reading the log to the last
+        post holds the store's publishing lock: a manual ``post`` beside the daemon waits for
+        it instead of sending beside it; the watch is told after it is released."""
         now = now or self.clock()
+        run = self._run_destination(name, now, force)
+        self.watch.after_run(self.store(), self.config.destination(name), run, now)
+        return run
+
+    def _run_destination(self, name: str, now: dt.datetime, force: bool) -> DestinationRun:
+        destination = self.config.destination(name)
         tz = self.timezone(destination)
         day = now.astimezone(tz).date()
         due = scheduled_at(day, destination.time, tz)
@@ -445,10 +480,15 @@ def build_scheduler(
     return scheduler
 
 
-def run_forever(store_path: str | Path, config, clock: Clock = utc_now) -> None:
+def run_forever(
+    store_path: str | Path, config, clock: Clock = utc_now, watch: RunWatch | None = None
+) -> None:
     lock = InstanceLock(store_path)
+    left_by = holder(lock.path)  # a holder named, yet the lock is free: it died holding it
     lock.acquire()
-    job = DailyJob(store_path, config, clock)
+    job = DailyJob(store_path, config, clock, watch=watch)
+    if left_by:
+        job.watch.restarted(job.store(), left_by, clock())
     scheduler = build_scheduler(job, config)
 
     def stop(signum, frame) -> None:

@@ -18,6 +18,7 @@ from sqlite_utils.migrations import Migrations
 from bot import clock
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
+from bot.store.alerts import AlertsTable
 from bot.store.audit import AuditTable
 from bot.store.drafts import DraftsTable
 from bot.store.lookups import EventLookups
@@ -68,7 +69,7 @@ class ImportResult:
     lists: int
 
 
-class Store(EventLookups, PublishLogTable, DraftsTable, AuditTable):
+class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable):
     """All access to the SQLite file goes through here: every SQL statement of the package is
     a method of this class (the publish log's, the drafts' and the narrow lookups' live in
     their own modules of this package)."""
@@ -472,6 +473,30 @@ def m006_claims_and_sources(db: Database) -> None:
     # the file each curated event was last imported from, so an event that cannot be rendered
     # is reported with the file a person has to fix
     db.table("events").add_column("imported_from", str)
+
+
+@migrations()
+def m007_alerts(db: Database) -> None:
+    # alerts (bot/operations/alerts.py): one row per incident, so that a sweep every five
+    # minutes tells a person once, and whom it still has to tell (positions in alerts.urls)
+    db.table("alerts").create(
+        {
+            "key": str, "event": str, "destination": str, "day": str, "event_id": str,
+            "post_key": str, "reason": str, "fix": str, "open": int, "opened_at": str,
+            "closed_at": str, "alert_to": str, "recovery_to": str, "recovery_note": str,
+            "tries": int, "next_try_at": str, "last_error": str, "updated_at": str,
+        },
+        pk="key",
+        not_null={"event", "destination", "day", "open", "alert_to", "recovery_to"},
+        defaults={"open": 1, "alert_to": "[]", "recovery_to": "[]", "tries": 0},
+    )  # fmt: skip
+    db.table("alerts").create_index(["destination", "open"])
+    # the heartbeat (bot/operations/heartbeat.py): what the last ping of a destination's day said
+    db.table("heartbeats").create(
+        {"destination": str, "day": str, "state": str, "sent_at": str},
+        pk=("destination", "day"),
+        not_null={"state"},
+    )
 
 
 @migrations()

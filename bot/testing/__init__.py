@@ -22,6 +22,9 @@ class Harness:
     """
 
     name: str
+    # where a platform has versions that behave differently, a harness per version: the suite
+    # names each run "name-variant"
+    variant: str = ""
 
     def __init__(self, tmp_path: Path, capsys: Any) -> None:
         self.tmp_path, self.capsys = tmp_path, capsys

@@ -42,7 +42,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # the harnesses are the calling module's HARNESSES, else every installed one
     if "harness_class" in metafunc.fixturenames:
         classes = getattr(metafunc.module, "HARNESSES", None) or installed_harnesses()
-        metafunc.parametrize("harness_class", classes, ids=[h.name for h in classes])
+        ids = [f"{h.name}-{h.variant}" if h.variant else h.name for h in classes]
+        metafunc.parametrize("harness_class", classes, ids=ids)
 
 
 @pytest.fixture

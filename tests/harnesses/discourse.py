@@ -677,6 +677,7 @@ class DiscourseHarness(Harness):
     name = "discourse"
     can_read_back = True
     account = "staff"
+    variant = "staff"
 
     def __init__(self, tmp_path: Path, capsys: Any) -> None:
         self.tmp_path, self.capsys = tmp_path, capsys
@@ -698,3 +699,4 @@ class DiscourseNewUserHarness(DiscourseHarness):
     image a post, and the duplicate check."""
 
     account = "tl0"
+    variant = "tl0"

@@ -1,10 +1,33 @@
 """A local fake Mastodon and the adapter's harness for the contract suite (bot.testing), used
 by tests/test_mastodon.py, tests/test_poster_contract.py and bench/platforms.py.
 
-The Mastodon adapter against a local server that enforces Mastodon's documented API: Bearer
-token, the status length as Mastodon counts it (URLs as 23, mentions by their local part, the
-content warning included), replies to statuses that exist, Idempotency-Key, instance limits,
-asynchronous media processing and rate limiting.
+The Mastodon adapter against a local server that enforces Mastodon's documented API. Each
+rule cites the documentation (https://docs.joinmastodon.org/methods/...) or the server's source
+(github.com/mastodon/mastodon, by path):
+
+- The Bearer token, 401 "The access token is invalid" (https://docs.joinmastodon.org/client/token/;
+  app/controllers/api/base_controller.rb); 403 outside the token's scopes.
+- ``POST /api/v1/statuses`` (https://docs.joinmastodon.org/methods/statuses/#create): JSON,
+  a visibility Mastodon knows, text or media, ``in_reply_to_id`` of a status that exists (404),
+  at most ``max_media_attachments`` attachments, each processed (422 "Cannot attach files that
+  have not finished processing": app/services/post_status_service.rb), and the length as
+  Mastodon counts it (app/validators/status_length_validator.rb: URLs as 23, mentions by
+  their local part, the content warning included).
+- ``Idempotency-Key``: a repeat within 3,600 s of the status it made answers that status
+  (app/services/post_status_service.rb: ``redis.setex(idempotency_key, 3_600, status.id)``;
+  the docs: "Idempotency keys are stored for up to 1 hour"). The hour is measured on
+  ``clock`` (moved by ``offset``).
+- Instance limits: ``GET /api/v2/instance`` ``configuration.statuses``
+  (https://docs.joinmastodon.org/methods/instance/#v2), ``/api/v1/instance`` before 4.0.
+- Media (https://docs.joinmastodon.org/methods/media/#v2): ``POST /api/v2/media`` answers 200
+  when processed, 202 with ``url: null`` while processing in the background; ``GET
+  /api/v1/media/:id`` answers 206 while processing, 200 with the URL when done, and 422 "Error
+  processing thumbnail for uploaded media" when processing failed (``processing_fails``;
+  app/controllers/api/v1/media_controller.rb, ``check_processing``). A file whose type cannot
+  be verified is 422 (app/controllers/api/v2/media_controller.rb). Processing takes
+  ``processing_polls`` polls, or ``processing_seconds`` on ``clock``.
+- Rate limits with ``X-RateLimit-Reset`` (https://docs.joinmastodon.org/api/rate-limits/),
+  scripted in ``script``.
 """
 
 from __future__ import annotations
@@ -12,6 +35,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -95,7 +119,13 @@ class FakeMastodon(FakePlatform):
         processing_polls: int = 2,
         has_v2_instance: bool = True,
         credentials_status: int = 200,
+        processing_seconds: float | None = None,
+        processing_fails: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.processing_seconds = processing_seconds
+        self.processing_fails = processing_fails
+        self.clock = clock
         self.max_characters = max_characters
         self.url_length = url_length
         self.max_media = max_media
@@ -117,7 +147,7 @@ class FakeMastodon(FakePlatform):
         return [status["text"] for status in self.statuses.values()]
 
     def now(self) -> float:
-        return time.monotonic() + self.offset
+        return self.clock() + self.offset
 
     def _id(self) -> str:
         self.next_id += 1
@@ -150,12 +180,21 @@ class FakeMastodon(FakePlatform):
             media = self.media.get(match[1])
             if media is None:
                 return 404, {}, {"error": "Record not found"}
-            if media["polls_left"] > 0:
-                media["polls_left"] -= 1
+            if self.processing_fails:
+                return 422, {}, {"error": "Error processing thumbnail for uploaded media"}
+            if self._processing(media):
                 return 206, {}, {"id": media["id"], "type": "image", "url": None}
             media["url"] = f"{self.url}/media/{media['id']}.jpg"
             return 200, {}, {"id": media["id"], "type": "image", "url": media["url"]}
         return 404, {}, {"error": "Not found"}
+
+    def _processing(self, media: dict[str, Any]) -> bool:
+        if self.processing_seconds is not None:
+            return self.now() < media["uploaded_at"] + self.processing_seconds
+        if media["polls_left"] > 0:
+            media["polls_left"] -= 1
+            return True
+        return False
 
     def _instance(self) -> dict[str, Any]:
         return {
@@ -258,10 +297,11 @@ class FakeMastodon(FakePlatform):
             "bytes": file.get_payload(decode=True),
             "description": description,
             "polls_left": self.processing_polls,
+            "uploaded_at": self.now(),
             "url": None,
         }
         self.media[media_id] = media
-        if self.processing_polls == 0:
+        if self.processing_polls == 0 and not self.processing_seconds and not self.processing_fails:
             media["url"] = f"{self.url}/media/{media_id}.jpg"
             return 200, {}, self._media_public(media)
         return 202, {}, self._media_public(media)

@@ -1,10 +1,28 @@
 """A local fake Slack and the adapter's harness for the contract suite (bot.testing), used
 by tests/test_slack.py, tests/test_poster_contract.py and bench/platforms.py.
 
-The slack adapter against a local server that enforces the Web API's contract: the Bearer
-token, ``{"ok": false, "error": ...}`` refusals with HTTP 200, ``thread_ts`` naming an existing
-top-level message, metadata returned only with ``include_all_metadata``, cursor pagination, and
-429 with ``Retry-After``.
+The slack adapter against a local server that enforces the Web API's contract. Each rule
+cites its page of Slack's documentation:
+
+- The Bearer token (not_authed, invalid_auth) and ``{"ok": false, "error": ...}`` refusals
+  with HTTP 200: https://api.slack.com/web#responses and https://api.slack.com/web#authentication.
+- JSON bodies need ``Content-Type: application/json; charset=utf-8`` (else the arguments are
+  not read): https://api.slack.com/web#posting_json.
+- Scopes (``scopes``; ``missing_scope`` with ``needed``): chat.postMessage needs chat:write
+  (https://api.slack.com/methods/chat.postMessage), conversations.history and .replies
+  channels:history for a public channel (https://api.slack.com/methods/conversations.history,
+  https://api.slack.com/methods/conversations.replies).
+- chat.postMessage (https://api.slack.com/methods/chat.postMessage): channel_not_found,
+  not_in_channel, no_text, msg_too_long (40,000 characters), ``thread_ts`` naming an existing
+  message, ``metadata`` with an ``event_type`` of ``[a-z0-9_]`` and an ``event_payload``
+  (https://api.slack.com/reference/metadata#payload-structure). ``internal_error`` and
+  ``fatal_error`` may come after the message was posted ("it's possible some aspect of the
+  operation succeeded before the error was raised", its Errors table): ``fail_after_posting``
+  holds such errors for the next calls, given after the message is kept.
+- Metadata is returned only with ``include_all_metadata``, newest first, with cursor
+  pagination (https://api.slack.com/methods/conversations.history,
+  https://api.slack.com/apis/pagination).
+- 429 with ``Retry-After`` (https://api.slack.com/apis/rate-limits), scripted in ``script``.
 """
 
 from __future__ import annotations
@@ -24,15 +42,23 @@ CHANNEL = "C0ANNIV01"
 
 
 SCOPES = "chat:write,channels:history,groups:history"
+# the scope each method needs in a public channel (each method's page, "Required scopes")
+NEEDED_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
+}
 
 
 class SlackServer(FakePlatform):
     """One workspace with one channel the bot is in (``CHANNEL``). ``script`` holds (status,
     headers, body) answers given, in order, to the next chat.postMessage calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, scopes: str = SCOPES) -> None:
+        self.scopes = set(scopes.split(","))
         self.messages: list[dict[str, Any]] = []  # in the order posted (oldest first)
         self.script: list[tuple[int, dict[str, str], Any]] = []
+        self.fail_after_posting: list[str] = []  # errors given after keeping the message
         self.max_text = 40000
         self.member = True  # the bot is in the channel
         self.clock = itertools.count(1)
@@ -83,6 +109,10 @@ class SlackServer(FakePlatform):
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
+        needed = NEEDED_SCOPES.get(method)
+        if needed is not None and needed not in self.scopes:
+            return 200, {}, {"ok": False, "error": "missing_scope", "needed": needed,
+                             "provided": ",".join(sorted(self.scopes))}  # fmt: skip
         return handler(args)
 
     def _channel_problem(self, args: dict[str, Any]):
@@ -129,6 +159,8 @@ class SlackServer(FakePlatform):
         ts = self.add(text, thread_ts, metadata)
         message = dict(self.messages[-1], user="U0BOT", bot_id="B0BOT")
         self.messages[-1] = message
+        if self.fail_after_posting:
+            return 200, {}, {"ok": False, "error": self.fail_after_posting.pop(0)}
         return 200, {}, {"ok": True, "channel": CHANNEL, "ts": ts, "message": message}
 
     def _chat_getPermalink(self, args):
