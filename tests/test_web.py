@@ -114,7 +114,10 @@ def cli_json(cli_run, site: Site, *args: str):
 
 
 THREAD = f"/day/{DAY}/out/{EVENT}"
-GET_ROUTES = ["/", f"/day/{DAY}", f"{THREAD}/edit?post=1", "/mentions", "/changes"]
+GET_ROUTES = [
+    "/", f"/day/{DAY}", f"{THREAD}/edit?post=1", "/mentions", "/changes", "/events",
+    "/events/1922-01-11-insulin-is-first-given-to-a-diabetic-patient",
+]  # fmt: skip
 POST_ROUTES = [
     f"{THREAD}/approve",
     f"{THREAD}/skip",
@@ -126,6 +129,8 @@ POST_ROUTES = [
     "/mentions/members/sgt-john-h/remove",
     "/mentions/lists/reference-fyi-2/remove",
     "/mentions/lists/reference-fyi-2/add",
+    "/events/1922-01-11-insulin-is-first-given-to-a-diabetic-patient",
+    "/events/1922-01-11-insulin-is-first-given-to-a-diabetic-patient/promote",
     "/logout",
 ]
 OPERATOR_ROUTES = [f"/day/{DAY}/mark-sent", f"/day/{DAY}/out/retry"]
@@ -562,3 +567,105 @@ def test_a_bad_web_user_is_one_line_naming_the_key(tmp_path, cli_run, users, mes
     code, _out, err = cli_run("--config", str(path), "serve", "--port", "0")
     assert code == 2
     assert message in err and f"{path}:" in err and len(err.strip().splitlines()) == 1
+
+
+# --- events -------------------------------------------------------------------------------------
+
+INSULIN = "1922-01-11-insulin-is-first-given-to-a-diabetic-patient"
+CANDIDATE_RECORD = {
+    "month": 1, "day": 12, "year": 1904, "kind": "event",
+    "text": "A made-up candidate event for the web page's tests.",
+    "links": [{"title": "Example", "url": "https://en.wikipedia.org/wiki/Example"}],
+    "source": "https://en.wikipedia.org/wiki/January_12",
+}  # fmt: skip
+
+
+def _candidate(site: Site, cli_run) -> str:
+    path = write(site.tmp / "candidates.jsonl", json.dumps(CANDIDATE_RECORD) + "\n")
+    code, _out, err = cli_run("--db", str(site.store_path), "import", str(path))
+    assert code == 0, err
+    code, out, err = cli_run("--db", str(site.store_path), "events", "candidates")
+    assert code == 0, err
+    return out.split("\t")[0]
+
+
+def test_events_search_and_browse(site, cli_run):
+    candidate = _candidate(site, cli_run)
+    client = logged_in(site)
+    found = page_text(client, "/events?q=insulin")
+    assert f'data-event="{INSULIN}"' in found and f'href="/events/{INSULIN}"' in found
+    by_day = page_text(client, "/events?date=01-11")
+    assert f'data-event="{INSULIN}"' in by_day and f'data-event="{EVENT}"' not in by_day
+    curated = page_text(client, "/events")
+    assert f'data-event="{candidate}"' not in curated
+    candidates = page_text(client, "/events?show=candidates")
+    assert f'data-event="{candidate}"' in candidates and "Promote" in candidates
+    assert "date: " in page_text(client, "/events?date=13-45")  # a bad day, said
+
+
+def test_promote_a_candidate_is_events_promote(site, cli_run):
+    candidate = _candidate(site, cli_run)
+    client = logged_in(site)
+    token = form_token(client, "/events?show=candidates")
+    client.post(f"/events/{candidate}/promote", data={"csrf_token": token})
+    code, out, _ = cli_run("--db", str(site.store_path), "events", "candidates")
+    assert code == 0 and candidate not in out
+    assert f'data-event="{candidate}"' in page_text(client, "/events?date=01-12")
+    client.post(f"/events/{candidate}/promote", data={"csrf_token": token})
+    assert "already curated" in page_text(client, "/events")
+    assert [r["action"] for r in Store(site.store_path).audit_rows()] == ["promoted"]
+
+
+def test_edit_an_event_as_yaml(site, cli_run):
+    client = logged_in(site)
+    form = page_text(client, f"/events/{INSULIN}")
+    text = re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>', form, re.S)
+    assert text and "title: Insulin is first given" in text.group(1)
+    import html
+
+    yaml_text = html.unescape(text.group(1)).replace(
+        "title: Insulin is first given to a diabetic patient", "title: Insulin is first given"
+    )
+    answer = client.post(
+        f"/events/{INSULIN}", data={"csrf_token": csrf_of(form), "text": yaml_text}
+    )
+    assert answer.status_code == 200 and f"edited event: {INSULIN}" in answer.get_data(as_text=True)
+    code, out, _ = cli_run("--db", str(site.store_path), "events", "show", INSULIN)
+    assert code == 0 and "title: Insulin is first given\n" in out
+    [row] = Store(site.store_path).audit_rows()
+    assert (row["user"], row["action"], row["target"]) == ("ada", "edited event", INSULIN)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("title: Insulin", "titel: Insulin"), "the event:1: title: required field is missing"),
+        (("date: '1922-01-11'", "date: '1922-13-11'"), "the event:2: date:"),
+        ((f"id: {INSULIN}", "id: another-id"), f"one event, with id: {INSULIN}"),
+        (("tags:", "tags: [unclosed\nx:"), "the event:"),
+    ],
+)
+def test_an_invalid_event_is_shown_inline_and_nothing_is_stored(site, cli_run, change, message):
+    import html
+
+    client = logged_in(site)
+    form = page_text(client, f"/events/{INSULIN}")
+    before = cli_run("--db", str(site.store_path), "events", "show", INSULIN)[1]
+    yaml_text = html.unescape(
+        re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>', form, re.S).group(1)
+    )
+    bad = yaml_text.replace(*change)
+    assert bad != yaml_text
+    answer = client.post(f"/events/{INSULIN}", data={"csrf_token": csrf_of(form), "text": bad})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    error = re.search(r'<p class="error-inline" id="error" role="alert">(.*?)</p>', page, re.S)
+    assert error and message in html.unescape(error.group(1)), error and error.group(1)
+    assert "/tmp" not in error.group(1) and "anniversary-bot-edit" not in error.group(1)
+    assert html.escape(bad.splitlines()[2], quote=False) in page  # the text as typed, kept
+    assert cli_run("--db", str(site.store_path), "events", "show", INSULIN)[1] == before
+    assert Store(site.store_path).audit_rows() == []
+
+
+def test_an_unknown_event_is_404(site):
+    assert logged_in(site).get("/events/no-such-event").status_code == 404

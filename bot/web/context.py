@@ -173,6 +173,17 @@ def change(
     except BotError as error:
         flash(str(error), "error")
         return
+    record(action, target, detail, day, destination)
+
+
+def record(
+    action: str,
+    target: str,
+    detail: str = "",
+    day: dt.date | None = None,
+    destination: str | None = None,
+) -> None:
+    """Keep the change in the store (who, when, what) and tell the person it is done."""
     user: WebUser = g.user
     at = web().now().astimezone(dt.UTC).isoformat(timespec="seconds")
     store().record_change(at, user.name, str(user.role), action, target, detail, day, destination)

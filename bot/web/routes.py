@@ -23,6 +23,7 @@ from bot.web.context import (
     login_attempt,
     page,
     parse_day,
+    record,
     requires,
     store,
     today,
@@ -288,3 +289,68 @@ def list_add(name: str) -> Response:
 @requires(Role.CURATOR)
 def changes() -> str:
     return page("changes.j2", audit=store().audit_rows())
+
+
+# --- events -------------------------------------------------------------------------------------
+
+EVENTS_SHOWN = 100
+
+
+@pages.route("/events")
+@requires(Role.CURATOR)
+def events() -> str:
+    from bot.content.promote import candidates
+    from bot.model.dates import parse_date
+
+    search = request.args.get("q", "").strip()[:200] or None
+    date_text = request.args.get("date", "").strip()[:12]
+    show = "candidates" if request.args.get("show") == "candidates" else "curated"
+    month = day = None
+    if date_text:
+        try:
+            parsed = parse_date(date_text)
+        except ValueError as error:
+            flash(f"date: {error}", "error")
+        else:
+            month, day = parsed.month, parsed.day
+    if show == "candidates":
+        found = candidates(store(), month, day, search, EVENTS_SHOWN)
+    else:
+        found = [
+            e
+            for e in store().find_events(month, day, None, search, EVENTS_SHOWN * 5)
+            if e.origin == "curated"
+        ][:EVENTS_SHOWN]
+    return page("events.j2", events=found, q=search or "", date=date_text, show=show,
+                limit=EVENTS_SHOWN)  # fmt: skip
+
+
+@pages.route("/events/<event_id>", methods=["GET", "POST"])
+@requires(Role.CURATOR)
+def event(event_id: str) -> str | tuple[str, int]:
+    from bot.errors import BotError
+    from bot.operations.event_edit import save_event_document
+    from bot.operations.listings import event_document
+
+    if request.method == "POST":
+        text = request.form.get("text", "").replace("\r\n", "\n")
+        try:
+            saved = save_event_document(store(), event_id, text)
+        except BotError as error:  # shown beside the text as it was typed: nothing stored
+            return page("event.j2", event_id=event_id, text=text, error=str(error)), 400
+        record("edited event", saved.id)
+    try:
+        text = event_document(store(), event_id)
+    except BotError:
+        abort(404)
+    return page("event.j2", event_id=event_id, text=text, error=None)
+
+
+@pages.route("/events/<event_id>/promote", methods=["POST"])
+@requires(Role.CURATOR)
+def promote(event_id: str) -> Response:
+    from bot.content.promote import promote as promote_events
+
+    with change("promoted", event_id):
+        promote_events(store(), [event_id])
+    return back("pages.event", event_id=event_id)
