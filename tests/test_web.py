@@ -669,3 +669,36 @@ def test_an_invalid_event_is_shown_inline_and_nothing_is_stored(site, cli_run, c
 
 def test_an_unknown_event_is_404(site):
     assert logged_in(site).get("/events/no-such-event").status_code == 404
+
+
+def test_the_calendar_of_a_year(site):
+    client = logged_in(site)
+    days = re.findall(r'data-day="([\d-]+)" data-state="(\w+)"', page_text(client, "/?year=2026"))
+    assert len(days) == 365 and days[0][0] == "2026-01-01" and days[-1][0] == "2026-12-31"
+    assert dict(days)["2026-01-08"] == "missed"  # before today (January 9): nothing went out
+    html = page_text(client, "/?year=99999")
+    assert "year: 99999 is not a year the calendar holds" in html
+    assert len(re.findall(r'data-day="[\d-]+"', html)) == 30
+
+
+def test_day_states_from_the_publish_log():
+    from bot.operations.review import DayState, day_state
+    from bot.preview.html import DayView, DestinationDay, ThreadView
+
+    def view(*statuses: str) -> DayView:
+        threads = [ThreadView(f"e{n}", "t", s, "", [], []) for n, s in enumerate(statuses)]
+        return DayView(dt.date(2026, 1, 10), [DestinationDay("out", "outbox", "text", "a", None,
+                                                             threads, False)])  # fmt: skip
+
+    today = dt.date(2026, 1, 9)
+    rows = [{"state": "sent"}, {"state": "failed"}]
+    assert day_state(view("ready"), rows, today) == DayState.FAILED
+    assert day_state(view("ready"), [{"state": "unconfirmed"}], today) == DayState.FAILED
+    assert day_state(view("ready"), [{"state": "missed"}], today) == DayState.MISSED
+    assert day_state(view("ready"), [{"state": "sent"}], today) == DayState.SENT
+    assert day_state(view("ready"), [], dt.date(2026, 1, 11)) == DayState.MISSED
+    assert day_state(view("ready", "skipped"), [], today) == DayState.HELD
+    assert day_state(view("skipped", "skipped"), [], today) == DayState.SKIPPED
+    assert day_state(view("stale", "skipped"), [], today) == DayState.APPROVAL
+    assert day_state(view(), [], today) == DayState.NOTHING
+    assert day_state(view("ready"), [], today) == DayState.READY

@@ -78,11 +78,20 @@ def logout() -> Response:
 @pages.route("/")
 @requires(Role.CURATOR)
 def calendar() -> str:
+    from bot.errors import BotError
+    from bot.model.dates import year_days
     from bot.operations.review import DAY_STATE_LABELS, calendar_days
     from bot.preview.html import month_grids
 
-    first = today()
-    days = calendar_days(store(), web().config, first, CALENDAR_DAYS, first)
+    first, count = today(), CALENDAR_DAYS
+    year = request.args.get("year", "")
+    if year:
+        try:
+            first, count = year_days(int(year) if year.isdigit() else -1, "year")
+        except BotError as error:
+            flash(str(error), "error")
+            first, count = today(), CALENDAR_DAYS
+    days = calendar_days(store(), web().config, first, count, today())
     by_day = {d.day: d for d in days}
     return page(
         "calendar.j2",
@@ -91,6 +100,7 @@ def calendar() -> str:
         labels=DAY_STATE_LABELS,
         first=first,
         last=days[-1].day,
+        year=today().year,
         weekdays=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     )
 
