@@ -702,3 +702,14 @@ def test_day_states_from_the_publish_log():
     assert day_state(view("stale", "skipped"), [], today) == DayState.APPROVAL
     assert day_state(view(), [], today) == DayState.NOTHING
     assert day_state(view("ready"), [], today) == DayState.READY
+
+
+def test_a_secret_typed_into_a_form_is_masked_on_every_page(site):
+    client = logged_in(site, "ops", TOKEN)  # reading the token registers it for masking
+    reason = f"the token is {TOKEN}"
+    client.post(f"{THREAD}/skip", data={"csrf_token": form_token(client), "reason": reason})
+    for path in (f"/day/{DAY}", "/changes"):
+        html = page_text(client, path)
+        assert TOKEN not in html and "the token is" in html
+    [change] = Store(site.store_path).audit_rows()
+    assert TOKEN not in change["detail"]

@@ -20,7 +20,7 @@ from bot import clock
 from bot.config import Config, read_secret
 from bot.store import Store
 from bot.web.auth import LoginThrottle
-from bot.web.context import WebApp, check_csrf, close_store, security_headers
+from bot.web.context import WebApp, check_csrf, close_store, masked_page, security_headers
 from bot.web.settings import WebSettings
 
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"]
@@ -63,6 +63,7 @@ def create_app(
     app.before_request(check_csrf)
     app.teardown_appcontext(close_store)
     app.after_request(security_headers)
+    app.after_request(masked_page)
     from bot.web import routes
 
     app.register_blueprint(routes.pages)

@@ -15,13 +15,14 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import abort, flash, g, get_flashed_messages, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from bot.config import Config
 from bot.errors import BotError
+from bot.secrets_filter import mask
 from bot.store import Store
 from bot.web.auth import LoginThrottle, check_login
 from bot.web.settings import LOCAL_USER, Role, WebSettings, WebUser
@@ -73,6 +74,14 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def masked_page(response: Response) -> Response:
+    """A page through the redactor, as every line the CLI prints: a secret a person typed into
+    a reason or an event, or a library's message quoting one, never leaves the process."""
+    if response.mimetype == "text/html" and not response.direct_passthrough:
+        response.set_data(mask(response.get_data(as_text=True)))
     return response
 
 
@@ -186,6 +195,7 @@ def record(
     """Keep the change in the store (who, when, what) and tell the person it is done."""
     user: WebUser = g.user
     at = web().now().astimezone(dt.UTC).isoformat(timespec="seconds")
+    detail = mask(detail)  # what a person typed may hold a secret: the store never does
     store().record_change(at, user.name, str(user.role), action, target, detail, day, destination)
     flash(f"{action}: {target}" + (f": {detail}" if detail else ""), "done")
 
@@ -210,13 +220,14 @@ def page(template: str, **values: Any) -> str:
     from bot.preview.html import site_environment
 
     config = web().config
+    flashed = cast(list[tuple[str, str]], get_flashed_messages(with_categories=True))
     env = site_environment(str(config.templates) if config.templates else None)
     return env.get_template(f"web/{template}").render(
         url_for=url_for,
         csrf_token=csrf_token(),
         user=g.get("user"),
         open=web().settings.open,
-        messages=get_flashed_messages(with_categories=True),
+        messages=flashed,
         **values,
     )
 
