@@ -117,6 +117,7 @@ THREAD = f"/day/{DAY}/out/{EVENT}"
 GET_ROUTES = [
     "/", f"/day/{DAY}", f"{THREAD}/edit?post=1", "/mentions", "/changes", "/events",
     "/events/1922-01-11-insulin-is-first-given-to-a-diabetic-patient",
+    "/mentions/members/sgt-john-h",
 ]  # fmt: skip
 POST_ROUTES = [
     f"{THREAD}/approve",
@@ -129,6 +130,8 @@ POST_ROUTES = [
     "/mentions/members/sgt-john-h/remove",
     "/mentions/lists/reference-fyi-2/remove",
     "/mentions/lists/reference-fyi-2/add",
+    "/mentions/members",
+    "/mentions/members/sgt-john-h",
     "/events/1922-01-11-insulin-is-first-given-to-a-diabetic-patient",
     "/events/1922-01-11-insulin-is-first-given-to-a-diabetic-patient/promote",
     "/logout",
@@ -713,3 +716,39 @@ def test_a_secret_typed_into_a_form_is_masked_on_every_page(site):
         assert TOKEN not in html and "the token is" in html
     [change] = Store(site.store_path).audit_rows()
     assert TOKEN not in change["detail"]
+
+
+def test_add_a_member_and_edit_its_handles_and_tags(site, cli_run):
+    client = logged_in(site)
+    token = form_token(client, "/mentions")
+    client.post("/mentions/members", data={"csrf_token": token, "id": "jane-doe",
+                "name": "SGT Jane Doe", "handle_discourse": "janedoe", "tags": "space, ships"})  # fmt: skip
+    members = {m["id"]: m for m in cli_json(cli_run, site, "mentions", "members", "list")}
+    assert members["jane-doe"]["handles"] == {"discourse": "janedoe"}
+    assert members["jane-doe"]["tags"] == ["space", "ships"]
+    form = page_text(client, "/mentions/members/jane-doe")
+    assert 'value="janedoe"' in form
+    client.post("/mentions/members/jane-doe", data={"csrf_token": token, "name": "SGT Jane Doe",
+                "handle_discourse": "", "handle_mastodon": "@jane@example.social", "tags": "space"})  # fmt: skip
+    members = {m["id"]: m for m in cli_json(cli_run, site, "mentions", "members", "list")}
+    assert members["jane-doe"]["handles"] == {"mastodon": "@jane@example.social"}
+    assert members["jane-doe"]["tags"] == ["space"]
+    actions = [r["action"] for r in Store(site.store_path).audit_rows()]
+    assert actions == ["edited member", "added member"]
+
+
+def test_a_member_keeps_the_clis_rules(site, cli_run):
+    client = logged_in(site)
+    token = form_token(client, "/mentions")
+    client.post("/mentions/members", data={"csrf_token": token, "id": "jane-doe",
+                "name": "SGT Jane Doe", "handle_discourse": "janedoe"})  # fmt: skip
+    # the same handle twice: refused, one line naming the member that has it
+    client.post("/mentions/members", data={"csrf_token": token, "id": "john-roe",
+                "name": "John Roe", "handle_discourse": "janedoe"})  # fmt: skip
+    assert "is already the handle of jane-doe" in page_text(client, "/mentions")
+    # an existing id
+    client.post("/mentions/members", data={"csrf_token": token, "id": "jane-doe", "name": "X"})
+    assert "exists" in page_text(client, "/mentions")
+    ids = [m["id"] for m in cli_json(cli_run, site, "mentions", "members", "list")]
+    assert "john-roe" not in ids and ids.count("jane-doe") == 1
+    assert logged_in(site).get("/mentions/members/nobody-at-all").status_code == 404

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Blueprint, abort, flash, g, request
 from werkzeug.wrappers import Response
@@ -236,7 +237,7 @@ def retry_destination(day_text: str, destination: str) -> Response:
 @pages.route("/mentions")
 @requires(Role.CURATOR)
 def mentions() -> str:
-    from bot.events.mentions import MentionDirectory
+    from bot.events.mentions import PLATFORMS, MentionDirectory
 
     config_lists = web().config.lists
     directory = MentionDirectory.from_store(store(), config_lists)
@@ -249,7 +250,54 @@ def mentions() -> str:
             *(x for x in store().mention_lists() if x["name"] not in in_config),
         ]
     ]
-    return page("mentions.j2", members=store().members(), lists=lists, names=names)
+    return page("mentions.j2", members=store().members(), lists=lists, names=names,
+                platforms=PLATFORMS)  # fmt: skip
+
+
+def _member_form() -> dict[str, Any]:
+    """A member's fields as the form sends them; an empty handle removes that handle (as
+    ``--handle PLATFORM=`` does)."""
+    from bot.events.mentions import PLATFORMS
+
+    tags = request.form.get("tags", "")
+    return {
+        "name": request.form.get("name", "").strip(),
+        "handles": {p: request.form.get(f"handle_{p}", "").strip() for p in PLATFORMS},
+        "tags": [t.strip() for t in tags.split(",") if t.strip()],
+    }
+
+
+@pages.route("/mentions/members", methods=["POST"])
+@requires(Role.CURATOR)
+def add_member() -> Response:
+    from bot.events.mentions import MentionAdmin
+
+    data = {"id": request.form.get("id", "").strip(), **_member_form()}
+    data["handles"] = {p: h for p, h in data["handles"].items() if h}
+    with change("added member", data["id"], data["name"]):
+        MentionAdmin(store()).add_member(data, force=request.form.get("force") == "yes")
+    return back("pages.mentions")
+
+
+@pages.route("/mentions/members/<member>", methods=["GET", "POST"])
+@requires(Role.CURATOR)
+def edit_member(member: str) -> Response | str:
+    from bot.errors import BotError
+    from bot.events.mentions import PLATFORMS, MentionAdmin
+
+    admin = MentionAdmin(store())
+    if request.method == "POST":
+        changes = _member_form()
+        if not changes["name"]:
+            del changes["name"]
+        with change("edited member", member):
+            admin.edit_member(member, changes, force=request.form.get("force") == "yes")
+        return back("pages.edit_member", member=member)
+    try:
+        found = next(m for m in store().members() if m["id"] == admin.resolve(member).id)
+    except BotError:
+        abort(404)
+    return page("member.j2", member=found, platforms=PLATFORMS)
 
 
 @pages.route("/mentions/members/<member>/optout", methods=["POST"])
