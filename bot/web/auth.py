@@ -2,8 +2,8 @@
 and a login brute force slowed down.
 
 Passwords are hashed with Werkzeug's ``generate_password_hash`` (scrypt, salted); a token is
-compared in constant time. ``LoginThrottle`` makes each failed login, after a few, cost a wait
-that doubles: a login tried during the wait is refused unread (HTTP 429 with Retry-After), so
+compared in constant time. ``LoginThrottle`` makes each failed login, from the ``free``-th on,
+cost a wait that doubles: a login tried during the wait is refused unread (HTTP 429 with Retry-After), so
 guessing is slow whatever the attacker's speed, and the server never sleeps.
 """
 
@@ -47,9 +47,9 @@ def check_login(settings: WebSettings, name: str, password: str) -> WebUser | No
 
 @dataclass
 class LoginThrottle:
-    """Failed logins per key (a user name, a client address): after ``free`` failures, each
-    next one makes the key wait ``base * 2**n`` seconds (at most ``cap``) before a login is
-    read again. ``clock`` is seconds (``time.monotonic``; tests move it)."""
+    """Failed logins per key (a user name, a client address): the ``free``-th failure and each
+    one after it make the key wait ``base * 2**n`` seconds (n = 0, 1, 2...; at most ``cap``)
+    before a login is read again. ``clock`` is seconds (``time.monotonic``; tests move it)."""
 
     clock: Callable[[], float]
     free: int = 3
