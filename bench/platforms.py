@@ -4,7 +4,8 @@ set; otherwise the tests' fake homeserver).
 
     python bench/platforms.py
 
-For each platform: posts after fitting, the largest post against the limit (counted as the
+For each platform, with its default ``max_posts_per_thread`` and then (Mastodon, Discord, Slack)
+with no cap, the whole excerpt split into replies: posts after fitting, the largest post against the limit (counted as the
 platform counts), the mentions per post against the cap, and the seconds to post the thread
 through the publish log. Floor: the same thread written to the file outbox in the same run.
 """
@@ -48,9 +49,13 @@ def main() -> None:
     event = sample.get_event(REFERENCE)
     directory = MentionDirectory.from_store(sample)
 
-    def post_thread(platform: str, settings: dict, excerpt: str = "split") -> tuple[object, float]:
+    def post_thread(
+        platform: str, settings: dict, max_posts: int | None = None
+    ) -> tuple[object, float]:
         cls = poster_class(platform)
-        destination = Destination("bench", platform, cls.default_format, excerpt=excerpt)
+        destination = Destination(
+            "bench", platform, cls.default_format, max_posts_per_thread=max_posts
+        )
         poster = cls("bench", cls.validate_settings(settings, "bench", work))
         poster.load_limits()
         thread = render_thread(event, DAY, cls.default_format, directory, cls.platform)
@@ -70,21 +75,25 @@ def main() -> None:
     print(
         f"{'platform':<21} {'posts':>5} {'largest':>8} {'limit':>7} {'max mentions':>13} {'cap':>4} {'post time':>10} {'ratio':>7}"
     )
-    runs = [
-        (h, "split")
+    # each platform with its defaults (its max_posts_per_thread), then the small-post platforms
+    # with the whole excerpt split into replies (a cap no thread reaches)
+    runs: list[tuple[type, int | None]] = [
+        (h, None)
         for h in (DiscourseHarness, MastodonHarness, DiscordHarness, SlackHarness, MatrixHarness)
     ]
-    runs += [(MastodonHarness, "truncate"), (DiscordHarness, "truncate")]
-    for harness_class, excerpt in runs:
+    runs += [(MastodonHarness, 1000), (DiscordHarness, 1000), (SlackHarness, 1000)]
+    for harness_class, max_posts in runs:
         harness = harness_class(work, None)
         try:
-            (fitted, poster, cls), elapsed = post_thread(harness.name, harness.settings(), excerpt)
+            (fitted, poster, cls), elapsed = post_thread(
+                harness.name, harness.settings(), max_posts
+            )
         finally:
             harness.close()
         caps = poster.capabilities
         largest = max(poster.length(p.body) for p in fitted.posts)
         mentions = max(len([m for m in p.mentions if m.handle(cls.platform)]) for p in fitted.posts)
-        label = harness.name + (" (truncate)" if excerpt == "truncate" else "")
+        label = harness.name + (" (no cap)" if max_posts else "")
         print(
             f"{label:<21} {len(fitted.posts):>5} {largest:>8,} {caps.max_length or 0:>7,} "
             f"{mentions:>13} {caps.max_mentions or '-':>4} {elapsed:>9.3f}s {elapsed / floor:>6.1f}x"

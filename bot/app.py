@@ -42,11 +42,9 @@ def import_paths(
     progress: Callable[[int], None] | None = None,
     store_progress: Callable[[int], None] | None = None,
     batch=None,
-    record_sources: bool = True,
 ):
     """Validate every file first, then write all of it in one transaction. ``batch``: the
-    files already read by ``bot.events.loader.load_files``; ``record_sources``: remember each
-    event's file (not for a file that is not the curator's, such as the web page's edit)."""
+    files already read by ``bot.events.loader.load_files``."""
     from bot.events.loader import load_files
 
     batch = batch or load_files(paths, progress)
@@ -59,8 +57,6 @@ def import_paths(
         batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
         derived_ids=batch.derived_ids,
     )  # fmt: skip
-    if not record_sources:
-        return batch, result
     # curated events only: the data set's 133k records would cost an update each
     store.record_sources(
         {e.id: batch.locations[e.id].file for e in batch.events if e.id in batch.locations}

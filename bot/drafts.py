@@ -51,7 +51,12 @@ TITLE = "title"  # the override key of the lead post's title
 
 def event_hash(event) -> str:
     """A hash of everything an event is made of (not when it was imported)."""
-    row = json.dumps(event.to_row(), ensure_ascii=False, sort_keys=True, default=str)
+    fields = event.to_row()
+    if event.topic_title is None:
+        # the row as it was before events could have their own topic title: drafts made then
+        # stay current
+        fields = fields[:-1]
+    row = json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(row.encode("utf-8")).hexdigest()[:16]
 
 
@@ -285,12 +290,13 @@ class Generated:
     draft: Draft | None = None
     note: str = ""
 
-    def line(self) -> str:
+    def cells(self) -> tuple[str, str, str, str, str]:
+        """Day, destination, draft id, event, what was done (``drafts generate``'s columns)."""
         if self.draft is None:
-            return f"{self.day}  {self.destination}  {self.note}"
+            return str(self.day), self.destination, "-", "-", self.note
         d = self.draft
-        text = f"{self.day}  {self.destination}  #{d.id}  {d.event_id}  {self.action}: {d.label}"
-        return text + (f" ({self.note})" if self.note else "")
+        done = f"{self.action}: {d.label}" + (f" ({self.note})" if self.note else "")
+        return str(self.day), self.destination, str(d.id), d.event_id, done
 
 
 class Drafts:

@@ -26,10 +26,12 @@ from urllib3.util.retry import Retry
 
 from bot import __version__
 from bot.errors import Outcome, PostError
-from bot.secrets_filter import safe_host, shorten
+from bot.secrets_filter import PROGRESS_LOGGER, safe_host, shorten
 
 USER_AGENT = f"anniversary-bot/{__version__} (+https://pypi.org/project/anniversary-bot/)"
 log = logging.getLogger("bot.http")
+# a line per retry, so that a person watching ``post`` sees why it waits
+progress = logging.getLogger(PROGRESS_LOGGER)
 
 
 class RetryAfterTooLong(Exception):
@@ -47,12 +49,28 @@ class CappedRetry(Retry):
 
     max_retry_after: float = 120.0
     resend_safe: bool = False
+    platform: str = ""  # named in the progress line of each retry
 
     def new(self, **kw: Any) -> CappedRetry:
         retry = super().new(**kw)
         retry.max_retry_after = self.max_retry_after
         retry.resend_safe = self.resend_safe
+        retry.platform = self.platform
         return retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        retry_after = self.get_retry_after(response) if response is not None else None
+        if retry_after is None or retry_after <= self.max_retry_after:  # else: not retried
+            wait = retry_after if retry_after is not None else self.get_backoff_time()
+            last = self.history[-1] if self.history else None
+            if response is not None:
+                why = f"answered {response.status}"
+            elif last is not None and last.error is not None:
+                why = f"connection failed ({type(last.error).__name__})"
+            else:
+                why = "no answer"
+            progress.info("%s: %s: retry %d in %.1f s", self.platform, why, len(self.history), wait)
+        super().sleep(response)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code >= 500 and method.upper() not in SAFE_METHODS and not self.resend_safe:
@@ -98,6 +116,7 @@ class PlatformHTTP:
         )
         retry.max_retry_after = max_retry_after
         retry.resend_safe = retry_reads
+        retry.platform = platform
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers.update(headers or {})

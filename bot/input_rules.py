@@ -63,3 +63,62 @@ def text_problem(value: Any, required: bool = True) -> str | None:
     if len(value) > MAX_TEXT_CHARS:
         return f"{len(value):,} characters, over the limit of {MAX_TEXT_CHARS:,}"
     return None
+
+
+# --- problems in words ------------------------------------------------------------------------
+
+# what each pattern the schemas use allows, said in words (a message never shows a regex)
+PATTERN_WORDS = {
+    r"^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and dashes, starting with a "
+    "letter or digit",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "use letters, digits, dots, dashes and underscores, "
+    "starting with a letter or digit",
+    r"^https?://\S+$": "expected an http(s) URL",
+    r"^[a-z][a-z-]{1,20}$": "expected a language code such as en or pt-br",
+}
+
+
+def problem_in_words(error: dict[str, Any], field_word: str = "field") -> str:
+    """A validation problem (one of pydantic's ``errors()``) as a sentence that says what is
+    allowed: never the pattern, never pydantic's wording of a count."""
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "missing":
+        return f"required {field_word} is missing"
+    if kind == "extra_forbidden":
+        return f"unknown {field_word}"
+    if kind == "string_pattern_mismatch":
+        allowed = PATTERN_WORDS.get(str(context.get("pattern")), "not in the form expected")
+        if allowed.startswith("expected"):
+            return f"{allowed}, got {given!r}"
+        return f"{given!r} is not allowed: {allowed}"
+    if kind == "too_short" and isinstance(given, dict | list):
+        least = context.get("min_length", 1)
+        items = f"{least} item{'s' if least != 1 else ''}"
+        return f"needs at least {items}, got {len(given) or 'none'}"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if given is not None and not isinstance(given, dict | list):
+        shown = repr(given)
+        shown = shown if len(shown) <= 100 else f"{shown[:80]}... ({len(shown):,} characters)"
+        return f"{message}, got {shown}"
+    return message
+
+
+# --- lists of names ---------------------------------------------------------------------------
+
+NAME_SEPARATOR = ","  # tags and list names, everywhere: "space,cold-war" (README, "Mention lists")
+_NAME_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def split_names(text: str) -> list[str]:
+    """Tag or list names separated by commas (``space, cold-war``), each once, in order. The
+    spaces and ``;`` of members CSVs written for earlier versions separate too: a name holds
+    none of them."""
+    return list(dict.fromkeys(name for name in _NAME_SEPARATORS.split(text) if name))
+
+
+def join_names(names: list[str]) -> str:
+    return NAME_SEPARATOR.join(names)

@@ -23,6 +23,12 @@ def data_dir() -> Path:
     return _bundled("data")
 
 
+def example_config_path() -> Path:
+    """``config.example.yaml``: every key, commented (the wheel carries the project's file)."""
+    inside = PACKAGE_DIR / "config.example.yaml"
+    return inside if inside.is_file() else PACKAGE_DIR.parent / "config.example.yaml"
+
+
 def user_data_dir() -> Path:
     if "ANNIVERSARY_BOT_HOME" in os.environ:
         return Path(os.environ["ANNIVERSARY_BOT_HOME"])
@@ -37,6 +43,11 @@ def user_config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path(APP_NAME, appauthor=False)
+
+
+def user_config_file() -> Path:
+    """The config read when neither --config nor $ANNIVERSARY_BOT_CONFIG names one."""
+    return user_config_dir() / "config.yaml"
 
 
 def user_cache_dir() -> Path:

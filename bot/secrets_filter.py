@@ -294,9 +294,18 @@ def _generic() -> list[tuple[Callable[[str], bool], re.Pattern[str], str]]:
 # --- log lines ---------------------------------------------------------------------------------
 
 
-def configure_logging(level: int | None = None) -> None:
+# libraries whose INFO lines are their internals (the scheduler's job bookkeeping, urllib3's
+# connections): at WARNING unless the log is at DEBUG
+THIRD_PARTY_LOGGERS = ("apscheduler", "urllib3")
+# the bot's line per post and per HTTP retry: shown by a command a person watches (``post``),
+# at DEBUG elsewhere (the daemon logs one line per job)
+PROGRESS_LOGGER = "bot.progress"
+
+
+def configure_logging(level: int | None = None, progress: bool = False) -> None:
     """Log lines to stderr (masked there like all console output), and masked by the filter
-    too, which also serves any handler added later. ``level``: INFO when not given."""
+    too, which also serves any handler added later. ``level``: INFO when not given.
+    ``progress``: the progress lines go to stderr as they are, without time or level."""
     import logging
 
     if level is None:
@@ -307,6 +316,27 @@ def configure_logging(level: int | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    detail = logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(detail)
+    # urllib3 warns of each retry after a connection error: the progress line says it instead
+    retries = logging.getLogger("urllib3.connectionpool")
+    retries.filters[:] = [] if level <= logging.DEBUG else [_not_a_retry]
+    shown = logging.getLogger(PROGRESS_LOGGER)
+    shown.handlers[:] = []
+    shown.propagate = True
+    shown.setLevel(detail)
+    if progress:
+        plain = logging.StreamHandler()
+        plain.setFormatter(logging.Formatter("%(message)s"))
+        plain.addFilter(secret_filter())
+        shown.handlers[:] = [plain]
+        shown.propagate = False
+        shown.setLevel(logging.INFO)
+
+
+def _not_a_retry(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Retrying (")
 
 
 def log_formatter() -> logging.Formatter:

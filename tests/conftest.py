@@ -33,6 +33,7 @@ MARKERS_OF_FIXTURES = {
     ("test_pick.py", "full_store_path"): "shared",  # the full data set, imported
     ("test_secrets.py", "scenario"): "processes",  # runs every command as a process
     ("test_drafts.py", "editor"): "processes",  # $EDITOR is a Python script the bot starts
+    ("test_cli_everyday.py", "editor"): "processes",  # the same, for events add/edit
 }
 
 

@@ -483,6 +483,11 @@ def test_default_url_and_placement():
     assert background_url(event) == "https://example.org/a"  # its own background first
     assert set_background(event, {**block, "excerpt": "F"}) is True
     assert [b.get("excerpt") for b in event.parts[0]["blocks"]] == [None, "F", None]
+    # the curator's presentation options of the block it replaces stay (issue 16)
+    event.parts[0]["blocks"][1].update(header=False, headline="1969", attach=True)
+    assert set_background(event, {**block, "excerpt": "G"}) is True
+    assert event.parts[0]["blocks"][1] == {**block, "excerpt": "G", "header": False,
+                                           "headline": "1969", "attach": True}  # fmt: skip
 
 
 def test_html_to_text():

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.errors import InputError
-from bot.operations.publish_report import history, history_line
+from bot.operations.publish_report import history, history_cells
 from bot.operations.retry import BY_HAND, MarkedSent, retry
 from bot.posters.base import OutgoingPost
 from bot.publishing.log import PostState, PublishLog, post_key
@@ -69,7 +69,8 @@ def test_history_lines_name_the_state_and_what_to_do(store):
     log.mark_failed(second, "HTTP 500", None, 1, retry=False)
     found = history(store, "forum", DAY, needs_a_look=True)
     assert [row["key"] for row in found.rows] == [first, second]
-    lines = [history_line(row) for row in found.rows]
-    assert lines[0].startswith(f"{DAY}  forum  {EVENT} #1  unconfirmed  attempts=")
-    assert lines[1].endswith("waits for 'retry'  HTTP 500")
+    rows = [history_cells(row) for row in found.rows]
+    assert rows[0][:5] == (str(DAY), "forum", EVENT, "1", "unconfirmed")
+    assert rows[0][5].startswith("attempts=")
+    assert rows[1][5].endswith("waits for 'retry'  HTTP 500")
     assert found.held == []

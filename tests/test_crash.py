@@ -108,7 +108,7 @@ def test_without_lookup_an_interrupted_post_is_unconfirmed_not_resent(
     assert "post 2 unconfirmed: interrupted while sending" in again.stdout
     assert sorted(k[-1] for k in receiver.copies()) == ["1", "2"]  # 2 was not sent again
     history = run(config, three_part_store, "history", "--failed", env_extra=env)
-    assert "#2  unconfirmed" in history.stdout
+    assert ["2", "unconfirmed"] in [line.split()[3:5] for line in history.stdout.splitlines()]
     key = "hook/1969-07-20-apollo-11-lands-on-the-moon/2026-07-20/2"
     # the user looked, the post is there: record it (that post only), and the thread goes on
     marked = run(config, three_part_store, "retry", "--mark-sent", key, env_extra=env)

@@ -135,7 +135,7 @@ def test_forum_thread_name_is_cut_to_100_characters(forum, tmp_path):
 
 
 def test_thread_name_is_plain_text_on_one_line():
-    escaped = post(1, title="\\1. The \\*crew\\* of\nApollo\\_11 \\\\o/")
+    escaped = post(1, title="1\\. The \\*crew\\* of\nApollo\\_11 \\\\o/")
     assert thread_name(escaped) == "1. The *crew* of Apollo_11 \\o/"
     untitled = post(1, body="\n  First line of the body.\nSecond.")
     assert thread_name(untitled) == "First line of the body."

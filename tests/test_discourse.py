@@ -560,7 +560,7 @@ def test_a_post_queued_for_review_is_held_not_failed_and_found_once_approved(tmp
 
 
 def test_a_held_lead_is_recorded_held_its_replies_wait_then_follow(tmp_path, three_part_store):
-    from bot.operations.publish_report import history, history_line
+    from bot.operations.publish_report import history, history_cells
     from bot.publishing.log import publish_thread as publish_logged
 
     store, thread = held_thread(three_part_store)
@@ -569,9 +569,9 @@ def test_a_held_lead_is_recorded_held_its_replies_wait_then_follow(tmp_path, thr
         assert result.state == "held" and not result.failed
         assert [p.state for p in result.posts] == ["held", "planned", "planned"]
         assert "held by the forum's moderators" in result.summary()
-        lines = [history_line(row) for row in history(store, needs_a_look=True).rows]
-        assert len(lines) == 1 and "  held  " in lines[0]
-        assert "held by the forum's moderators for review" in lines[0]
+        rows = [history_cells(row) for row in history(store, needs_a_look=True).rows]
+        assert len(rows) == 1 and rows[0][4] == "held"
+        assert "held by the forum's moderators for review" in rows[0][5]
         # a later run: still in the queue, nothing is sent again
         again = publish_logged(store, make_poster(forum, tmp_path), "forum", thread)
         assert again.state == "held" and len(forum.pending) == 1 and forum.posts == {}

@@ -119,7 +119,7 @@ def test_an_edited_and_approved_draft_is_what_the_outbox_receives(
 ):
     env.write_config(require_approval)
     out = bot("drafts", "generate", "--date", DAY, "--days", "1")
-    assert f"{DAY}  site  #1  {EVENT_ID}  new: draft" in out
+    assert f"{DAY}  site         1      {EVENT_ID}  new: draft" in out
     edited = "Part two, corrected by a person.\n\nWith a second paragraph @everyone sees."
     editor(edited + "\n")  # editors end the file with a newline: it is not part of the post
     assert "post 2 edited; now draft, edited (post 2)" in bot("drafts", "edit", "1", "--post", "2")
@@ -157,7 +157,7 @@ def test_an_event_changed_after_approval_makes_the_draft_stale_until_approved_ag
     assert env.sent() == {}
     (listed,) = list_json(bot)
     assert listed["state"] == STALE and "changed after this draft was approved" in listed["reason"]
-    assert "\tstale: the event changed" in bot("drafts", "list", "--all")
+    assert f"{EVENT_ID}  stale: the event changed" in bot("drafts", "list", "--all")
     with time_machine.travel(dt.datetime(2026, 7, 19, 12, tzinfo=dt.UTC), tick=False):
         status = bot("status")
     assert f"{DAY} site draft 1 ({EVENT_ID}): stale: the event changed" in status

@@ -194,7 +194,8 @@ def test_a_day_that_cannot_be_rendered_is_recorded_failed_with_its_event_and_fil
     event_id = "1969-07-20-apollo-11-lands-on-the-moon"
     assert f"event {event_id} (from {events_file})" in out and "unknown member" in out
     code, out, _ = cli_run(*base, "history", "--failed")
-    assert f"{event_id} #1  failed" in out and str(events_file) in out
+    assert [event_id, "1", "failed"] in [line.split()[2:5] for line in out.splitlines()]
+    assert str(events_file) in out
     code, out, _ = cli_run(*base, "status")
     assert f"failed: out/{event_id}/2026-07-20/1" in out and str(events_file) in out
     # the curator puts the member back: the next run posts the day

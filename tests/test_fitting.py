@@ -171,3 +171,59 @@ def test_truncate_with_an_fyi_line_longer_than_a_post_continues_it():
     assert "Read more: https://example.org/src" in fitted.posts[0].body
     pinged = [m.id for p in fitted.posts for m in p.mentions]
     assert sorted(set(pinged)) == sorted(m.id for m in members)
+
+
+# --- regressions: where a sentence ends (issue 17) --------------------------------------------
+
+
+def test_split_does_not_end_a_sentence_at_an_abbreviation():
+    text = (
+        "George Novak (member of Trotsky's U.S. defence committee), Albert Gloetzer (U.S. "
+        "Communist, secretary to the Dewey Commission). Sgt John H. Smith came too."
+    )
+    chunks = split_text(text, 100, len)
+    assert all(len(c) <= 100 for c in chunks)
+    assert not any(c.endswith(("U.S.", "H.")) for c in chunks), chunks
+    assert any("Sgt John H. Smith came too." in c for c in chunks)
+
+
+def test_mastodon_split_of_the_reference_never_ends_a_post_at_u_s(reference):
+    fitted = fit(reference, MastodonPoster.capabilities, platform="mastodon")
+    assert len(fitted.posts) > 100  # split, not truncated: every sentence end is tried
+    ends = [p.body for p in fitted.posts if p.body.endswith("(U.S.")]
+    assert ends == []
+
+
+def test_truncate_leaves_no_list_item_without_its_text(sample_store):
+    """The sample July 20 event, second post, Mastodon, ``excerpt: truncate``: the cut used to
+    keep an image's number and drop its caption (``Images:`` / ``1.`` / ``Read more: ...``)."""
+    from bot.config import Config, Destination
+    from bot.config.channel import Channel
+
+    destination = Destination("m", "mastodon", "text", excerpt="truncate")
+    channel = Channel.of(Config(None, None, None, None, {"m": destination}), destination)
+    (thread,) = [
+        t
+        for t in threads_for_day(
+            sample_store, dt.date(2026, 7, 20), "text", limit=None, platform="mastodon"
+        )
+        if t.event_id == "1969-07-20-apollo-11-lands-on-the-moon"
+    ]
+    fitted = fit(thread, channel.capabilities, excerpt="truncate", platform="mastodon")
+    for post in fitted.posts:
+        assert not re.search(r"^\s*\d+\.\s*$", post.body, re.MULTILINE), post.body
+    assert "Images:\n1. " in fitted.posts[2].body or "Images:" not in fitted.posts[2].body
+
+
+def test_a_cut_at_a_word_never_keeps_part_of_a_long_url():
+    """Mastodon counts a URL as 23 characters, however long: a cut measured that way must not
+    keep the start of a URL whose end it dropped."""
+    url = "https://example.org/" + "a" * 400
+    text = f"Intro words here {url} and then more words without end " * 6
+    thread = Thread(
+        "e", None, dt.date(2026, 1, 1), "text",
+        [Post(1, text, None, [], source_url="https://example.org/src")],
+    )  # fmt: skip
+    fitted = fit(thread, Capabilities(max_length=220, url_length=23), "truncate", "mastodon")
+    for post in fitted.posts:
+        assert all(found == url for found in URL.findall(post.body) if "/src" not in found)

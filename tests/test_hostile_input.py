@@ -52,6 +52,8 @@ GOOD_EVENT: dict[str, Any] = {
                  "excerpt": "Apollo 11 was a spaceflight.", "source": "Wikipedia"},
                 {"type": "links", "title": "Further reading",
                  "links": [{"title": "Apollo 11", "url": "https://example.org/link"}]},
+                {"type": "links", "style": "numbered",
+                 "links": [{"url": "https://www.example.org/page/", "text": "example.org/page"}]},
             ]
         }
     ],
@@ -102,8 +104,18 @@ EVENT_FIELDS: list[tuple[tuple, list[Any]]] = [
     ((*BLOCKS, 4, "source"), BAD_OPTIONAL_TEXTS),
     ((*BLOCKS, 5, "title"), BAD_OPTIONAL_TEXTS),
     ((*BLOCKS, 5, "links"), [[], "x"]),
-    ((*BLOCKS, 5, "links", 0, "title"), BAD_TEXTS),
+    ((*BLOCKS, 5, "links", 0, "title"), ["", *BAD_OPTIONAL_TEXTS]),
     ((*BLOCKS, 5, "links", 0, "url"), BAD_URLS),
+    # the presentation options (issue 16)
+    (("topic_title",), ["", "t" * 301, *WRONG_TYPES]),
+    ((*BLOCKS, 0, "attach"), ["yes", 1]),
+    ((*BLOCKS, 1, "headline"), BAD_OPTIONAL_TEXTS),
+    ((*BLOCKS, 1, "marks"), ["no", 0]),
+    ((*BLOCKS, 1, "url"), BAD_URLS),
+    ((*BLOCKS, 4, "header"), ["no", 0]),
+    ((*BLOCKS, 4, "headline"), BAD_OPTIONAL_TEXTS),
+    ((*BLOCKS, 5, "style"), ["numbers", 1, "Numbered"]),
+    ((*BLOCKS, 6, "links", 0, "text"), ["evil.example/login", "", "example.org/other", 5]),
 ]
 
 
@@ -159,7 +171,7 @@ def event_cases() -> list[Case]:
     for number, lists in enumerate([["Space Fans"], "space-fans", [5]]):
         event = copy.deepcopy(GOOD_EVENT)
         event["parts"][0]["blocks"].append({"type": "mentions", "lists": lists})
-        cases.append(Case(f"mentions-{number}.yaml", _yaml(event), "parts[0].blocks[6].lists"))
+        cases.append(Case(f"mentions-{number}.yaml", _yaml(event), "parts[0].blocks[7].lists"))
     return cases
 
 

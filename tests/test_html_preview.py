@@ -209,6 +209,35 @@ def test_edited_and_continued_posts_are_drawn_from_their_text(tmp_path, sample_s
     assert 'data-status="edited"' in page  # edited and not approved: held
 
 
+def test_a_skipped_day_shows_as_skipped_with_its_reason(tmp_path, sample_store):
+    forum = outbox(tmp_path, "forum")
+    config = config_of(forum)
+    drafts = Drafts(sample_store)
+    drafts.generate(config, forum, START)
+    drafts.skip(1, "clashes with the memorial post")
+    write_site(sample_store, config, [forum], START, 2, tmp_path / "s")
+    index = (tmp_path / "s" / "index.html").read_text()
+    states = dict(re.findall(r'data-day="([\d-]+)" data-state="(\w+)"', index))
+    assert states == {"2026-01-01": "skipped", "2026-01-02": "ready"}
+    assert "clashes with the memorial post" in index  # in the day's cell
+    page = (tmp_path / "s" / "2026-01-01.html").read_text()
+    assert '<span class="badge state-skipped" id="day-state">skipped</span>' in page
+    assert "clashes with the memorial post" in page and "Nothing to post" not in page
+
+
+def test_an_edited_drafts_links_survive_in_the_preview(tmp_path, sample_store):
+    forum = outbox(tmp_path, "forum", format="markdown")
+    config = config_of(forum)
+    drafts = Drafts(sample_store)
+    drafts.generate(config, forum, START)
+    drafts.edit(1, 1, "See [the **source**](https://example.org/a_(b)) and https://example.org/c.")
+    write_site(sample_store, config, [forum], START, 1, tmp_path / "s")
+    page = (tmp_path / "s" / "2026-01-01.html").read_text()
+    first = page[page.index('data-number="1"') :]
+    assert '<a href="https://example.org/a_%28b%29">the source</a>' in first
+    assert '<a href="https://example.org/c">https://example.org/c</a>.' in first
+
+
 def test_text_lines_make_cards_and_chips():
     from bot.events.mentions import Member
 
@@ -277,6 +306,51 @@ def test_the_reference_day_renders_as_a_thread_in_chromium(reference_site, scree
         shutil.copy(shot, REFERENCE_PNG)
 
 
+@pytest.fixture(scope="module")
+def layouts_site(sample_store_path, tmp_path_factory) -> Path:
+    """The days of the series' other layouts (data/events/layouts)."""
+    folder = tmp_path_factory.mktemp("layouts")
+    shutil.copy(sample_store_path, folder / "store.db")
+    store = Store(folder / "store.db")
+    destination = outbox(folder)
+    for day in (dt.date(2026, 8, 20), dt.date(2026, 11, 7)):
+        write_site(store, config_of(destination), [destination], day, 1, folder / "site")
+    store.close()
+    return folder / "site"
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [390, 1280])
+def test_pages_fit_a_phone_and_a_desktop_in_chromium(reference_site, layouts_site, screenshots,
+                                                     width):  # fmt: skip
+    """At 390 px (a phone) and 1280 px: nothing overflows, and no word of a video card or an
+    image caption is broken across lines (the title of a video wrapped letter by letter)."""
+    pages = [reference_site / REFERENCE_PAGE, reference_site / "index.html",
+             layouts_site / "2026-08-20.html", layouts_site / "2026-11-07.html"]  # fmt: skip
+    for page in pages:
+        report = chromium.inspect(page, window=(width, 2000))
+        assert report["viewport"] <= width and report["viewport"] > width - 20, report["viewport"]
+        assert_no_overflow(report, f"{page.name} at {width} px")
+        assert report["brokenWords"] == [], f"{page.name} at {width} px: {report['brokenWords']}"
+    cards = chromium.inspect(pages[0], window=(width, 2000))["threads"][0]["posts"][0]
+    assert cards["videoCards"][0]["title"].startswith("Trotsky. A career overview")
+    chromium.screenshot(pages[0], screenshots / f"reference-day-{width}.png", (width, 2000))
+    chromium.screenshot(pages[2], screenshots / f"layout-day-{width}.png", (width, 2000))
+
+
+@needs_chromium
+def test_the_broken_word_check_sees_a_broken_word_in_chromium(tmp_path):
+    """Not vacuous: a video title in a box too narrow for its words is reported."""
+    page = write(
+        tmp_path / "narrow.html",
+        "<!doctype html><html><body style='overflow-wrap: anywhere'>" + "<p>filler</p>" * 25
+        + '<div class="video-card" style="width: 60px"><p class="video-title">Trotsky career '
+        "documentary</p></div></body></html>",
+    )  # fmt: skip
+    broken = chromium.inspect(page)["brokenWords"]
+    assert {"element": "div.video-card", "word": "documentary"} in broken
+
+
 @needs_chromium
 def test_the_calendar_renders_its_day_cells_in_chromium(reference_site, screenshots):
     page = reference_site / "index.html"
@@ -290,8 +364,8 @@ def test_the_calendar_renders_its_day_cells_in_chromium(reference_site, screensh
     assert ten["href"] == REFERENCE_PAGE and "The Soviet Union orders the exile" in ten["text"]
     colours = {c["state"]: c["background"] for c in cells}
     legend = {x["state"]: x["background"] for x in report["legend"]}
-    assert set(legend) == {"ready", "approval", "warning", "nothing"}
-    assert len(set(legend.values())) == 4  # each state its own colour
+    assert set(legend) == {"ready", "approval", "warning", "skipped", "nothing"}
+    assert len(set(legend.values())) == 5  # each state its own colour
     assert colours["ready"] not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
     assert_no_overflow(report, page.name)
     chromium.screenshot(page, screenshots / "calendar.png")

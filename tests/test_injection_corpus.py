@@ -178,6 +178,7 @@ TEXT_FIELDS: dict[str, Setter] = {
     "text": lambda e, v: _block(e["parts"], "text").__setitem__("text", v),
     "quote.text": lambda e, v: _block(e["parts"], "quote").__setitem__("text", v),
     "quote.cite": lambda e, v: _block(e["parts"], "quote").__setitem__("cite", v),
+    "quote.headline": lambda e, v: _block(e["parts"], "quote").__setitem__("headline", v),
     "video.title": lambda e, v: _block(e["parts"], "video").__setitem__("title", v),
     "video.description": lambda e, v: _block(e["parts"], "video").__setitem__("description", v),
     "image.caption": lambda e, v: _block(e["parts"], "images")["images"][0].__setitem__(
@@ -185,6 +186,7 @@ TEXT_FIELDS: dict[str, Setter] = {
     ),
     "background.source": lambda e, v: _block(e["parts"], "background").__setitem__("source", v),
     "background.excerpt": lambda e, v: _block(e["parts"], "background").__setitem__("excerpt", v),
+    "background.headline": lambda e, v: _block(e["parts"], "background").__setitem__("headline", v),
     "links.title": lambda e, v: _block(e["parts"], "links").__setitem__("title", v),
     "link.title": lambda e, v: _block(e["parts"], "links")["links"][0].__setitem__("title", v),
     "member.name": lambda e, v: e["members"].__setitem__(slice(None), _named(v)),
@@ -193,6 +195,7 @@ URL_FIELDS: dict[str, Setter] = {
     "video.url": lambda e, v: _block(e["parts"], "video").__setitem__("url", v),
     "image.url": lambda e, v: _block(e["parts"], "images")["images"][0].__setitem__("url", v),
     "background.url": lambda e, v: _block(e["parts"], "background").__setitem__("url", v),
+    "quote.url": lambda e, v: _block(e["parts"], "quote").__setitem__("url", v),
     "link.url": lambda e, v: _block(e["parts"], "links")["links"][0].__setitem__("url", v),
 }
 
@@ -242,7 +245,7 @@ def curator_urls(event: Event) -> set[str]:
     urls = set()
     for part in event.parts:
         for block in part["blocks"]:
-            if block["type"] in ("video", "background") and block.get("url"):
+            if block["type"] in ("video", "background", "quote") and block.get("url"):
                 urls.add(block["url"])
             for item in block.get("images", []) + block.get("links", []):
                 if item.get("url"):
@@ -260,7 +263,7 @@ def printed_urls(event: Event, target: str) -> set[str]:
     urls = set()
     for part in event.parts:
         for block in part["blocks"]:
-            if block["type"] in ("video", "background"):
+            if block["type"] in ("video", "background") or block.get("url"):
                 urls.add(block["url"])
             urls.update(link["url"] for link in block.get("links", []))
             if target in PRINTS_IMAGE_URLS:
@@ -352,7 +355,7 @@ GENERIC_MENTION = re.compile(r"(?<![\w=/])@\w")
 MARKDOWN = MarkdownIt("commonmark", {"linkify": True}).enable("linkify")
 # the tags and attributes the bundled HTML templates write, nothing else
 HTML_TAGS = {"p", "time", "div", "a", "figure", "figcaption", "ol", "ul", "li", "section",
-             "blockquote", "footer", "span", "br"}  # fmt: skip
+             "blockquote", "footer", "span", "br", "strong"}  # fmt: skip
 HTML_ATTRIBUTES = {"class", "href"}
 
 
@@ -605,7 +608,7 @@ CHECKS = {
 def test_the_corpus_is_large_enough():
     assert len(set(TEXT_PAYLOADS)) == len(TEXT_PAYLOADS) >= 40
     assert len(set(URL_PAYLOADS)) == len(URL_PAYLOADS) >= 30
-    assert len(TEXT_FIELDS) + len(URL_FIELDS) == 18
+    assert len(TEXT_FIELDS) + len(URL_FIELDS) == 21
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "bot", "bot.errors", "bot.secrets_filter", "bot.clock", "bot.paths", "bot.faults",
         "bot.urls", "bot.input_rules", "bot.safe_load", "bot.local_files", "bot.locks",
         "bot.daemon_state",
-        "bot.http", "bot.neutralise", "bot.model.dates", "bot.content.fetching",
+        "bot.http", "bot.neutralise", "bot.model.dates", "bot.content.fetching", "bot.wording",
         "bot.events", "bot.threads", "bot.publishing", "bot.preview", "bot.operations",
     ]),
     ("model", ["bot.model"]),
@@ -41,8 +41,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("operations", ["bot.operations.publish_report", "bot.operations.retry",
                     "bot.operations.draft_review", "bot.operations.listings",
                     "bot.operations.config_check", "bot.operations.alerts",
-                    "bot.operations.heartbeat", "bot.operations.watch",
-                    "bot.operations.review", "bot.operations.event_edit"]),
+                    "bot.operations.heartbeat", "bot.operations.watch", "bot.operations.starter",
+                    "bot.operations.event_admin", "bot.operations.review"]),
     ("web", ["bot.web"]),  # the web page: beside the CLI, over the same library
     ("cli", ["bot.cli", "bot.__main__"]),
     ("testing", ["bot.testing"]),  # the adapter contract suite: only tests import it

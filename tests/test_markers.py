@@ -134,7 +134,7 @@ def test_the_fast_suite_leaves_out_servers_browsers_and_processes():
     assert len(synapse) >= 9 and synapse <= left_out
     assert "tests/test_matrix.py::test_publishes_a_thread_with_exact_requests" in fast
     chromium = {t for t in module("test_html_preview") if "chromium" in t or "overflow" in t}
-    assert len(chromium) == 4 and chromium <= left_out
+    assert len(chromium) == 7 and chromium <= left_out
     assert "tests/test_html_preview.py::test_a_page_per_day_and_a_calendar" in fast
     # tests of other modules that start a process
     for test in (

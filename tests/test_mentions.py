@@ -136,15 +136,17 @@ def test_cli_members_and_lists(cli_run, tmp_path, monkeypatch):
     assert run("lists", "create", "space-fans", "--include-tag", "space")[0] == 0
     assert run("members", "add", "joe", "Joe")[0] == 0
     assert run("lists", "add", "space-fans", "Joe")[1] == "space-fans: added joe\n"
-    assert run("lists", "show", "space-fans")[1] == "joe\tJoe\njane\tSGT Jane Doe\n"
+    assert run("lists", "show", "space-fans")[1] == "ID    NAME\njoe   Joe\njane  SGT Jane Doe\n"
     code, _, err = run("lists", "add", "nope", "joe")
     assert code == 2 and "unknown mention list 'nope'" in err
     code, _, err = run("optout", "nobody")
     assert code == 2 and "unknown member 'nobody'" in err
     assert run("optout", "SGT Jane Doe")[1] == "jane (SGT Jane Doe) opted out\n"
-    assert run("lists", "show", "space-fans")[1] == "joe\tJoe\n"
+    assert run("lists", "show", "space-fans")[1] == "ID   NAME\njoe  Joe\n"
     assert run("members", "edit", "joe", "--handle", "discourse=joe", "--tags", "navy")[0] == 0
-    assert "joe\tJoe\tdiscourse=joe\tnavy" in run("members", "list")[1]
+    rows = [line.split() for line in run("members", "list")[1].splitlines()]
+    assert rows[0] == ["ID", "NAME", "TAGS", "OPTED", "OUT", "HANDLES"]
+    assert ["joe", "Joe", "navy", "-", "discourse=joe"] in rows
     assert run("lists", "remove", "space-fans", "joe")[0] == 0
     assert run("members", "remove", "joe")[1] == "removed joe (Joe)\n"
     exported = run("export")[1]
@@ -163,7 +165,7 @@ def test_csv_import_and_its_errors(cli_run, tmp_path, monkeypatch):
     assert out == "imported 2 members, 2 lists\n"
     assert (
         cli_run("--db", db, "mentions", "lists", "show", "crew")[1]
-        == "ann\tSGT Ann\nbob\tPO1 Bob\n"
+        == "ID   NAME\nann  SGT Ann\nbob  PO1 Bob\n"
     )
     cases = [
         ("id,name,colour\n", "bad1.csv:1: unknown column 'colour'"),

@@ -46,7 +46,8 @@ def members(run) -> dict[str, dict]:
 
 
 def list_members(run, name: str) -> list[str]:
-    return [line.split("\t")[0] for line in run("mentions", "lists", "show", name)[1].splitlines()]
+    shown = json.loads(run("mentions", "lists", "show", name, "--json")[1])
+    return [member["id"] for member in shown["members"]]
 
 
 def snapshot(run) -> str:

@@ -108,7 +108,7 @@ def test_force_removes_the_references_and_says_which(run):
         {"type": "mentions", "lists": ["crew"], "members": ["cat"]},
         {"type": "mentions", "members": ["cat"]},
     ]
-    assert run("mentions", "lists", "show", "crew")[1] == "ann\tSGT Ann\n"
+    assert run("mentions", "lists", "show", "crew")[1] == "ID   NAME\nann  SGT Ann\n"
     assert run("preview", "--date", "07-20")[0] == 0
     # an import of the export still works: nothing names the removed member
     assert "bob" not in snapshot(run)
@@ -209,3 +209,20 @@ def test_csv_import_that_makes_a_used_name_ambiguous_is_refused(run, tmp_path):
 def test_the_bundled_data_still_imports(sample_store):
     # the reference members share a display name ("LTC (Join to see)") that nothing names
     assert len(sample_store.members()) >= 54
+
+
+def test_a_credit_naming_a_member_keeps_them_from_going_silently(cli_run, tmp_path, monkeypatch):
+    """A credit is a member (issue 16): removing the member it names is refused like a mention,
+    and with --force the thanks keeps their name, as plain text."""
+    monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")
+    db = str(tmp_path / "s.db")
+    credited = COMMUNITY.replace(
+        "    lead: they left.\n", "    lead: they left.\n    credit: dan\n"
+    )
+    assert cli_run("--db", db, "import", str(write(tmp_path / "c.yaml", credited)))[0] == 0
+    code, _, err = cli_run("--db", db, "mentions", "members", "remove", "dan")
+    assert code == 2 and LEAVING in err and "--force" in err and len(err.splitlines()) == 1
+    code, out, err = cli_run("--db", db, "mentions", "members", "remove", "--force", "dan")
+    assert code == 0 and f"events: {LEAVING}" in out, err
+    code, out, _ = cli_run("--db", db, "preview", "--date", "07-21")
+    assert code == 0 and "Thank you my friend Dan for making us aware" in out

@@ -40,7 +40,8 @@ def test_a_plugin_handle_is_validated_on_import(tmp_path, cli_run, monkeypatch):
     code, _, err = cli_run("--db", db, "import", str(good))
     assert code == 0, err
     assert (
-        "jane\tSGT Jane Doe\tjsonl=~jane" in cli_run("--db", db, "mentions", "members", "list")[1]
+        "jane  SGT Jane Doe  -     -          jsonl=~jane"
+        in cli_run("--db", db, "mentions", "members", "list")[1]
     )
 
 

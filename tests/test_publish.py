@@ -199,7 +199,7 @@ def test_post_twice_sends_nothing_the_second_time(cli_run, tmp_path, three_part_
     )
     assert sidecar["reply_to"] == "2026-07-20/1969-07-20-apollo-11-lands-on-the-moon-01.txt"
     code, out, _ = cli_run("--config", str(config), "--db", str(three_part_store), "history")
-    assert out.count("  sent  ") == 3
+    assert [line.split()[4] for line in out.splitlines()[1:]] == ["sent"] * 3
 
 
 def test_dry_run_touches_nothing(cli_run, tmp_path, three_part_store):
@@ -235,9 +235,15 @@ def test_failed_post_is_recorded_then_retried(
     code, out, err = cli_run(*base, "post", "--date", "2026-07-20")
     assert code == 1
     assert "post 1 failed: webhook (127.0.0.1:" in out and "answered 400: scripted 400" in out
-    assert err == "Error: 1 thread not fully sent: see 'anniversary-bot history --failed'\n"
+    assert err == (
+        "hook: 1969-07-20-apollo-11-lands-on-the-moon: sending post 1 of 3\n"  # progress
+        "Error: 1 thread not fully sent: see 'anniversary-bot history --failed'\n"
+    )
     code, out, _ = cli_run(*base, "history", "--failed")
-    assert "#1  failed  attempts=1  waits for 'retry'" in out and "answered 400" in out
+    header, row = out.splitlines()
+    assert header.split() == ["DAY", "DESTINATION", "EVENT", "POST", "STATE", "DETAILS"]
+    assert row.split()[3:6] == ["1", "failed", "attempts=1"]
+    assert "waits for 'retry'" in row and "answered 400" in row
     # a refusal is not retried on a schedule: a second post run sends nothing
     code, out, _ = cli_run(*base, "post", "--date", "2026-07-20")
     assert code == 1 and len(receiver.requests) == 1

@@ -119,8 +119,9 @@ def test_every_draft_shows_with_the_secrets_unset(curator):
 def test_a_discord_forum_draft_keeps_its_title_without_the_webhook_secret(curator):
     """Rendering needs the adapter's settings (a forum channel takes a title), not its secret."""
     code, out, err = curator("drafts", "generate", "--date", "2026-01-10", "--days", "1")
-    chat = next(line for line in out.splitlines() if "  chat  " in line)
-    number = chat.split("#", 1)[1].split()[0]
+    assert code == 0, err
+    code, listed, err = curator("drafts", "list", "--all", "--to", "chat", "--json")
+    number = str(next(d["id"] for d in json.loads(listed) if d["destination"] == "chat"))
     code, shown, err = curator("drafts", "show", number, "--format", "json")
     assert code == 0, err
     assert json.loads(shown)["thread"]["posts"][0]["title"], shown

@@ -105,6 +105,11 @@ def page_text(client, path: str) -> str:
     return answer.get_data(as_text=True)
 
 
+def list_member_ids(cli_run, site: Site, name: str) -> list[str]:
+    """The members a mention list expands to, as ``mentions lists show`` says."""
+    return [m["id"] for m in cli_json(cli_run, site, "mentions", "lists", "show", name)["members"]]
+
+
 def cli_json(cli_run, site: Site, *args: str):
     code, out, err = cli_run(
         "--config", str(site.config_path), "--db", str(site.store_path), *args, "--json"
@@ -494,15 +499,11 @@ def test_take_a_member_off_a_list(site, cli_run):
     token = form_token(client, "/mentions")
     client.post("/mentions/lists/reference-fyi-2/remove",
                 data={"csrf_token": token, "member": "sgt-john-h"})  # fmt: skip
-    code, out, _ = cli_run("--db", str(site.store_path), "mentions", "lists", "show",
-                           "reference-fyi-2")  # fmt: skip
-    ids = [line.split("\t")[0] for line in out.splitlines()]
-    assert code == 0 and "sgt-john-h" not in ids and "sgm-bill-frazer" in ids
+    ids = list_member_ids(cli_run, site, "reference-fyi-2")
+    assert "sgt-john-h" not in ids and "sgm-bill-frazer" in ids
     client.post("/mentions/lists/reference-fyi-2/add",
                 data={"csrf_token": token, "member": "sgt-john-h"})  # fmt: skip
-    _code, out, _ = cli_run("--db", str(site.store_path), "mentions", "lists", "show",
-                            "reference-fyi-2")  # fmt: skip
-    assert out.strip().splitlines()[-1].startswith("sgt-john-h")
+    assert list_member_ids(cli_run, site, "reference-fyi-2")[-1] == "sgt-john-h"
 
 
 def test_a_member_an_event_or_list_uses_is_not_removed_silently(site, cli_run):
@@ -587,9 +588,8 @@ def _candidate(site: Site, cli_run) -> str:
     path = write(site.tmp / "candidates.jsonl", json.dumps(CANDIDATE_RECORD) + "\n")
     code, _out, err = cli_run("--db", str(site.store_path), "import", str(path))
     assert code == 0, err
-    code, out, err = cli_run("--db", str(site.store_path), "events", "candidates")
-    assert code == 0, err
-    return out.split("\t")[0]
+    [candidate] = cli_json(cli_run, site, "events", "candidates")
+    return str(candidate["id"])
 
 
 def test_events_search_and_browse(site, cli_run):
@@ -611,8 +611,7 @@ def test_promote_a_candidate_is_events_promote(site, cli_run):
     client = logged_in(site)
     token = form_token(client, "/events?show=candidates")
     client.post(f"/events/{candidate}/promote", data={"csrf_token": token})
-    code, out, _ = cli_run("--db", str(site.store_path), "events", "candidates")
-    assert code == 0 and candidate not in out
+    assert cli_json(cli_run, site, "events", "candidates") == []
     assert f'data-event="{candidate}"' in page_text(client, "/events?date=01-12")
     client.post(f"/events/{candidate}/promote", data={"csrf_token": token})
     assert "already curated" in page_text(client, "/events")
@@ -642,10 +641,13 @@ def test_edit_an_event_as_yaml(site, cli_run):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("title: Insulin", "titel: Insulin"), "the event:1: title: required field is missing"),
-        (("date: '1922-01-11'", "date: '1922-13-11'"), "the event:2: date:"),
-        ((f"id: {INSULIN}", "id: another-id"), f"one event, with id: {INSULIN}"),
-        (("tags:", "tags: [unclosed\nx:"), "the event:"),
+        (
+            ("title: Insulin", "titel: Insulin"),
+            f"event {INSULIN}:1: title: required field is missing",
+        ),
+        (("date: '1922-01-11'", "date: '1922-13-11'"), f"event {INSULIN}:2: date:"),
+        ((f"id: {INSULIN}", "id: another-id"), f"an edit keeps the id '{INSULIN}'"),
+        (("tags:", "tags: [unclosed\nx:"), f"event {INSULIN}:"),
     ],
 )
 def test_an_invalid_event_is_shown_inline_and_nothing_is_stored(site, cli_run, change, message):

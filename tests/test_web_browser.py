@@ -118,11 +118,9 @@ def test_a_curator_reviews_days_and_mentions_in_chromium(served, cli_run):
     assert "A corrected lead, typed in the browser." in cli("drafts", "show", str(edited["id"]))
     [skipped] = [d for d in drafts.values() if d["day"] == NEXT_DAY]
     assert (skipped["state"], skipped["reason"]) == ("skipped", "a memorial day")
-    ids = [
-        line.split("\t")[0]
-        for line in cli("mentions", "lists", "show", "reference-fyi-2").splitlines()
-    ]
-    assert "sgt-john-h" not in ids and ids
+    listed = json.loads(cli("mentions", "lists", "show", "reference-fyi-2", "--json"))
+    ids = [member["id"] for member in listed["members"]]
+    assert "sgt-john-h" not in ids and "sgm-bill-frazer" in ids
     for name in ("day-1280", "edit-1280", "calendar-1280", "calendar-390", "day-390"):
         facts = chromium.png_facts(SCREENSHOTS / f"web-{name}.png")
         assert facts["width"] == WIDTHS["phone" if name.endswith("390") else "wide"]

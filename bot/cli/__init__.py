@@ -32,6 +32,7 @@ BotGroup.LAZY_MODULES.update(
         "posters": "bot.cli.setup",
         "serve": "bot.cli.web",
         "alerts": "bot.cli.alerts",
+        "init": "bot.cli.setup",
     }
 )
 

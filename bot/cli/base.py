@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,9 +32,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Context:
     """What a command works on: the config and the store, each read when first used."""
 
-    def __init__(self, config_path: str | None, db_path: str | None) -> None:
+    def __init__(self, config_path: str | None = None, db_path: str | None = None) -> None:
         self.config_path = config_path
         self.db_path = db_path
+        # --json, --to, --date given before the subcommand: the command's own option falls
+        # back to them (``SharedOption``)
+        self.given: dict[str, Any] = {}
 
     @cached_property
     def config(self) -> Config:
@@ -87,26 +90,132 @@ pass_context = click.make_pass_decorator(Context)
 
 
 # --- options several commands share ---------------------------------------------------------
+#
+# Each is defined once, here, and accepted before or after the subcommand:
+# ``anniversary-bot --db x.db history --json`` and ``anniversary-bot history --db x.db --json``.
+# ``--config`` and ``--db`` are added to every command by ``BotCommand``; ``--json``, ``--to``
+# and ``--date`` only to the commands that take them, which read a value given before the
+# subcommand when they were given none of their own.
+
+
+def _set_on_context(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        setattr(ctx.ensure_object(Context), str(param.name), value)
+
+
+def config_option() -> click.Option:
+    return click.Option(
+        ["--config", "config_path"],
+        metavar="PATH",
+        expose_value=False,
+        callback=_set_on_context,
+        help="Config file (else $ANNIVERSARY_BOT_CONFIG, else the user config dir).",
+    )
+
+
+def db_option() -> click.Option:
+    return click.Option(
+        ["--db", "db_path"],
+        metavar="PATH",
+        expose_value=False,
+        callback=_set_on_context,
+        help="Event store (SQLite file); default: the config's store, else the user data dir.",
+    )
+
+
+class SharedOption(click.Option):
+    """An option a command takes that may also be given before the subcommand; the command's
+    own value wins, else the one given before."""
+
+    def consume_value(self, ctx: click.Context, opts: Any) -> tuple[Any, Any]:
+        value, source = super().consume_value(ctx, opts)
+        given = ctx.ensure_object(Context).given.get(self.opts[0])
+        if source != click.core.ParameterSource.DEFAULT or given is None:
+            return value, source  # the command's own value (or nothing given before it)
+        if isinstance(given, tuple) and not self.multiple:  # --to before it is repeatable
+            if len(given) > 1:
+                raise click.BadOptionUsage(self.opts[0], f"{self.opts[0]}: one value here", ctx)
+            given = given[0]
+        return given, click.core.ParameterSource.COMMANDLINE
+
+
+# the shared options' spelling and kind, for the top group and for each command that takes one
+SHARED_OPTIONS: dict[str, dict[str, Any]] = {
+    "--json": {"is_flag": True, "help": "As JSON (listings and show)."},
+    "--to": {"metavar": "DEST", "help": "Only this destination."},
+    "--date": {"metavar": "MM-DD|YYYY-MM-DD", "help": "The day."},
+}
+
+
+def _shared(opts: str, name: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(opts, name, cls=SharedOption, **{**SHARED_OPTIONS[opts], **kwargs})
 
 
 def date_option(help: str, metavar: str = "MM-DD|YYYY-MM-DD") -> Callable[[F], F]:
     """``--date``, read into the parameter ``date_text``."""
-    return click.option("--date", "date_text", metavar=metavar, help=help)
+    return _shared("--date", "date_text", metavar=metavar, help=help)
 
 
 def json_option(help: str | None = "As JSON.") -> Callable[[F], F]:
     """``--json``, read into the parameter ``as_json``."""
-    return click.option("--json", "as_json", is_flag=True, help=help)
+    return _shared("--json", "as_json", help=help)
+
+
+def limit_option(default: int = 50) -> Callable[[F], F]:
+    """``--limit N`` of a listing (0: all), read into the parameter ``limit``."""
+    return click.option(
+        "--limit", type=click.IntRange(min=0), default=default, show_default=True,
+        help="At most this many (0: all).",
+    )  # fmt: skip
 
 
 def to_option(help: str = "Only this destination.") -> Callable[[F], F]:
     """``--to DEST``, one destination, read into the parameter ``destination``."""
-    return click.option("--to", "destination", metavar="DEST", help=help)
+    return _shared("--to", "destination", help=help)
 
 
 def to_many_option(help: str = "Only this destination.") -> Callable[[F], F]:
     """``--to DEST``, repeatable, read into the parameter ``names``."""
-    return click.option("--to", "names", multiple=True, metavar="DEST", help=help)
+    return _shared("--to", "names", multiple=True, help=help)
+
+
+def _remember_given(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value not in (None, False, ()):
+        ctx.ensure_object(Context).given[f"--{param.name}"] = value
+
+
+def group_options() -> list[click.Option]:
+    """The shared options as the top group takes them, before the subcommand."""
+    remember: dict[str, Any] = {"expose_value": False, "callback": _remember_given}
+    shared = [
+        click.Option([opts], multiple=opts == "--to", **kind, **remember)  # --to: repeatable
+        for opts, kind in SHARED_OPTIONS.items()
+    ]
+    return [config_option(), db_option(), *shared]
+
+
+class BotCommand(click.Command):
+    """A command: takes ``--config`` and ``--db`` after its name too, and refuses a shared
+    option given before it that it has no use for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [config_option(), db_option()]
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        own = {opt for param in self.params for opt in getattr(param, "opts", ())}
+        for opt in ctx.ensure_object(Context).given:
+            if opt not in own:
+                raise click.UsageError(f"{opt} does not apply to '{ctx.command_path}'", ctx)
+        return rest
+
+
+class BotSubGroup(click.Group):
+    """A group below the top one (``events``, ``drafts``, ...): its commands are BotCommands."""
+
+    command_class = BotCommand
+    group_class = type  # its groups are BotSubGroups too
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -120,6 +229,14 @@ def anniversary_option(value: str, option: str = "--date") -> AnniversaryDate:
         return parse_date(value)
     except ValueError as error:
         raise InputError(f"{option}: {error}") from None
+
+
+def comma_names(*values: str) -> list[str]:
+    """Tag, list or kind names an option gives, separated by commas (``--tags space,navy``;
+    the rule is ``bot.input_rules.split_names``, imported only when a command runs)."""
+    from bot.input_rules import split_names
+
+    return split_names(",".join(values))
 
 
 def write_site_for(
@@ -147,6 +264,20 @@ def write_site_for(
     click.echo(f"Wrote {count} day page{'s' if count != 1 else ''} and {index}", err=True)
 
 
+class DraftId(click.ParamType):
+    """A draft's id as ``drafts list`` shows it, ``3``, or as ``#3``."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).strip().removeprefix("#")
+        if not text.isdigit():
+            self.fail(
+                f"{value!r}: a draft id is a number, such as 3 (see 'drafts list')", param, ctx
+            )
+        return int(text)
+
+
 class LibraryChoice(click.Choice):
     """A choice among values the library names (such as the draft states), read when first
     needed: building the option for ``--help`` must not import the library."""
@@ -168,18 +299,39 @@ class LibraryChoice(click.Choice):
 
 
 def plural(count: int, noun: str) -> str:
-    """``1 post``, ``2 posts``."""
-    return f"{count} {noun}{'s' if count != 1 else ''}"
+    """``1 post``, ``2 posts`` (``bot.wording``, imported only when a command counts)."""
+    from bot.wording import plural as in_words
+
+    return in_words(count, noun)
 
 
-def setup_logging(default: str = "WARNING") -> None:
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows under a header line, each column as wide as its widest value, two spaces apart;
+    the last column as it is (a title, a note)."""
+    lines = [list(headers), *([str(cell) for cell in row] for row in rows)]
+    if len(lines) == 1:
+        return  # nothing to show: no header either (the command says how many, on stderr)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers) - 1)]
+    for line in lines:
+        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        click.echo("  ".join([*padded, line[-1]]).rstrip())
+
+
+def echo_json(document: object) -> None:
+    """``document`` as the JSON a ``--json`` option prints."""
+    import json
+
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+
+
+def setup_logging(default: str = "WARNING", progress: bool = False) -> None:
     import logging
     import os
 
     from bot.secrets_filter import configure_logging
 
     level = os.environ.get("ANNIVERSARY_BOT_LOG", default).upper()
-    configure_logging(getattr(logging, level, logging.WARNING))
+    configure_logging(getattr(logging, level, logging.WARNING), progress)
 
 
 def tell_waiting(who: str) -> None:
@@ -236,6 +388,8 @@ class BotGroup(click.Group):
     command such as ``preview`` does not pay for building the others."""
 
     LAZY_MODULES: dict[str, str] = {}
+    command_class = BotCommand
+    group_class = BotSubGroup
 
     def _load(self, name: str) -> None:
         module = self.LAZY_MODULES.get(name)
@@ -295,24 +449,18 @@ class BotGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=BotGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=group_options(),
+)
 @click.version_option(__version__, prog_name="anniversary-bot")
-@click.option(
-    "--config",
-    "config_path",
-    metavar="PATH",
-    help="Config file (else $ANNIVERSARY_BOT_CONFIG, else the user config dir).",
-)
-@click.option(
-    "--db",
-    "db_path",
-    metavar="PATH",
-    help="Event store (SQLite file); default: the user data dir, seeded with the sample data.",
-)
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """Post a community's daily "this day in history" threads, on time, exactly once.
+
+    The options below work after the command's name too (each command that takes them).
 
     Example: anniversary-bot preview --date 01-10
     """
-    ctx.obj = Context(config_path, db_path)
+    ctx.ensure_object(Context)

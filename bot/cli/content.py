@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from bot.cli.base import Context, anniversary_option, cli, json_option, pass_context
+from bot.cli.base import (
+    Context,
+    anniversary_option,
+    cli,
+    comma_names,
+    date_option,
+    json_option,
+    pass_context,
+    to_option,
+)
 from bot.errors import InputError
 
 KIND_CHOICES = ("selected", "events", "births", "deaths", "holidays")
@@ -23,7 +32,7 @@ def _fetcher(obj: Context, refresh: bool) -> Any:
 
 def _kinds_option(kinds: str) -> list[str]:
     """``--kinds``: names from KIND_CHOICES, comma-separated, at least one."""
-    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    chosen = comma_names(kinds)
     unknown = [k for k in chosen if k not in KIND_CHOICES]
     if unknown or not chosen:
         raise InputError(
@@ -40,7 +49,7 @@ def fetch() -> None:
 
 
 @fetch.command(name="onthisday")
-@click.option("--date", "date_text", metavar="MM-DD", help="The day to fetch.")
+@date_option("The day to fetch.", metavar="MM-DD")
 @click.option("--all", "all_days", is_flag=True, help="All 366 days (one request a day).")
 @click.option(
     "--kinds",
@@ -111,7 +120,7 @@ def fetch_background(obj: Context, event_id: str, url: str | None, refresh: bool
 
 @cli.command()
 @click.option("--days", type=click.IntRange(1, 3660), default=7, show_default=True)
-@click.option("--to", "destination", metavar="DEST", help="The destination (default: the first).")
+@to_option("The destination (default: the first).")
 @click.option("--from", "from_text", metavar="MM-DD|YYYY-MM-DD", help="First day (default: today).")
 @click.option("--seed", type=int, help="Instead of the destination's pick.seed.")
 @json_option(help="Machine-readable.")
@@ -158,7 +167,7 @@ def plan(
 
 @cli.command(name="calendar")
 @click.option("--year", type=int, help="Default: this year.")
-@click.option("--to", "destination", metavar="DEST", help="Count only what DEST may post.")
+@to_option("Count only what DEST may post.")
 @json_option(help="Machine-readable.")
 @pass_context
 def calendar_command(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from bot.cli.base import (
     Context,
+    DraftId,
     LibraryChoice,
     cli,
     date_option,
+    echo_json,
+    echo_table,
     json_option,
     pass_context,
     plural,
@@ -51,12 +52,14 @@ def drafts_generate(obj: Context, days: int, names: tuple[str, ...], date_text: 
 
     store = Drafts(obj.store)
     counts: dict[str, int] = {}
+    rows = []
     for dest in obj.destinations(names):
         start = obj.day(date_text, dest.timezone, days=days)
         for offset in range(days):
             for done in store.generate(obj.config, dest, start + dt.timedelta(days=offset)):
-                click.echo(done.line())
+                rows.append(done.cells())
                 counts[done.action] = counts.get(done.action, 0) + 1
+    echo_table(("DAY", "DESTINATION", "DRAFT", "EVENT", "DONE"), rows)
     made = ", ".join(f"{n} {action}" for action, n in counts.items() if action != "none")
     click.echo(f"drafts: {made or 'nothing to draft'}", err=True)
 
@@ -80,24 +83,38 @@ def drafts_list(
     since = None if show_all else obj.today()
     found = list_drafts(obj.store, obj.config, destination, since, states)
     if as_json:
-        click.echo(json.dumps([d.to_json() for d in found], ensure_ascii=False, indent=2))
+        echo_json([d.to_json() for d in found])
         return
-    for listing in found:
-        click.echo(listing.line())
+    rows = [listing.cells() for listing in found]
+    echo_table(("ID", "DAY", "DESTINATION", "EVENT", "STATE", "NOTES"), rows)
     click.echo(plural(len(found), "draft"), err=True)
 
 
 @drafts.command(name="show")
-@click.argument("draft_id", type=int)
+@click.argument("draft_ids", type=DraftId(), nargs=-1, required=True, metavar="ID...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True, help="text: as a person reads it; html: a page like the thread.")  # fmt: skip
 @click.option("--diff", is_flag=True, help="What differs from the event rendered now.")
+@json_option(help="The same as --format json (a list for several ids).")
 @pass_context
-def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
-    """One draft's posts as they would be sent, edits included, with its state and warnings.
+def drafts_show(
+    obj: Context, draft_ids: tuple[int, ...], fmt: str, diff: bool, as_json: bool
+) -> None:
+    """Drafts' posts as they would be sent, edits included, with their state and warnings.
 
     Example: anniversary-bot drafts show 3
     """
+    if as_json or fmt == "json":
+        from bot.operations.draft_review import draft_json
+
+        found = [draft_json(obj.store, obj.config, draft_id) for draft_id in draft_ids]
+        echo_json(found[0] if len(found) == 1 else found)
+        return
+    for draft_id in draft_ids:
+        _show_draft(obj, draft_id, fmt, diff)
+
+
+def _show_draft(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
     from bot.drafts import Drafts
     from bot.operations.draft_review import draft_warnings
 
@@ -108,12 +125,6 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
         click.echo(
             text or "(no difference: the draft is what the event renders to now)\n", nl=False
         )
-        return
-    if fmt == "json":
-        data = {"id": draft.id, "destination": draft.destination, "day": draft.day.isoformat(),
-                "state": draft.state, "reason": draft.reason, "edited": draft.edited_posts,
-                "warnings": draft_warnings(draft, obj.config), "thread": draft.thread().to_json()}  # fmt: skip
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     if fmt == "html":
         from bot.preview.html import draft_page
@@ -132,7 +143,7 @@ def drafts_show(obj: Context, draft_id: int, fmt: str, diff: bool) -> None:
 
 
 @drafts.command(name="edit")
-@click.argument("draft_id", type=int)
+@click.argument("draft_id", type=DraftId())
 @click.option("--post", "number", type=int, default=1, show_default=True, help="Which post.")
 @click.option("--title", "edit_title", is_flag=True, help="The thread's title instead.")
 @pass_context
@@ -158,7 +169,7 @@ def drafts_edit(obj: Context, draft_id: int, number: int, edit_title: bool) -> N
 
 
 @drafts.command(name="approve")
-@click.argument("draft_ids", type=int, nargs=-1, required=True)
+@click.argument("draft_ids", type=DraftId(), nargs=-1, required=True, metavar="ID...")
 @pass_context
 def drafts_approve(obj: Context, draft_ids: tuple[int, ...]) -> None:
     """Approve drafts: on their day they are published exactly as they stand.
@@ -176,32 +187,36 @@ def drafts_approve(obj: Context, draft_ids: tuple[int, ...]) -> None:
 
 
 @drafts.command(name="skip")
-@click.argument("draft_id", type=int)
-@click.option("--reason", required=True, help="Why the thread is held back.")
+@click.argument("draft_ids", type=DraftId(), nargs=-1, required=True, metavar="ID...")
+@click.option("--reason", required=True, help="Why the threads are held back.")
 @pass_context
-def drafts_skip(obj: Context, draft_id: int, reason: str) -> None:
-    """Hold a thread back: it is not published (approve it to undo).
+def drafts_skip(obj: Context, draft_ids: tuple[int, ...], reason: str) -> None:
+    """Hold threads back: they are not published (approve one to undo).
 
-    Example: anniversary-bot drafts skip 3 --reason "clashes with the memorial post"
+    Example: anniversary-bot drafts skip 3 4 --reason "clashes with the memorial post"
     """
     from bot.drafts import Drafts
 
-    draft = Drafts(obj.store).skip(draft_id, reason)
-    click.echo(f"skipped draft {draft.id} ({draft.day} {draft.destination}): {draft.reason}")
+    store = Drafts(obj.store)
+    for draft_id in draft_ids:
+        draft = store.skip(draft_id, reason)
+        click.echo(f"skipped draft {draft.id} ({draft.day} {draft.destination}): {draft.reason}")
 
 
 @drafts.command(name="regenerate")
-@click.argument("draft_id", type=int)
+@click.argument("draft_ids", type=DraftId(), nargs=-1, required=True, metavar="ID...")
 @pass_context
-def drafts_regenerate(obj: Context, draft_id: int) -> None:
-    """Render a draft anew from its event as it is now (its edits are dropped).
+def drafts_regenerate(obj: Context, draft_ids: tuple[int, ...]) -> None:
+    """Render drafts anew from their events as they are now (their edits are dropped).
 
     Example: anniversary-bot drafts regenerate 3
     """
     from bot.drafts import Drafts
 
-    draft = Drafts(obj.store).regenerate(obj.config, draft_id)
-    click.echo(f"draft {draft.id} rendered anew from the event: {draft.label}")
+    store = Drafts(obj.store)
+    for draft_id in draft_ids:
+        draft = store.regenerate(obj.config, draft_id)
+        click.echo(f"draft {draft.id} rendered anew from the event: {draft.label}")
 
 
 def _site_options() -> list[click.Parameter]:

@@ -5,10 +5,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bot.cli.base import Context, Progress, anniversary_option, cli, json_option, pass_context
+from bot.cli.base import (
+    Context,
+    Progress,
+    anniversary_option,
+    cli,
+    date_option,
+    echo_json,
+    echo_table,
+    json_option,
+    limit_option,
+    pass_context,
+    plural,
+)
 
 
 def _size(path: str) -> int:
@@ -38,13 +51,14 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
     with Progress("Writing", batch.event_count, minimum=10_000) as write_bar:
         _, result = import_paths(store, paths, store_progress=write_bar, batch=batch)
     merged = (
-        f", {batch.duplicates_merged} identical duplicates merged"
+        f", {plural(batch.duplicates_merged, 'identical duplicate')} merged"
         if batch.duplicates_merged
         else ""
     )
     click.echo(
-        f"Imported {batch.event_count:,} events ({result.added:,} new, {result.updated:,} updated"
-        f"{merged}), {result.members} members, {result.lists} lists, into {obj.store.path}"
+        f"Imported {plural(batch.event_count, 'event')} ({result.added:,} new, "
+        f"{result.updated:,} updated{merged}), {plural(result.members, 'member')}, "
+        f"{plural(result.lists, 'list')}, into {obj.store.path}"
     )
 
 
@@ -68,7 +82,12 @@ def export(obj: Context, fmt: str, out: str | None) -> None:
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             count = export_events(obj.store, handle, fmt)
-        click.echo(f"Exported {count:,} events to {out}", err=True)
+        members, lists = len(obj.store.members()), len(obj.store.mention_lists())
+        click.echo(
+            f"Exported {plural(count, 'event')}, {plural(members, 'member')}, "
+            f"{plural(lists, 'list')} to {out}",
+            err=True,
+        )
     else:
         export_events(obj.store, sys.stdout, fmt)
 
@@ -79,17 +98,15 @@ def events() -> None:
 
 
 @events.command(name="list")
-@click.option(
-    "--date",
-    "date_text",
-    metavar="MM-DD|YYYY-MM-DD",
-    help="Only this anniversary (YYYY also matches the year).",
-)
+@date_option("Only this anniversary (YYYY also matches the year).")
 @click.option("--search", metavar="TEXT", help="Only events whose id, title or lead contain TEXT.")
-@click.option("--limit", type=int, default=None, help="At most this many.")
+@limit_option()
+@json_option()
 @pass_context
-def events_list(obj: Context, date_text: str | None, search: str | None, limit: int | None) -> None:
-    """List events: id, date, tags, title.
+def events_list(
+    obj: Context, date_text: str | None, search: str | None, limit: int, as_json: bool
+) -> None:
+    """List events, curated and candidates: id, date, kind, tags, title.
 
     Example: anniversary-bot events list --date 01-10
     """
@@ -97,25 +114,103 @@ def events_list(obj: Context, date_text: str | None, search: str | None, limit: 
     if date_text:
         parsed = anniversary_option(date_text)
         month, day, year = parsed.month, parsed.day, parsed.year
-    found = obj.store.find_events(month, day, year, search, limit)
-    for event in found:
-        tags = ",".join(event.tags)
-        click.echo(f"{event.id}\t{event.date.iso()}\t{tags}\t{event.title}")
-    click.echo(f"{len(found):,} event{'s' if len(found) != 1 else ''}", err=True)
+    found = obj.store.find_events(month, day, year, search, limit + 1 if limit else None)
+    _echo_events(found, limit, "event", as_json)
+
+
+def _echo_events(found: list[Any], limit: int, noun: str, as_json: bool) -> None:
+    """Events as a table (or JSON), at most ``limit`` (0: all), saying when there are more."""
+    from bot.operations.listings import event_json, event_kind
+
+    more = bool(limit) and len(found) > limit
+    shown = found[:limit] if limit else found
+    if as_json:
+        echo_json([event_json(event) for event in shown])
+        return
+    rows = [(e.id, e.date.iso(), event_kind(e), ",".join(e.tags) or "-", e.title) for e in shown]
+    echo_table(("ID", "DATE", "KIND", "TAGS", "TITLE"), rows)
+    if more:
+        click.echo(f"the first {plural(limit, noun)}: --limit N for more, 0 for all", err=True)
+    else:
+        click.echo(plural(len(shown), noun), err=True)
 
 
 @events.command(name="show")
-@click.argument("event_id")
-@json_option(help="As JSON instead of YAML.")
+@click.argument("event_ids", nargs=-1, required=True, metavar="ID...")
+@json_option(help="As JSON instead of YAML (a list for several ids).")
 @pass_context
-def events_show(obj: Context, event_id: str, as_json: bool) -> None:
-    """Show one event as its curator would write it.
+def events_show(obj: Context, event_ids: tuple[str, ...], as_json: bool) -> None:
+    """Show events as their curator would write them (YAML that 'import' reads back).
 
     Example: anniversary-bot events show 1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky
     """
-    from bot.operations.listings import event_document
+    from bot.operations.listings import event_document, event_json
 
-    click.echo(event_document(obj.store, event_id, as_json), nl=False)
+    if as_json:
+        found = [event_json(obj.store.get_event(event_id)) for event_id in event_ids]
+        echo_json(found[0] if len(found) == 1 else found)
+        return
+    documents = [event_document(obj.store, event_id) for event_id in event_ids]
+    click.echo("---\n".join(documents), nl=False)
+
+
+@events.command(name="add")
+@click.argument("path", required=False, type=click.Path())
+@pass_context
+def events_add(obj: Context, path: str | None) -> None:
+    """Add events from a file (as 'import' does), or write one in $EDITOR from a template:
+    it is checked when you save, and the editor opens again with the problem until it passes.
+
+    Example: anniversary-bot events add        (or: anniversary-bot events add apollo.yaml)
+    """
+    if path is not None:
+        from bot.operations.event_admin import add_from_file
+
+        for done in add_from_file(obj.store, path):
+            click.echo(done.line())
+        return
+    from bot.operations.event_admin import add_in_editor
+
+    added = add_in_editor(obj.store, _editor)
+    click.echo(f"added {added.id} ({added.title})" if added else "not saved: nothing added")
+
+
+@events.command(name="edit")
+@click.argument("event_id", metavar="ID")
+@pass_context
+def events_edit(obj: Context, event_id: str) -> None:
+    """Edit an event's YAML in $EDITOR: checked when you save, and the editor opens again with
+    the problem until it passes; nothing is stored before that.
+
+    Example: EDITOR=nano anniversary-bot events edit 1969-07-20-apollo-11-lands-on-the-moon
+    """
+    from bot.operations.event_admin import edit_in_editor
+
+    edited = edit_in_editor(obj.store, event_id, _editor)
+    click.echo(f"saved {edited.id} ({edited.title})" if edited else "not saved: nothing changed")
+
+
+def _editor(text: str) -> str | None:
+    """The text as saved in $EDITOR; None when the person quit without saving."""
+    return click.edit(text, extension=".yaml", require_save=True)
+
+
+@events.command(name="delete")
+@click.argument("event_ids", nargs=-1, required=True, metavar="ID...")
+@click.option(
+    "--force", is_flag=True, help="Even when drafts or the publish log name it (its drafts go too)."
+)
+@pass_context
+def events_delete(obj: Context, event_ids: tuple[str, ...], force: bool) -> None:
+    """Delete events, all or none; one that a draft or the publish log names is refused
+    unless --force (its drafts are deleted with it; the publish log keeps what went out).
+
+    Example: anniversary-bot events delete 1969-07-20-apollo-11-lands-on-the-moon
+    """
+    from bot.operations.event_admin import delete_events
+
+    for deleted in delete_events(obj.store, list(event_ids), force):
+        click.echo(deleted.line())
 
 
 @events.command(name="promote")
@@ -134,14 +229,17 @@ def events_promote(obj: Context, event_ids: tuple[str, ...]) -> None:
 
 
 @events.command(name="candidates")
-@click.option("--date", "date_text", metavar="MM-DD", help="Only this day.")
+@date_option("Only this day.", metavar="MM-DD")
 @click.option(
     "--search", metavar="TEXT", help="Only candidates whose id, title or lead contain TEXT."
 )
-@click.option("--limit", type=int, default=50, show_default=True, help="At most this many.")
+@limit_option()
+@json_option()
 @pass_context
-def events_candidates(obj: Context, date_text: str | None, search: str | None, limit: int) -> None:
-    """List candidate events (not curated): id, date, tags, title.
+def events_candidates(
+    obj: Context, date_text: str | None, search: str | None, limit: int, as_json: bool
+) -> None:
+    """List candidate events (not curated): id, date, kind, tags, title.
 
     Example: anniversary-bot events candidates --date 11-12
     """
@@ -151,7 +249,5 @@ def events_candidates(obj: Context, date_text: str | None, search: str | None, l
     if date_text:
         parsed = anniversary_option(date_text)
         month, day = parsed.month, parsed.day
-    found = candidates(obj.store, month, day, search, limit)
-    for event in found:
-        click.echo(f"{event.id}\t{event.date.iso()}\t{','.join(event.tags)}\t{event.title}")
-    click.echo(f"{len(found):,} candidate{'s' if len(found) != 1 else ''}", err=True)
+    found = candidates(obj.store, month, day, search, limit + 1 if limit else None)
+    _echo_events(found, limit, "candidate", as_json)

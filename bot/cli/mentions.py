@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
-from bot.cli.base import Context, cli, json_option, pass_context
+from bot.cli.base import (
+    Context,
+    cli,
+    comma_names,
+    echo_json,
+    echo_table,
+    json_option,
+    pass_context,
+)
 from bot.errors import InputError
 
 
@@ -47,21 +54,21 @@ def _echo_rewrites(change: Any) -> None:
 
 
 @members_group.command(name="list")
-@json_option(help=None)
+@json_option()
 @pass_context
 def members_list(obj: Context, as_json: bool) -> None:
     """Every member: id, name, handles, tags, opted out.
 
     Example: anniversary-bot mentions members list
     """
+    from bot.operations.listings import member_cells, member_json
+
     members = obj.store.members()
     if as_json:
-        click.echo(json.dumps(members, indent=2, ensure_ascii=False))
+        echo_json([member_json(member) for member in members])
         return
-    from bot.operations.listings import member_line
-
-    for member in members:
-        click.echo(member_line(member))
+    rows = [member_cells(member) for member in members]
+    echo_table(("ID", "NAME", "TAGS", "OPTED OUT", "HANDLES"), rows)
 
 
 @members_group.command(name="add")
@@ -74,7 +81,8 @@ def members_list(obj: Context, as_json: bool) -> None:
     metavar="PLATFORM=HANDLE",
     help="e.g. discourse=janedoe (repeatable).",
 )
-@click.option("--tag", "tags", multiple=True, help="A topic the member follows (repeatable).")
+@click.option("--tag", "tags", multiple=True,
+              help="Topics the member follows, comma-separated (repeatable).")  # fmt: skip
 @click.option(
     "--force",
     is_flag=True,
@@ -95,10 +103,9 @@ def members_add(
     """
     from bot.events.mentions import MentionAdmin
 
-    change = MentionAdmin(obj.store).add_member(
-        {"id": member_id, "name": name, "handles": _handles_option(handles), "tags": list(tags)},
-        force=force,
-    )
+    member = {"id": member_id, "name": name, "handles": _handles_option(handles),
+              "tags": comma_names(*tags)}  # fmt: skip
+    change = MentionAdmin(obj.store).add_member(member, force=force)
     click.echo(f"added {change.member.id} ({change.member.name})")
     _echo_rewrites(change)
 
@@ -113,7 +120,7 @@ def members_add(
     metavar="PLATFORM=HANDLE",
     help="Set a handle; PLATFORM= removes it.",
 )
-@click.option("--tags", help="Replace the tags (comma-separated).")
+@click.option("--tags", help="Replace the tags: comma-separated (--tags '' removes them).")
 @click.option(
     "--force",
     is_flag=True,
@@ -139,47 +146,51 @@ def members_edit(
     if name:
         changes["name"] = name
     if tags is not None:
-        changes["tags"] = [t.strip() for t in tags.split(",") if t.strip()]
+        changes["tags"] = comma_names(tags)
     change = MentionAdmin(obj.store).edit_member(member, changes, force=force)
     click.echo(f"updated {change.member.id} ({change.member.name})")
     _echo_rewrites(change)
 
 
 @members_group.command(name="remove")
-@click.argument("member")
+@click.argument("members", nargs=-1, required=True, metavar="MEMBER...")
 @click.option(
     "--force",
     is_flag=True,
     help="Also take the member off the lists and out of the events that name it.",
 )
 @pass_context
-def members_remove(obj: Context, member: str, force: bool) -> None:
-    """Remove a member that no event or list names (--force: take it out of them too).
+def members_remove(obj: Context, members: tuple[str, ...], force: bool) -> None:
+    """Remove members that no event or list names (--force: take them out of those too).
 
     Example: anniversary-bot mentions members remove jane-doe
     """
     from bot.events.mentions import MentionAdmin
 
-    change = MentionAdmin(obj.store).remove_member(member, force=force)
-    click.echo(f"removed {change.member.id} ({change.member.name})")
-    if change.lists:
-        click.echo(f"  taken off lists: {', '.join(change.lists)}")
-    if change.events:
-        click.echo(f"  dropped from the mentions of events: {', '.join(change.events)}")
+    admin = MentionAdmin(obj.store)
+    for member in members:
+        change = admin.remove_member(member, force=force)
+        click.echo(f"removed {change.member.id} ({change.member.name})")
+        if change.lists:
+            click.echo(f"  taken off lists: {', '.join(change.lists)}")
+        if change.events:
+            click.echo(f"  dropped from the mentions of events: {', '.join(change.events)}")
 
 
 @mentions.command(name="optout")
-@click.argument("member")
+@click.argument("members", nargs=-1, required=True, metavar="MEMBER...")
 @pass_context
-def mentions_optout(obj: Context, member: str) -> None:
-    """Record that a member asked not to be mentioned: they are never named again.
+def mentions_optout(obj: Context, members: tuple[str, ...]) -> None:
+    """Record that members asked not to be mentioned: they are never named again.
 
     Example: anniversary-bot mentions optout "SSG Jeffrey Leake"
     """
     from bot.events.mentions import MentionAdmin
 
-    out = MentionAdmin(obj.store).opt_out(member, obj.today().isoformat())
-    click.echo(f"{out.id} ({out.name}) opted out")
+    admin = MentionAdmin(obj.store)
+    for member in members:
+        out = admin.opt_out(member, obj.today().isoformat())
+        click.echo(f"{out.id} ({out.name}) opted out")
 
 
 @mentions.group(name="lists")
@@ -188,38 +199,51 @@ def lists_group() -> None:
 
 
 @lists_group.command(name="list")
+@json_option()
 @pass_context
-def lists_list(obj: Context) -> None:
+def lists_list(obj: Context, as_json: bool) -> None:
     """Every list, with its size, and where it is defined (store or config; config wins).
 
     Example: anniversary-bot mentions lists list
     """
-    from bot.operations.listings import mention_list_sizes
+    from bot.operations.listings import mention_listings
 
-    for mention_list in mention_list_sizes(obj.store, obj.config.lists):
-        click.echo(mention_list.line())
+    found = mention_listings(obj.store, obj.config.lists)
+    if as_json:
+        echo_json([mention_list.to_json() for mention_list in found])
+        return
+    echo_table(("NAME", "MEMBERS", "WHERE"), [(x.name, x.size, x.where) for x in found])
 
 
 @lists_group.command(name="show")
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@json_option(help="As JSON (a list for several names).")
 @pass_context
-def lists_show(obj: Context, name: str) -> None:
+def lists_show(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
     """The members a list expands to, in order (opted-out members left out).
 
     Example: anniversary-bot mentions lists show reference-fyi-1
     """
-    from bot.events.mentions import MentionDirectory
+    from bot.operations.listings import mention_listings
 
-    directory = MentionDirectory.from_store(obj.store, obj.config.lists)
-    for member in directory.expand([name], []):
-        click.echo(f"{member.id}\t{member.name}")
+    found = mention_listings(obj.store, obj.config.lists, list(names))
+    if as_json:
+        echo_json(found[0].to_json() if len(found) == 1 else [x.to_json() for x in found])
+        return
+    if len(found) == 1:
+        echo_table(("ID", "NAME"), found[0].members)
+    else:
+        echo_table(("ID", "NAME", "LIST"), [(*m, x.name) for x in found for m in x.members])
 
 
 @lists_group.command(name="create")
 @click.argument("name")
 @click.option("--description")
 @click.option(
-    "--include-tag", "include_tags", multiple=True, help="Also every member following this tag."
+    "--include-tag",
+    "include_tags",
+    multiple=True,
+    help="Also every member following these tags, comma-separated (repeatable).",
 )
 @pass_context
 def lists_create(
@@ -231,7 +255,8 @@ def lists_create(
     """
     from bot.events.mentions import MentionAdmin
 
-    MentionAdmin(obj.store).create_list(name, description, list(include_tags))
+    tags = comma_names(*include_tags)
+    MentionAdmin(obj.store).create_list(name, description, tags)
     click.echo(f"created list {name}")
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import Context, cli, date_option, pass_context, write_site_for
+from bot.cli.base import (
+    Context,
+    cli,
+    date_option,
+    json_option,
+    pass_context,
+    to_option,
+    write_site_for,
+)
 from bot.errors import InputError
 
 
@@ -19,12 +27,7 @@ from bot.errors import InputError
     type=click.Choice(["text", "markdown", "html"]),
     help="Default: the destination's format.",
 )
-@click.option(
-    "--to",
-    "destination",
-    metavar="DEST",
-    help="Render as for this destination (default: the first).",
-)
+@to_option("Render as for this destination (default: the first).")
 @click.option(
     "--all",
     "show_all",
@@ -44,12 +47,7 @@ from bot.errors import InputError
     help="With --format html --out DIR: how many days (default 30).",
 )
 @click.option("--year", type=int, default=None, help="With --format html --out DIR: this year.")
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Machine-readable: per thread its event, date and posts.",
-)
+@json_option("Machine-readable: per thread its event, date and posts.")
 @pass_context
 def preview(
     obj: Context,

@@ -10,6 +10,7 @@ from bot.cli.base import (
     Context,
     cli,
     date_option,
+    echo_table,
     json_option,
     pass_context,
     plural,
@@ -39,7 +40,7 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
     from bot.preview.text import format_preview
     from bot.publishing.daily import publish_day
 
-    setup_logging()
+    setup_logging(progress=True)
     failures = 0
     for dest in obj.destinations(names):
         day = obj.day(date_text, dest.timezone)
@@ -47,13 +48,11 @@ def post(obj: Context, date_text: str | None, names: tuple[str, ...], dry_run: b
             would = show_dry_run(obj.store, obj.config, dest, day)
             for event_id, numbers in would.already_sent.items():
                 click.echo(f"(already sent: posts {numbers} of {event_id})")
-            click.echo(
-                format_preview(would.threads, dest.name)
-                if would.threads
-                else f"{dest.name}: nothing to post on {day}"
-            )
+            if would.threads:
+                click.echo(format_preview(would.threads, dest.name))
             for held in would.held:
                 click.echo(held.summary())
+            click.echo(would.summary())
             continue
         channel = Channel.of(obj.config, dest)
         results = publish_day(obj.store, channel, day, on_wait=tell_waiting)
@@ -81,17 +80,22 @@ def history(
 
     Example: anniversary-bot history --failed
     """
+    from bot.operations.publish_report import (
+        HISTORY_COLUMNS,
+        check_logged_destination,
+        history_cells,
+    )
     from bot.operations.publish_report import history as read_history
-    from bot.operations.publish_report import history_line
 
     day = obj.day(date_text) if date_text else None
+    if destination:
+        check_logged_destination(obj.store, obj.config, destination)
     if as_json:
         found = read_history(obj.store, destination, day, failed)
         click.echo(json.dumps(found.to_json(), indent=2))
         return
     found = read_history(obj.store, destination, day, failed, obj.config, obj.today())
-    for row in found.rows:
-        click.echo(history_line(row))
+    echo_table(HISTORY_COLUMNS, [history_cells(row) for row in found.rows])
     for line in found.held:
         click.echo(line)
     click.echo(plural(len(found.rows), "post"), err=True)
@@ -124,9 +128,12 @@ def retry(
 
     Example: anniversary-bot retry --to forum
     """
+    from bot.operations.publish_report import check_logged_destination
     from bot.operations.retry import retry as retry_posts
 
-    setup_logging()
+    setup_logging(progress=True)
+    if destination:
+        check_logged_destination(obj.store, obj.config, destination)
     failures = 0
     for step in retry_posts(obj.store, obj.config, destination, mark_sent, resend, tell_waiting):
         click.echo(step.summary())
@@ -169,7 +176,7 @@ def run(obj: Context, once: bool, names: tuple[str, ...]) -> None:
         failures += outcome.failed
     if failures:
         raise BotError(
-            f"{failures} destination(s) not fully posted: see 'anniversary-bot history --failed'"
+            f"{plural(failures, 'destination')} not fully posted: see 'anniversary-bot history --failed'"
         )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.paths import default_outbox_path, user_config_dir
+from bot.paths import default_outbox_path, user_config_file
 from bot.secrets_filter import Secret, SecretRef
 
 MASK = "********"
@@ -35,6 +35,8 @@ class Destination:
     leap_day: str = "feb28"
     catch_up_hours: float = 6.0
     excerpt: str = "split"
+    # None: the adapter's default (Poster.max_posts_per_thread)
+    max_posts_per_thread: int | None = None
     dedupe_mentions: bool = False
     rotate_mentions: bool = False
     require_approval: bool = False
@@ -184,7 +186,7 @@ def find_config_path(explicit: str | Path | None) -> Path | None:
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found (from $ANNIVERSARY_BOT_CONFIG)")
         return path
-    path = user_config_dir() / "config.yaml"
+    path = user_config_file()
     return path if path.is_file() else None
 
 

@@ -37,7 +37,7 @@ from bot.content.pick import (
 from bot.errors import ConfigError, InputError
 from bot.events.loader import Location
 from bot.events.schema import MentionListIn
-from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS
+from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, problem_in_words
 from bot.safe_load import format_path, read_text, yaml_documents
 
 
@@ -120,6 +120,7 @@ class DestinationIn(BaseModel):
     leap_day: Literal["feb28", "mar1"] = "feb28"
     catch_up_hours: float = Field(6.0, ge=0, le=24)
     excerpt: Literal["split", "truncate"] = "split"
+    max_posts_per_thread: int | None = Field(None, ge=1, le=1000)
     dedupe_mentions: bool = False
     rotate_mentions: bool = False
     require_approval: bool = False
@@ -194,11 +195,12 @@ class ConfigIn(BaseModel):
 def _error(path: Path, error: ValidationError) -> ConfigError:
     first = error.errors()[0]
     loc = format_path(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "missing":
-        message = "required key is missing"
-    elif first["type"] == "extra_forbidden":
+    if first["type"] == "extra_forbidden":
         message = "unknown key: see config.example.yaml for the keys"
+    elif first["loc"] == ("destinations",) and first["type"] == "too_short":
+        message = "no destination: name at least one (see config.example.yaml)"
+    else:
+        message = problem_in_words(dict(first), "key")
     return ConfigError(f"{path}: {loc}: {message}")
 
 

@@ -18,7 +18,7 @@ from bot.content.fetching import Fetcher, FetchError
 from bot.content.onthisday import LICENSE_NAME
 from bot.content.text import cut_paragraphs, cut_text, html_paragraphs, one_line, page_title
 from bot.errors import InputError
-from bot.model import Event
+from bot.model import ALL_BLOCKS_OPTIONS, BLOCK_OPTIONS, Event
 from bot.model.dates import MONTH_NAMES
 
 if TYPE_CHECKING:
@@ -162,7 +162,10 @@ def set_background(event: Event, block: dict[str, Any]) -> bool:
     for part in event.parts:
         for index, existing in enumerate(part["blocks"]):
             if existing["type"] == "background" and same_page(existing["url"], block["url"]):
-                part["blocks"][index] = block
+                # the curator's presentation options (header, headline, ...) stay as they were
+                options = ALL_BLOCKS_OPTIONS.keys() | BLOCK_OPTIONS["background"].keys()
+                kept = {key: value for key, value in existing.items() if key in options}
+                part["blocks"][index] = {**block, **kept}
                 return True
     blocks = event.parts[0]["blocks"]
     position = len(blocks)

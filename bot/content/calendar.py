@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.content import CURATED
 from bot.model.dates import MONTH_NAMES
+from bot.wording import plural
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -129,7 +130,8 @@ def format_calendar(
     folded = [c for c in counts if c.folded]
     for count in folded:
         out.append(
-            f"February 29's {count.folded:,} events are counted on {MONTH_NAMES[count.month]} "
+            f"February 29's {plural(count.folded, 'event')} "
+            f"{'is' if count.folded == 1 else 'are'} counted on {MONTH_NAMES[count.month]} "
             f"{count.day} (leap_day: {leap_day}): {year} is not a leap year\n"
         )
     out.append('\nEach day: "DD curated+candidates"; * no curated event, ! no event at all\n')

@@ -23,6 +23,7 @@ from bot.input_rules import (
     MAX_YEAR,
     MIN_YEAR,
     PLAIN_URL,
+    problem_in_words,
     text_problem,
     url_problem,
 )
@@ -216,25 +217,12 @@ def _validation_error(
             path.append(item)
             break
         # otherwise the item names a union member (a block type): not a field of the input
-    message = first["msg"]
-    if first["type"] == "missing":
-        message = "required field is missing"
-    elif first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "union_tag_invalid":
+    if first["type"] == "union_tag_invalid":
         expected = first.get("ctx", {}).get("expected_tags", "")
         path.append("type")
         message = f"unknown block type {first['ctx']['tag']!r}: expected one of {expected}"
-    elif first["type"] == "string_pattern_mismatch" and "http" in str(first.get("ctx")):
-        message = f"expected an http(s) URL, got {first['input']!r}"
-    elif first["type"] == "string_pattern_mismatch":
-        message = f"{first['input']!r} is not allowed: use lower-case letters, digits and dashes"
-    elif message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-    elif "input" in first and not isinstance(first["input"], dict | list):
-        shown = repr(first["input"])
-        shown = shown if len(shown) <= 100 else f"{shown[:80]}... ({len(shown):,} characters)"
-        message = f"{message}, got {shown}"
+    else:
+        message = problem_in_words(dict(first))
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this record)" if more else ""
     field_path = format_path(prefix + tuple(path))
@@ -371,7 +359,7 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(text.encode()):08x}"
     parts = _encode([{"blocks": [block]}])
     return (event_id, month, day, year, title, lead, None, _TAGS[kind], 0, 0, source,
-            "wikipedia", parts)  # fmt: skip
+            "wikipedia", parts, None)  # fmt: skip
 
 
 def wiki_record_to_event(record: dict[str, Any]) -> Event:

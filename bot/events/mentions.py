@@ -57,6 +57,14 @@ class MentionDirectory:
             f"unknown member {reference!r}: see 'anniversary-bot mentions members list'"
         )
 
+    def credited(self, credit: str) -> Member | None:
+        """The member an event's ``credit`` names (an id, or an exact display name only one
+        member has), or None: then the credit is a plain string, printed as written."""
+        if credit in self.members:
+            return self.members[credit]
+        matches = self.by_name.get(credit, [])
+        return matches[0] if len(matches) == 1 else None
+
     def expand_list(self, name: str) -> list[Member]:
         if name not in self.lists:
             raise InputError(
@@ -174,12 +182,12 @@ def validate_member(data: dict[str, Any], where: str) -> dict[str, Any]:
     try:
         return MemberIn.model_validate(data).model_dump()
     except ValidationError as error:
+        from bot.input_rules import problem_in_words
+        from bot.safe_load import format_path
+
         first = error.errors()[0]
-        field_name = ".".join(str(x) for x in first["loc"]) or "member"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            message = "required field is missing"
-        raise InputError(f"{where}: {field_name}: {message}") from None
+        field_name = format_path(first["loc"]) or "member"
+        raise InputError(f"{where}: {field_name}: {problem_in_words(dict(first))}") from None
 
 
 # --- what names a member ----------------------------------------------------------------------
@@ -212,8 +220,8 @@ def mention_blocks(parts: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 @dataclass
 class MentionUses:
     """Where the store names members: ``events`` maps each reference in an event's mentions
-    blocks (a member id or display name) to the ids of those events; ``lists`` maps a member id
-    to the store lists that list it."""
+    blocks or its ``credit`` (a member id or display name) to the ids of those events; ``lists``
+    maps a member id to the store lists that list it."""
 
     events: dict[str, list[str]]
     lists: dict[str, list[str]]
@@ -232,6 +240,10 @@ class MentionUses:
             }
             for reference in references:
                 events.setdefault(reference, []).append(event_id)
+        # a credit that names nobody is plain text: broken_references leaves it out
+        for event_id, credit in store.event_credits():
+            if event_id not in skip and event_id not in events.get(credit, ()):
+                events.setdefault(credit, []).append(event_id)
         lists: dict[str, list[str]] = {}
         for mention_list in store.mention_lists():
             for member_id in mention_list["members"]:
@@ -458,23 +470,26 @@ class MentionAdmin:
                     changed_lists.append(mention_list)
             self.store.save_lists(changed_lists)
             self.store.delete_member(member.id)
-            changed_events = self._rewrite_events(rewrites, events)
+            changed_events = self._rewrite_events(rewrites, events, member.name)
         return MemberChange(member, lists, changed_events, rewrites)
 
     def _stored(self, member_id: str) -> dict[str, Any]:
         return next(m for m in self.store.members() if m["id"] == member_id)
 
     def _rewrite_events(
-        self, rewrites: dict[str, str | None], event_ids: Iterable[str]
+        self, rewrites: dict[str, str | None], event_ids: Iterable[str], removed: str = ""
     ) -> list[str]:
-        """Replace each reference in ``rewrites`` in the events' mentions blocks by the id it
-        maps to, or drop it (None); a block left naming nobody goes, and so does a part left
-        empty. The events are written back through the store; returns their ids."""
+        """Replace each reference in ``rewrites`` in the events' mentions blocks and credits by
+        the id it maps to, or drop it (None); a block left naming nobody goes, and so does a
+        part left empty; a credit naming a ``removed`` member becomes their name, plain text.
+        The events are written back through the store; returns their ids."""
         if not rewrites:
             return []
         changed = []
         for event_id in sorted(set(event_ids)):
             event = self.store.get_event(event_id)
+            if event.credit is not None and event.credit in rewrites:
+                event.credit = rewrites[event.credit] or removed or event.credit
             parts = []
             for part in event.parts:
                 blocks = []
@@ -626,6 +641,8 @@ class MentionAdmin:
         in the YAML export only)."""
         import csv
 
+        from bot.input_rules import join_names
+
         on_lists: dict[str, list[str]] = {}
         for mention_list in self.store.mention_lists():
             for member_id in mention_list["members"]:
@@ -639,8 +656,8 @@ class MentionAdmin:
                 [
                     m["id"],
                     m["name"],
-                    " ".join(m["tags"]),
-                    " ".join(on_lists.get(m["id"], ())),
+                    join_names(m["tags"]),
+                    join_names(on_lists.get(m["id"], [])),
                     m["opted_out"] or "",
                     *(m["handles"].get(platform, "") for platform in known_platforms),
                 ]
@@ -822,7 +839,9 @@ def _csv_header(header: list[str], where: str) -> list[str]:
 
 def _names(cell: str, column: str, where: str, pattern: re.Pattern) -> list[str]:
     """Tag or list names in a cell, each checked as event files check them."""
-    names = list(dict.fromkeys(cell.replace(";", " ").split()))
+    from bot.input_rules import split_names
+
+    names = split_names(cell)
     for name in names:
         if len(name) > 64 or not pattern.fullmatch(name):
             raise InputError(

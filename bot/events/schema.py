@@ -6,7 +6,8 @@ that read the store (``preview``, the daily job) start fast.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,10 +17,12 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, url_problem
+from bot.model import DEFAULT_LINKS_TITLE, LINK_STYLES
 from bot.model.dates import parse_date
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -45,18 +48,45 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class TextBlock(Strict):
+class WithOptions(Strict):
+    """Presentation options (bot.model.BLOCK_OPTIONS) that are not given are not stored: an
+    event written before the options existed keeps its stored form (and its drafts' hash)."""
+
+    # left out of the stored form when None (not given)
+    optional_keys: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_options_not_given(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        for key in self.optional_keys:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+class Presented(WithOptions):
+    """A block: each may sit right under the one before it."""
+
+    optional_keys: ClassVar[tuple[str, ...]] = ("attach",)
+    attach: bool | None = None  # true: on the next line after the block before, no blank line
+
+
+class TextBlock(Presented):
     type: Literal["text"]
     text: Text
 
 
-class QuoteBlock(Strict):
+class QuoteBlock(Presented):
+    optional_keys: ClassVar[tuple[str, ...]] = ("attach", "headline", "marks", "url")
     type: Literal["quote"]
     text: Text
     cite: OptionalText | None = None
+    headline: OptionalText | None = None  # a line above the text ("January 10, 1928")
+    marks: bool | None = None  # the text in quote marks (plain text; default true)
+    url: Url | None = None  # the source page: "Read more" of a cut post, the cite's link
 
 
-class VideoBlock(Strict):
+class VideoBlock(Presented):
     type: Literal["video"]
     url: Url
     title: OptionalText | None = None
@@ -83,30 +113,85 @@ class Image(Strict):
         return str(resolve_image(value, folder))
 
 
-class ImagesBlock(Strict):
+class ImagesBlock(Presented):
     type: Literal["images"]
     images: Annotated[list[Image], Field(min_length=1)]
 
 
-class BackgroundBlock(Strict):
+class BackgroundBlock(Presented):
+    optional_keys: ClassVar[tuple[str, ...]] = ("attach", "headline", "header", "marks")
     type: Literal["background"]
     url: Url
     excerpt: Text
     source: OptionalText | None = None
+    headline: OptionalText | None = None  # a line above the excerpt ("January 10, 1928")
+    header: bool | None = None  # the "Background from URL" line (default true)
+    marks: bool | None = None  # the excerpt in quote marks (plain text; default false)
 
 
-class Link(Strict):
-    title: Text
+# a URL written without its scheme: a host with a dot, then an optional path ("bl.uk/people/x")
+SCHEMELESS_URL = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?:[/?#]\S*)?"
+)
+
+
+def _bare(url: str) -> str:
+    """A URL as a link's text may show it: no scheme, no "www.", no final "/"."""
+    bare = re.sub(r"^https?://", "", url, flags=re.IGNORECASE)
+    return re.sub(r"^www\.", "", bare, flags=re.IGNORECASE).rstrip("/")
+
+
+class Link(WithOptions):
+    optional_keys: ClassVar[tuple[str, ...]] = ("text",)
+    title: Text | None = None
     url: Url
+    # the link's text instead of its URL: the URL without its scheme ("bl.uk/people/x"), never
+    # anything else, so that the text cannot say one address and go to another
+    text: OptionalText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _add_the_scheme(cls, data: Any) -> Any:
+        """A URL written without ``https://`` is stored with it and shown as written."""
+        if isinstance(data, dict) and isinstance(data.get("url"), str):
+            written = data["url"]
+            if SCHEMELESS_URL.fullmatch(written):
+                shown = {} if data.get("title") is not None else {"text": written}
+                return {**shown, **data, "url": f"https://{written}"}
+        return data
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_the_url(cls, text: str | None, info: ValidationInfo) -> str | None:
+        if text is None:
+            return None
+        if info.data.get("title") is not None:
+            raise ValueError("a link shows its title or its text (the URL), not both")
+        url = info.data.get("url")
+        if url is not None and (not text.strip() or _bare(text) != _bare(url)):
+            raise ValueError(
+                f"{text[:100]!r} must be the URL without its scheme ({_bare(url)[:100]!r}): a "
+                "link's text may not name another address"
+            )
+        return text
 
 
-class LinksBlock(Strict):
+class LinksBlock(Presented):
+    optional_keys: ClassVar[tuple[str, ...]] = ("attach", "style")
     type: Literal["links"]
     links: Annotated[list[Link], Field(min_length=1)]
-    title: OptionalText = "Links"
+    # printed as written; without a style, the classic "Title:" (default "Links")
+    title: OptionalText | None = None
+    style: Literal[LINK_STYLES] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _classic_title(self) -> LinksBlock:
+        if self.style is None and self.title is None:
+            self.title = DEFAULT_LINKS_TITLE
+        return self
 
 
-class MentionsBlock(Strict):
+class MentionsBlock(Presented):
     type: Literal["mentions"]
     lists: list[Name] = []
     members: list[Text] = []
@@ -138,6 +223,8 @@ class EventIn(Strict):
     id: Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=200)] | None = None
     date: str
     title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    # the topic's own title; on Discourse the anniversary follows it, see docs/event-format.md
+    topic_title: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
     lead: Text
     credit: OptionalText | None = None
     tags: list[Name] = []

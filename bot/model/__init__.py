@@ -14,9 +14,21 @@ from bot.model.dates import AnniversaryDate, parse_date
 
 EVENT_COLUMNS = (
     "id", "month", "day", "year", "title", "lead", "credit", "tags", "priority", "sensitive",
-    "source", "origin", "parts",
+    "source", "origin", "parts", "topic_title",
 )  # fmt: skip
 BLOCK_TYPES = ("text", "quote", "video", "images", "background", "links", "mentions")
+# A block's presentation options and what each is when left out. The stored form leaves out
+# an option at its default (bot.events.schema), so an event written before the options existed
+# is stored, hashed and drawn as it was; the renderer fills them in (``with_options``).
+BLOCK_OPTIONS: dict[str, dict[str, Any]] = {
+    "background": {"headline": None, "header": True, "marks": False},
+    "quote": {"headline": None, "marks": True, "url": None},
+    "links": {"style": None},  # None: the classic "Title:" and a dash list of "title: url"
+}
+ALL_BLOCKS_OPTIONS: dict[str, Any] = {"attach": False}  # True: right under the block before
+LINK_OPTIONS: dict[str, Any] = {"title": None, "text": None}
+LINK_STYLES = ("numbered", "bulleted", "bare")
+DEFAULT_LINKS_TITLE = "Links"
 ORIGINS = ("curated", "wikipedia")
 
 
@@ -90,6 +102,8 @@ class Event:
     sensitive: bool = False
     source: str | None = None
     origin: str = "curated"
+    # the topic's own title instead of the generated "DATE: title (Nth anniversary)"
+    topic_title: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "curated") -> Event:
@@ -106,6 +120,7 @@ class Event:
             sensitive=bool(data.get("sensitive", False)),
             source=data.get("source"),
             origin=data.get("origin", origin),
+            topic_title=data.get("topic_title"),
         )
 
     @classmethod
@@ -122,6 +137,7 @@ class Event:
             sensitive=bool(row["sensitive"]),
             source=row["source"],
             origin=row["origin"],
+            topic_title=row.get("topic_title"),
         )
 
     def to_row(self) -> tuple[Any, ...]:
@@ -139,11 +155,14 @@ class Event:
             self.source,
             self.origin,
             json.dumps(self.parts, ensure_ascii=False),
+            self.topic_title,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The curator's form, without keys left at their defaults, for export."""
         data: dict[str, Any] = {"id": self.id, "date": self.date.iso(), "title": self.title}
+        if self.topic_title is not None:
+            data["topic_title"] = self.topic_title
         data["lead"] = self.lead
         if self.credit is not None:
             data["credit"] = self.credit
@@ -161,6 +180,16 @@ class Event:
             {"blocks": [_compact(block) for block in part["blocks"]]} for part in self.parts
         ]
         return data
+
+
+def with_options(block: dict[str, Any]) -> dict[str, Any]:
+    """``block`` with every presentation option it leaves out at its default (and each link's)."""
+    filled = {**ALL_BLOCKS_OPTIONS, **BLOCK_OPTIONS.get(block["type"], {}), **block}
+    if block["type"] == "links":
+        filled["links"] = [{**LINK_OPTIONS, **link} for link in block["links"]]
+        if filled["style"] is None and filled.get("title") is None:
+            filled["title"] = DEFAULT_LINKS_TITLE
+    return filled
 
 
 def _compact(value: Any) -> Any:

@@ -45,7 +45,8 @@ class DraftListing:
             "warnings": self.warnings,
         }  # fmt: skip
 
-    def line(self) -> str:
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        """Id, day, destination, event, state, notes (``drafts list``'s columns)."""
         d = self.draft
         notes = list(self.warnings)
         if self.published is not None:  # its day went out (or began to): the draft is history
@@ -56,7 +57,7 @@ class DraftListing:
         shown = notes[0] if notes else "-"
         shown += f" (+{len(notes) - 1} more)" if len(notes) > 1 else ""
         state = d.label + (f": {d.reason}" if d.reason else "")
-        return f"#{d.id}\t{d.day}\t{d.destination}\t{d.event_id}\t{state}\t{shown}"
+        return str(d.id), str(d.day), d.destination, d.event_id, state, shown
 
 
 def list_drafts(
@@ -69,21 +70,25 @@ def list_drafts(
     """The drafts (of one destination, from ``since`` on, in ``states``), each with its hold,
     its warnings and what of its day was published."""
     publish_log = PublishLog(store)
-    found = []
-    for draft in Drafts(store).list(destination, since, tuple(states) or None):
-        dest = config.destinations.get(draft.destination)
-        hold = draft.hold(dest.require_approval) if dest is not None else None
-        rows = publish_log.rows(draft.destination, draft.day, None, draft.event_id)
-        published = (sum(r["state"] == PostState.SENT for r in rows), len(rows)) if rows else None
-        found.append(
-            DraftListing(
-                draft,
-                hold.reason if hold is not None else None,
-                draft_warnings(draft, config),
-                published,
-            )
-        )
-    return found
+    drafts = Drafts(store).list(destination, since, tuple(states) or None)
+    return [_listing(draft, config, publish_log) for draft in drafts]
+
+
+def _listing(draft: Draft, config: Any, publish_log: PublishLog) -> DraftListing:
+    dest = config.destinations.get(draft.destination)
+    hold = draft.hold(dest.require_approval) if dest is not None else None
+    rows = publish_log.rows(draft.destination, draft.day, None, draft.event_id)
+    published = (sum(r["state"] == PostState.SENT for r in rows), len(rows)) if rows else None
+    reason = hold.reason if hold is not None else None
+    return DraftListing(draft, reason, draft_warnings(draft, config), published)
+
+
+def draft_json(store: Store, config: Any, draft_id: int) -> dict[str, Any]:
+    """A draft's JSON shape, as ``drafts show --json`` gives it: its ``drafts list`` shape
+    plus its thread as it would be sent (edits included)."""
+    draft = Drafts(store).get(draft_id)
+    listing = _listing(draft, config, PublishLog(store))
+    return {**listing.to_json(), "thread": draft.thread().to_json()}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.publishing.log import PostState, PublishLog
 from bot.publishing.scheduler import next_runs
 from bot.store import Store
 from bot.threads.render import Thread
+from bot.wording import plural
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
 NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING, PostState.HELD)
@@ -43,6 +44,19 @@ class DryRun:
     threads: list[Thread]
     already_sent: dict[str, list[int]]  # event id -> the numbers of its posts sent before
     held: list[HeldThread]
+
+    def summary(self) -> str:
+        """One line: what ``post`` would send to the destination that day, and what not."""
+        sent_before = sum(len(numbers) for numbers in self.already_sent.values())
+        posts = sum(len(thread.posts) for thread in self.threads) - sent_before
+        what = [f"would send {plural(posts, 'post')}"]
+        if self.threads:
+            what[0] += f" ({plural(len(self.threads), 'thread')})"
+        if sent_before:
+            what.append(f"{plural(sent_before, 'post')} already sent")
+        if self.held:
+            what.append(f"{plural(len(self.held), 'thread')} held back (above)")
+        return f"{self.destination}: {self.day}: dry run: {', '.join(what)}; nothing sent"
 
 
 def dry_run(store: Store, config: Any, destination: Any, day: dt.date) -> DryRun:
@@ -87,18 +101,29 @@ def history(
     return History(rows, held)
 
 
-def history_line(row: dict[str, Any]) -> str:
-    """One publish-log row as ``history`` prints it."""
-    line = f"{row['day']}  {row['destination']}  {row['event_id']} #{row['number']}  {row['state']}"
+def check_logged_destination(store: Store, config: Any, name: str) -> None:
+    """``history --to NAME``, ``retry --to NAME``: a destination of the config, or one the publish log still has
+    posts of (removed from the config since); else the config's one line for an unknown
+    destination, as every command that names one says it."""
+    if name not in config.destinations and not PublishLog(store).rows(name):
+        config.destination(name)
+
+
+HISTORY_COLUMNS = ("DAY", "DESTINATION", "EVENT", "POST", "STATE", "DETAILS")
+
+
+def history_cells(row: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """One publish-log row as ``history`` prints it, in ``HISTORY_COLUMNS``."""
+    head = (row["day"], row["destination"], row["event_id"], str(row["number"]), row["state"])
     if row["state"] == PostState.SENT:
-        return line + f"  {row['sent_at']}  {row['url'] or row['remote_id']}"
-    line += f"  attempts={row['attempts']}"
+        return (*head, f"{row['sent_at']}  {row['url'] or row['remote_id']}")
+    details = f"attempts={row['attempts']}"
     if row["state"] == PostState.FAILED:
         retry_when = row["next_retry_at"]
-        line += f"  next retry {retry_when}" if retry_when else "  waits for 'retry'"
+        details += f"  next retry {retry_when}" if retry_when else "  waits for 'retry'"
     if row["last_error"]:
-        line += f"  {row['last_error']}"
-    return line
+        details += f"  {row['last_error']}"
+    return (*head, details)
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Capabilities:
     url_length: int | None = None  # a URL counts as this many characters (Mastodon: 23)
     min_length: int = 0
     title_length: tuple[int, int] | None = None  # (min, max) characters of a title
+    unique_titles: bool = False  # a title used before is refused (Discourse)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ class Published:
 class Poster(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # an adapter that exists for tests (the example plugin): `posters` lists it only with --all
+    test_only: ClassVar[bool] = False
     # an instance may replace it with the platform's own limits (load_limits)
     capabilities: Capabilities = Capabilities()
     formats: ClassVar[tuple[str, ...]] = ("text", "markdown", "html")
@@ -132,6 +135,10 @@ class Poster(ABC):
     # the most posts in a row one user may make in a thread, where the platform limits it
     # (fitting warns about a longer thread; the adapter decides what a refusal means)
     max_consecutive_replies: ClassVar[int | None] = None
+    # the most posts one thread may become when a destination does not set
+    # ``max_posts_per_thread``: a thread that needs more is shortened with ``excerpt: truncate``
+    # (None: no cap, for platforms whose posts are long or that nobody follows live)
+    max_posts_per_thread: ClassVar[int | None] = None
     secret_settings: ClassVar[tuple[str, ...]] = ()
     can_find: ClassVar[bool] = False
     # seconds during which sending the same post again is safe because the platform drops the

@@ -43,6 +43,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot import __version__
+from bot.neutralise import unescape_markdown
 from bot.posters.base import Capabilities, HandleFormat, OutgoingPost, Poster, PostError, Published
 from bot.secrets_filter import Secret, mask, shorten
 
@@ -86,8 +87,6 @@ USER_AGENT = f"DiscordBot (https://pypi.org/project/anniversary-bot/, {__version
 MAX_PACING_WAIT = 120.0
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# Markdown escapes as the core writes them (render.escape_markdown): a thread name is plain text
-_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|~#+-]|\d+[.)])")
 
 
 class DiscordSettings(BaseModel):
@@ -126,6 +125,8 @@ class DiscordPoster(Poster):
     formats = ("markdown",)
     default_format = "markdown"
     platform = "discord"
+    # each message shows in the channel (or the day's forum thread) as it comes: few, long ones
+    max_posts_per_thread = 5
     # a mention is <@user id>: a snowflake, 15 to 21 digits
     handle_format = HandleFormat(
         r"\d{15,21}", "a numeric user id such as 123456789012345678", "123456789012345678"
@@ -409,7 +410,7 @@ def thread_name(post: OutgoingPost) -> str:
     """The forum post's name: the title (or the body's first line), on one line, at most 100
     characters. A thread name is plain text, so the core's Markdown escapes come off."""
     source = post.title or next((line for line in post.body.splitlines() if line.strip()), "")
-    name = " ".join(_MARKDOWN_ESCAPE.sub(r"\1", source).split()) or post.event_id
+    name = " ".join(unescape_markdown(source).split()) or post.event_id
     if len(name) > MAX_THREAD_NAME:
         name = name[: MAX_THREAD_NAME - 1].rstrip() + "…"
     return name

@@ -224,6 +224,10 @@ class DiscoursePoster(Poster):
         mention_syntax="@{handle}",
         min_length=20,
         title_length=(15, 255),
+        # a title another topic has is refused ("Title has already been used") while the site
+        # setting allow_duplicate_topic_titles is off, its default (Discourse's
+        # config/site_settings.yml; the title's unique_among validation in app/models/topic.rb)
+        unique_titles=True,
     )
     secret_settings = ("api_key",)
     can_find = True
@@ -231,6 +235,8 @@ class DiscoursePoster(Poster):
     # Discourse's default max_consecutive_replies: a 422 on a reply numbered past it is read
     # as that refusal even when the message is in another language
     max_consecutive_replies: ClassVar[int] = 3
+    # a topic's posts are long (32,000): a thread past this many is a document, not a thread
+    max_posts_per_thread = 10
 
     @platform_rule
     def author(self, settings: dict[str, Any]) -> str:

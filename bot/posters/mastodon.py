@@ -405,6 +405,8 @@ class MastodonPoster(Poster):
         images=True,
         mention_syntax="{handle}",  # handles are "@user@instance"
     )
+    # each status lands in followers' home timelines: a long thread floods them
+    max_posts_per_thread = 5
     # a mention is the whole address, so that it reaches a member on any instance
     handle_format = HandleFormat(
         r"@[A-Za-z0-9_]{1,30}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",

@@ -167,6 +167,8 @@ class MatrixPoster(Poster):
     formats = ("text",)
     default_format = "text"
     platform = "matrix"
+    # the replies stay in the lead's thread, as on Slack
+    max_posts_per_thread = 10
     handle_format = HandleFormat(
         r"@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:\d+)?", "@user:server.example", "@jane:example.org"
     )

@@ -147,6 +147,8 @@ class SlackPoster(Poster):
     formats = ("text",)
     default_format = "text"
     platform = "slack"
+    # the replies stay in the lead's thread, out of the channel: a few more than Mastodon
+    max_posts_per_thread = 10
     # a mention is <@member id>: U... (or W... on Enterprise Grid)
     handle_format = HandleFormat(r"[UW][A-Z0-9]{6,14}", "a user id such as U0123ABCD", "U0123ABCD")
 

@@ -34,6 +34,7 @@ import jinja2
 from markupsafe import Markup
 
 from bot.config.channel import Channel
+from bot.neutralise import unescape_markdown
 from bot.threads.render import Thread
 
 if TYPE_CHECKING:
@@ -43,17 +44,20 @@ if TYPE_CHECKING:
     from bot.posters.base import Poster
     from bot.store import Store
 
-READY, APPROVAL, WARNING, NOTHING = "ready", "approval", "warning", "nothing"
+READY, APPROVAL, WARNING, SKIPPED, NOTHING = "ready", "approval", "warning", "skipped", "nothing"
 STATE_LABELS = {
     READY: "ready",
     APPROVAL: "needs approval",
     WARNING: "warning",
+    SKIPPED: "skipped",
     NOTHING: "nothing to post",
 }
 _URL_LINE = re.compile(r"https?://\S+")
+# a URL in running text, without the sentence punctuation after it
+_URL_IN_TEXT = re.compile(r"https?://\S+?(?=[.,;:!?'\")\]]*(?:\s|$))")
 _POST_WARNING = re.compile(r"^post (\d+)\b")
-_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>|~#+\-.!(){}])")
-_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
+# [text](URL), the URL with balanced parentheses ("..._(film)")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\((https?://(?:[^()\s]|\([^()\s]*\))+)\)")
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -87,6 +91,8 @@ class Line:
     kind: str
     text: str
     names: list[str] = field(default_factory=list)
+    # the line as (text, link) pieces: its Markdown links and URLs stay links (link None: text)
+    parts: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -127,7 +133,7 @@ class ThreadView:
         if self.status in ("approval", "stale", "edited"):
             return APPROVAL
         if self.status == "skipped":
-            return NOTHING
+            return SKIPPED
         if self.warnings or any(p.warnings for p in self.posts):
             return WARNING
         return READY
@@ -164,7 +170,11 @@ class DayView:
 
     @property
     def summary(self) -> str:
-        titles = [t.title for d in self.destinations for t in d.threads]
+        titles = [
+            t.title + (f" ({t.note})" if t.status == "skipped" and t.note else "")
+            for d in self.destinations
+            for t in d.threads
+        ]
         return " · ".join(dict.fromkeys(titles)) or "nothing to post"
 
     @property
@@ -183,7 +193,7 @@ class DayView:
 
 
 def combined_state(states: list[str]) -> str:
-    for state in (APPROVAL, WARNING, READY):
+    for state in (APPROVAL, WARNING, READY, SKIPPED):
         if state in states:
             return state
     return NOTHING
@@ -368,11 +378,10 @@ def text_lines(
         kind = "p"
         if fmt == "html":
             line = html.unescape(_TAG.sub("", line)).strip()
-        elif fmt == "markdown":
-            if line.startswith(">"):
-                kind, line = "quote", line.lstrip(">").strip()
-            line = _MARKDOWN_LINK.sub(r"\1", line).replace("**", "")
-            line = _MARKDOWN_ESCAPE.sub(r"\1", line)
+        elif fmt == "markdown" and line.startswith(">"):
+            kind, line = "quote", line.lstrip(">").strip()
+        parts = _line_parts(line, fmt)
+        line = "".join(text for text, _ in parts).strip()
         if not line:
             continue
         if _URL_LINE.fullmatch(line):
@@ -380,8 +389,46 @@ def text_lines(
         elif line.startswith("FYI ") and names:
             lines.append(Line("fyi", line, names))
             continue
-        lines.append(Line(kind, line))
+        lines.append(Line(kind, line, parts=parts))
     return lines
+
+
+def _line_parts(line: str, fmt: str) -> list[tuple[str, str | None]]:
+    """A line as a reader sees it, in (text, link) pieces: Markdown's links and escapes read,
+    and each URL a link (through the URL sanitiser, as every printed URL)."""
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    if fmt == "markdown":
+        for match in _MARKDOWN_LINK.finditer(line):
+            parts += _text_parts(_markdown_text(line[position : match.start()]))
+            parts.append((_markdown_text(match.group(1)), _link(match.group(2))))
+            position = match.end()
+        return parts + _text_parts(_markdown_text(line[position:]))
+    return _text_parts(line)
+
+
+def _markdown_text(text: str) -> str:
+    return unescape_markdown(text.replace("**", ""))
+
+
+def _text_parts(text: str) -> list[tuple[str, str | None]]:
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        parts.append((text[position : match.start()], None))
+        parts.append((match.group(0), _link(match.group(0))))
+        position = match.end()
+    parts.append((text[position:], None))
+    return [part for part in parts if part[0]]
+
+
+def _link(url: str) -> str | None:
+    from bot.urls import UnsafeURLError, safe_url
+
+    try:
+        return safe_url(url)
+    except UnsafeURLError:
+        return None
 
 
 # --- pages ---------------------------------------------------------------------------------------

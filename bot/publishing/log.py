@@ -39,12 +39,14 @@ from typing import Any
 from bot import clock
 from bot.faults import checkpoint
 from bot.posters.base import Outcome, OutgoingPost, Poster, PostError, Published
-from bot.secrets_filter import mask
+from bot.secrets_filter import PROGRESS_LOGGER, mask
 from bot.store import Store
 from bot.store.publish_log import PlannedRow
 from bot.threads.render import Thread
 
 log = logging.getLogger("bot.publishing.log")
+# a line per post as it goes out (shown by ``post``)
+progress = logging.getLogger(PROGRESS_LOGGER)
 
 
 class PostState(StrEnum):
@@ -392,6 +394,9 @@ def publish_thread(
             stop(post, now_row["state"], why, why)
             continue
         checkpoint("before-request", post.key)
+        progress.info(
+            "%s: %s: sending post %d of %d", destination, thread.event_id, post.number, len(posts)
+        )
         try:
             published = poster.publish(post, lead, previous)
         except Exception as error:  # noqa: BLE001 - an adapter bug must not leave it "sending"

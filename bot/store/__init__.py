@@ -500,6 +500,12 @@ def m007_alerts(db: Database) -> None:
 
 
 @migrations()
+def m010_topic_title(db: Database) -> None:
+    # an event's own topic title (``topic_title:``), instead of the generated one
+    db.table("events").add_column("topic_title", str)
+
+
+@migrations()
 def m015_audit(db: Database) -> None:
     # the web page's changes (bot/web/): who did what, when, to which day and destination
     db.table("audit").create(

@@ -112,6 +112,12 @@ class EventLookups:
             "select id, parts from events where parts like '%mentions%' order by id"
         )
 
+    def event_credits(self) -> Iterator[tuple[str, str]]:
+        """(id, credit) of the events that thank someone, by id."""
+        return self.db.conn.execute(
+            "select id, credit from events where credit is not null order by id"
+        )
+
     def event_naming_list(self, name: str) -> str | None:
         """The id of an event whose parts name the mention list ``name``."""
         used = self.db.conn.execute(
@@ -124,6 +130,28 @@ class EventLookups:
     def member_names(self) -> dict[str, str]:
         """Every member's display name by id."""
         return dict(self.db.conn.execute("select id, name from members"))
+
+    def event_references(self, event_id: str) -> tuple[list[int], int]:
+        """What still refers to ``event_id``: the ids of its drafts, and how many posts of the
+        publish log name it."""
+        drafts = [
+            row[0]
+            for row in self.db.conn.execute(
+                "select id from drafts where event_id = ? order by id", [event_id]
+            )
+        ]
+        logged = self.db.conn.execute(
+            "select count(*) from publish_log where event_id = ?", [event_id]
+        ).fetchone()[0]
+        return drafts, logged
+
+    def delete_events(self, event_ids: list[str]) -> None:
+        """Delete the events ``event_ids`` and their drafts, in one transaction; the publish
+        log keeps its rows (what went out stays in ``history``)."""
+        with self.db.atomic():
+            for event_id in event_ids:
+                self.db.conn.execute("delete from drafts where event_id = ?", [event_id])
+                self.db.conn.execute("delete from events where id = ?", [event_id])
 
     def has_member(self, member_id: str) -> bool:
         return (

@@ -2,10 +2,13 @@
 
 - Mentions over the per-post cap are spread: the first ``max_mentions`` stay in the part's FYI
   line, the rest follow in "(continued)" posts right after it. None is dropped.
-- A post over the length limit is split at paragraph, then line, then sentence, then word
-  boundaries into "(continued)" posts (never mid-word, never mid-URL), or, with
-  ``excerpt: truncate``, cut at a sentence with "Read more: URL", keeping the FYI line and the
-  source attribution, which stand outside the cut.
+- A post over the length limit is split at paragraph, then line, then sentence, then clause
+  (a comma, semicolon or colon), then word boundaries into "(continued)" posts (never
+  mid-word, never mid-URL), or, with ``excerpt: truncate``, cut at a sentence with "Read more:
+  URL", keeping the FYI line and the source attribution, which stand outside the cut. A
+  sentence does not end after an abbreviation, an initial or a list item's number.
+- A thread longer than ``max_posts`` with ``excerpt: split`` is fitted with ``truncate``.
+- Members named without a handle on the platform are named, not notified: a warning says who.
 - Length is counted as the platform counts: the adapter's ``length`` rule (Mastodon: every
   URL as ``url_length``, a mention by its local part).
 - Titles are brought within ``title_length``; a post under ``min_length`` is lengthened with
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
     from bot.config.channel import Channel
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from bot.model import Member
@@ -30,6 +33,17 @@ from bot.threads.render import Post, Thread, mention_text
 
 CONTINUED = "(continued)"
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+CLAUSE_END = re.compile(r"(?<=[,;:])[ \t]+")
+# a full stop that ends a word, not a sentence: initials and initialisms ("H.", "U.S.", "e.g.")
+INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
+# a list item's number ("1.") at the start of its line
+LIST_MARKER = re.compile(r"\d+\.")
+# abbreviations a sentence goes on after, lower case, without their full stop
+ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "mt", "ft", "sgt", "lt", "gen", "col", "capt", "maj",
+    "cpl", "pvt", "adm", "cmdr", "rev", "jr", "sr", "sen", "rep", "gov", "pres", "no", "nos",
+    "vol", "vols", "pp", "vs", "approx", "ca", "fig",
+})  # fmt: skip
 
 
 def fit_thread(
@@ -40,8 +54,41 @@ def fit_thread(
     excerpt: str = "split",
     max_consecutive_replies: int | None = None,
     length: Callable[[str], int] = len,
+    max_posts: int | None = None,
 ) -> Thread:
-    """``length``: characters as the platform counts them (its adapter's ``length`` rule)."""
+    """``length``: characters as the platform counts them (its adapter's ``length`` rule).
+    ``max_posts``: a thread that ``excerpt: split`` makes longer is fitted with ``truncate``
+    instead, with a warning that says so (a thread still longer goes out whole, warned)."""
+    fitted = _fit(thread, caps, platform, mention_text, excerpt, max_consecutive_replies, length)
+    if max_posts is None or len(fitted.posts) <= max_posts:
+        return fitted
+    note = f"over max_posts_per_thread ({max_posts})"
+    if excerpt == "split":
+        split_count = len(fitted.posts)
+        fitted = _fit(
+            thread, caps, platform, mention_text, "truncate", max_consecutive_replies, length
+        )
+        note = (
+            f"shortened with excerpt: truncate to {len(fitted.posts)} posts: excerpt: split "
+            f"would make {split_count}, {note}; raise max_posts_per_thread in the destination's "
+            "config to allow more"
+        )
+        if len(fitted.posts) > max_posts:
+            note += f", and still {len(fitted.posts) - max_posts} over it: it goes out whole"
+    else:
+        note = f"{len(fitted.posts)} posts, {note}: it goes out whole"
+    return replace(fitted, warnings=[note, *fitted.warnings])
+
+
+def _fit(
+    thread: Thread,
+    caps: Capabilities,
+    platform: str | None,
+    mention_text: Callable[[Member], str],
+    excerpt: str,
+    max_consecutive_replies: int | None,
+    length: Callable[[str], int],
+) -> Thread:
     warnings = list(thread.warnings)
     posts: list[Post] = []
     for post in thread.posts:
@@ -69,6 +116,11 @@ def fit_thread(
             f"is exempt), but a forum older than Discourse 2.2 stops a non-staff user after "
             f"{max_consecutive_replies} posts in a row"
         )
+    if platform:
+        named = {m.id: m for post in thread.posts for m in post.mentions}
+        silent = unnotified(list(named.values()), platform)
+        if silent:
+            warnings.append(unnotified_note(silent, platform))
     if not caps.replies and len(posts) > 1:
         warnings.append(
             f"this destination cannot reply: {len(posts)} posts go out one after another"
@@ -83,15 +135,30 @@ def _pinging(post: Post, platform: str | None) -> list[Member]:
     return [m for m in post.mentions if m.handle(platform)]
 
 
+def unnotified(members: list[Member], platform: str) -> list[Member]:
+    """The members named on ``platform`` without being notified: they have no handle there."""
+    return [m for m in members if not m.handle(platform)]
+
+
+def unnotified_note(members: list[Member], platform: str) -> str:
+    """What a person reads about them: who, and why."""
+    names = ", ".join(m.name for m in members)
+    count = f"{len(members)} member{'s' if len(members) != 1 else ''}"
+    return f"{count} named, not notified (no {platform} handle): {names}"
+
+
 def _spread_mentions(post, caps, platform, mention_text, warnings) -> list[Post]:
     pinging = _pinging(post, platform)
     cap = caps.max_mentions
     if cap is None or len(pinging) <= cap:
         return [post]
-    overflow = pinging[cap:]
+    # the member the lead thanks stays where they are thanked: the FYI line makes room
+    listed = [m for m in post.mentions if m != post.thanked]
+    room = cap - (1 if post.thanked is not None and post.thanked in pinging else 0)
+    overflow = [m for m in pinging if m != post.thanked][room:]
     kept = [m for m in post.mentions if m not in overflow]
-    old_line = "FYI " + " ".join(mention_text(m) for m in post.mentions)
-    new_line = "FYI " + " ".join(mention_text(m) for m in kept)
+    old_line = "FYI " + " ".join(mention_text(m) for m in listed)
+    new_line = "FYI " + " ".join(mention_text(m) for m in kept if m != post.thanked)
     if old_line not in post.body:
         warnings.append(
             f"post {post.number}: {len(pinging)} mentions, over the cap of {cap}, and its FYI "
@@ -122,12 +189,31 @@ def _pieces(text: str, level: int) -> tuple[list[str], str]:
         return text.split("\n"), "\n"
     if level == 2:
         parts, last = [], 0
-        for match in SENTENCE_END.finditer(text):
+        for match in sentence_ends(text):
             parts.append(text[last : match.start()] + text[match.start() : match.end()].rstrip())
             last = match.end()
         parts.append(text[last:])
         return [p for p in parts if p], " "
+    if level == 3:  # a sentence longer than a post: at its commas, semicolons and colons
+        parts = [p for p in CLAUSE_END.split(text) if p]
+        return parts, " "
     return text.split(" "), " "
+
+
+def sentence_ends(text: str) -> Iterator[re.Match[str]]:
+    """Where sentences end in ``text``: the space after a full stop (with its closing quotes and
+    brackets), except after an abbreviation, an initial or a list item's number."""
+    for match in SENTENCE_END.finditer(text):
+        if text[match.start() - 1] != ".":
+            yield match
+            continue
+        start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+        word = text[start : match.start()].lstrip("([{\"'“‘")
+        if INITIALS.fullmatch(word) or word[:-1].lower() in ABBREVIATIONS:
+            continue
+        if LIST_MARKER.fullmatch(word) and (start == 0 or text[start - 1] == "\n"):
+            continue
+        yield match
 
 
 def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 0) -> list[str]:
@@ -135,7 +221,7 @@ def split_text(text: str, limit: int, count: Callable[[str], int], level: int = 
     boundary that works; a single word longer than the limit is the only thing ever cut."""
     if count(text) <= limit:
         return [text]
-    if level > 3:
+    if level > 4:
         # one "word" longer than a whole post (a giant URL): nothing better than a hard cut
         return [text[i : i + limit] for i in range(0, len(text), limit)]
     pieces, joiner = _pieces(text, level)
@@ -210,13 +296,16 @@ def _cut_at_sentence(text: str, budget: int, count: Callable[[str], int]) -> str
     if count(text) <= budget:
         return text
     best = ""
-    for match in SENTENCE_END.finditer(text):
+    for match in sentence_ends(text):
         candidate = text[: match.start()] + text[match.start() : match.end()].rstrip()
         if count(candidate) > budget:
             break
         best = candidate
     if not best:  # no sentence fits: cut at a word, never inside one or inside a URL
-        words = text[: budget * 2].split(" ")
+        head = text[: budget * 2]
+        words = head.split(" ")
+        if len(head) < len(text) and not text[len(head)].isspace():
+            words.pop()  # the slice ends inside a word or a URL: never keep part of one
         while words and count(" ".join(words) + " …") > budget:
             words.pop()
         best = " ".join(words) + " …"
@@ -250,6 +339,7 @@ def fit_for(thread: Thread, channel: Channel) -> Thread:
     sees it: its capabilities, its limits and its rules for mentions and length."""
     poster = channel.poster
     platform = poster.platform
+    max_posts = channel.destination.max_posts_per_thread or poster.max_posts_per_thread
     return fit_thread(
         thread,
         poster.capabilities,
@@ -258,4 +348,5 @@ def fit_for(thread: Thread, channel: Channel) -> Thread:
         excerpt=channel.destination.excerpt,
         max_consecutive_replies=poster.max_consecutive_replies,
         length=poster.length,
+        max_posts=max_posts,
     )

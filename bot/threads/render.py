@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from bot.errors import BotError, EventRenderError
 from bot.events.mentions import Member, MentionDirectory
-from bot.model import Event, dates
+from bot.model import Event, dates, with_options
 from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
 from bot.posters import Poster, platform_rules
@@ -83,6 +83,9 @@ class Post:
     images: list[dict[str, Any]] = field(default_factory=list)
     # the part's first background source: where "Read more" points when a post is cut
     source_url: str | None = None
+    # the member the lead thanks (``credit:``) when no FYI line of the post names them too: a
+    # mention of the post (it counts against the platform's cap) outside the FYI line
+    thanked: Member | None = None
 
     @property
     def length(self) -> int:
@@ -142,7 +145,7 @@ def event_urls(event: Event) -> list[tuple[str, str]]:
     for p, part in enumerate(event.parts):
         for b, block in enumerate(part["blocks"]):
             where = f"parts[{p}].blocks[{b}]"
-            if block["type"] in ("video", "background") and block.get("url") is not None:
+            if block["type"] in ("video", "background", "quote") and block.get("url") is not None:
                 found.append((f"{where}.url", block["url"]))
             for key in ("images", "links"):
                 for i, item in enumerate(block.get(key) or ()):
@@ -194,6 +197,18 @@ def _mention_filter(platform: str | None, fmt: str):
     return mention
 
 
+class _Environment(jinja2.Environment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``block.url``: the key of a dict first (event data is dicts), without the failed
+        attribute lookup Jinja tries before it, which costs an exception per value printed."""
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=32)
 def environment(fmt: str, user_templates: str | None = None, platform: str | None = None):
     if fmt not in FORMATS:
@@ -202,7 +217,7 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
     if user_templates:
         loaders.append(jinja2.FileSystemLoader(user_templates))
     loaders.append(jinja2.FileSystemLoader(str(templates_dir())))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
@@ -224,6 +239,9 @@ def environment(fmt: str, user_templates: str | None = None, platform: str | Non
     )
     env.globals["format"] = fmt
     env.globals["platform"] = platform
+    # a platform that refuses a title it has seen before: a topic_title is followed by the
+    # anniversary, which changes every year
+    env.globals["unique_titles"] = platform_rules(platform).capabilities.unique_titles
     return env
 
 
@@ -275,11 +293,16 @@ def render_thread(
     _check_urls(event)
     directory = directory or MentionDirectory()
     years = dates.years_between(event.date.year, day.year) if event.date.year else None
+    credited = directory.credited(event.credit) if event.credit else None
+    # the member ``credit`` names is mentioned (and told), unless they opted out: then named
+    told = credited if credited is not None and not credited.opted_out else None
     context = {
         "event": event,
         "day": day,
         "years": years,
         "years_ago": dates.years_ago(event.date.year, day.year),
+        "credited": told,  # None: ``credit`` is printed as text
+        "credit": credited.name if credited is not None else event.credit,
     }
     posts: list[Post] = []
     named_before: set[str] = set()
@@ -294,6 +317,11 @@ def render_thread(
                 day.toordinal() if rotate_mentions else None,
             )
             named_before.update(m.id for m in mentioned)
+            thanked = None
+            # the member the lead thanks is a mention of it, unless its FYI line names them
+            if index == 0 and told is not None and told not in mentioned:
+                thanked = told
+                mentioned.insert(0, told)
             body = post_template.render(context, part={"number": index + 1, "blocks": blocks})
             posts.append(
                 Post(
@@ -309,9 +337,14 @@ def render_thread(
                         for image in block["images"]
                     ],
                     source_url=next(
-                        (safe_url(b["url"]) for b in part["blocks"] if b["type"] == "background"),
+                        (
+                            safe_url(b["url"])
+                            for b in part["blocks"]
+                            if b["type"] in ("background", "quote") and b.get("url")
+                        ),
                         None,
                     ),
+                    thanked=thanked,
                 )
             )
     except jinja2.TemplateError as error:
@@ -334,7 +367,7 @@ def _resolve_mentions(
 ) -> tuple[list[dict[str, Any]], list[Member]]:
     resolved: list[dict[str, Any]] = []
     mentioned: list[Member] = []
-    for block in blocks:
+    for block in map(with_options, blocks):
         if block["type"] == "mentions":
             members = directory.expand(block["lists"], block["members"])
             if named_before:
@@ -344,6 +377,6 @@ def _resolve_mentions(
                 members = members[shift:] + members[:shift]
             seen = {m.id for m in mentioned}
             mentioned.extend(m for m in members if m.id not in seen)
-            block = {"type": "mentions", "members": members}
+            block = {**block, "type": "mentions", "members": members}
         resolved.append(block)
     return resolved, mentioned

@@ -387,13 +387,13 @@ def events() -> str:
 @requires(Role.CURATOR)
 def event(event_id: str) -> str | tuple[str, int]:
     from bot.errors import BotError
-    from bot.operations.event_edit import save_event_document
+    from bot.operations.event_admin import save_edited_event
     from bot.operations.listings import event_document
 
     if request.method == "POST":
         text = request.form.get("text", "").replace("\r\n", "\n")
         try:
-            saved = save_event_document(store(), event_id, text)
+            saved = save_edited_event(store(), event_id, text)
         except BotError as error:  # shown beside the text as it was typed: nothing stored
             return page("event.j2", event_id=event_id, text=text, error=str(error)), 400
         record("edited event", saved.id)

@@ -55,7 +55,15 @@ def run(*args: str, window: tuple[int, int] = WINDOW, timeout: float = 120) -> s
 def screenshot(page: Path, target: Path, window: tuple[int, int] = WINDOW) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    run(f"--screenshot={target}", page.resolve().as_uri(), window=window)
+    if window[0] < MIN_WINDOW_WIDTH:
+        frame = framed(page, *window)
+        try:
+            run(f"--screenshot={target}", frame.resolve().as_uri(),
+                window=(MIN_WINDOW_WIDTH, window[1]))  # fmt: skip
+        finally:
+            frame.unlink(missing_ok=True)
+    else:
+        run(f"--screenshot={target}", page.resolve().as_uri(), window=window)
     if not target.is_file():
         raise RuntimeError(f"chromium wrote no screenshot to {target}")
     return target
@@ -65,6 +73,25 @@ def dump_dom(page: Path, window: tuple[int, int] = WINDOW) -> str:
     return run("--dump-dom", page.resolve().as_uri(), window=window)
 
 
+# Chromium's window is at least 500 px wide: a narrower page (a phone's 390 px) is laid out in
+# a frame of that width, which is the viewport its media queries see
+MIN_WINDOW_WIDTH = 500
+FRAME = """<!doctype html><html><body style="margin: 0">
+<script>window.addEventListener("message", (event) => {{
+  const out = document.createElement("pre"); out.id = "inspection"; out.hidden = true;
+  out.textContent = event.data; document.body.appendChild(out); }});</script>
+<iframe src="{src}" style="width: {width}px; height: {height}px; border: 0"></iframe>
+</body></html>
+"""
+
+
+def framed(page: Path, width: int, height: int) -> Path:
+    """A page that shows ``page`` in a frame ``width`` px wide (beside it)."""
+    frame = page.with_name(page.stem + f".{width}px.html")
+    frame.write_text(FRAME.format(src=page.name, width=width, height=height), encoding="utf-8")
+    return frame
+
+
 def inspect(page: Path, window: tuple[int, int] = WINDOW) -> dict[str, Any]:
     """Load ``page`` (a copy beside it, so relative links still work) with ``inspect.js`` and
     return what the script found in the rendered page."""
@@ -72,10 +99,20 @@ def inspect(page: Path, window: tuple[int, int] = WINDOW) -> dict[str, Any]:
     source = page.read_text(encoding="utf-8")
     script = f"<script>\n{INSPECT_JS.read_text(encoding='utf-8')}\n</script>\n"
     copy.write_text(source.replace("</body>", script + "</body>"), encoding="utf-8")
+    loaded, frame = copy, None
+    if window[0] < MIN_WINDOW_WIDTH:
+        loaded = frame = framed(copy, *window)
+        window = (MIN_WINDOW_WIDTH, window[1])
     try:
-        dom = dump_dom(copy, window)
+        if frame is None:
+            dom = dump_dom(loaded, window)
+        else:  # the frame's report comes by message: let the page's tasks run before the dump
+            dom = run("--virtual-time-budget=10000", "--dump-dom", loaded.resolve().as_uri(),
+                      window=window)  # fmt: skip
     finally:
         copy.unlink(missing_ok=True)
+        if frame is not None:
+            frame.unlink(missing_ok=True)
     found = REPORT.findall(dom)
     if not found:
         raise AssertionError(f"the inspection script left no report in {page}:\n{dom[-2000:]}")

@@ -78,6 +78,29 @@
     }
   }
   report.overflow = overflow;
+
+  // 3. words broken across lines inside video cards and image captions: a line may end after
+  // a hyphen, a dash or a slash ("prize-" / "winning"), never inside a word; a URL may wrap
+  // (it is one "word" longer than a phone's line)
+  const broken = [];
+  for (const container of all(document, ".video-card, figure.gallery li")) {
+    if (!shown(container)) continue;
+    const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest(".video-link")) continue;
+      const urls = Array.from(node.textContent.matchAll(/https?:\/\/\S+/g), (m) => [m.index, m.index + m[0].length]);
+      for (const match of node.textContent.matchAll(/[^\s\-\u2010-\u2015\/]+/g)) {
+        if (urls.some(([start, end]) => match.index >= start && match.index < end)) continue;
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push({ element: name(container), word: match[0] });
+      }
+    }
+  }
+  report.brokenWords = broken;
+  report.viewport = root.clientWidth;
   report.checked = all(document.body, "*").length;
 
   const out = document.createElement("pre");
@@ -85,4 +108,6 @@
   out.hidden = true;
   out.textContent = JSON.stringify(report);
   document.body.appendChild(out);
+  // loaded in a frame narrower than a window can be (a phone): the page around it keeps it
+  if (window.parent !== window) window.parent.postMessage(out.textContent, "*");
 })();

@@ -35,6 +35,7 @@ class JsonLinesSettings(BaseModel):
 class JsonLinesPoster(Poster):
     name = "jsonl"
     description = "example plugin: appends each post as a JSON line to a file"
+    test_only = True  # installed by the test command: `anniversary-bot posters` hides it
     # mention_syntax is how Poster.mention writes a member who has a handle here
     capabilities = Capabilities(
         max_length=100_000, max_mentions=20, replies=True, titles=True, mention_syntax="{handle}"
