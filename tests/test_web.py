@@ -258,7 +258,7 @@ def test_after_login_it_goes_to_the_page_asked_for_never_elsewhere(site):
     token = csrf_of(client.get("/login").get_data(as_text=True))
     data = {"name": "ada", "password": PASSWORD, "csrf_token": token, "next": f"/day/{DAY}"}
     assert client.post("/login", data=data).headers["Location"] == f"/day/{DAY}"
-    for target in ("//evil.example/x", "https://evil.example/"):
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/x\\y"):
         client = site.app().test_client()
         token = csrf_of(client.get("/login").get_data(as_text=True))
         data = {"name": "ada", "password": PASSWORD, "csrf_token": token, "next": target}

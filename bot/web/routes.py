@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, request
@@ -33,6 +34,9 @@ from bot.web.context import (
 from bot.web.settings import Role
 
 pages = Blueprint("pages", __name__)
+# a path of this site to return to after the login: "/", no second slash, printable characters
+# and no backslash (a browser reads "/\\host" as "//host", another site)
+LOCAL_PATH = re.compile(r"/(?!/)[!-\[\]-~]*")
 
 
 # --- logging in ---------------------------------------------------------------------------------
@@ -41,7 +45,7 @@ pages = Blueprint("pages", __name__)
 @pages.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int, dict[str, str]]:
     target = request.values.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    if not LOCAL_PATH.fullmatch(target):
         target = ""  # only a page of this site: never a redirect elsewhere
     if web().settings.open or (request.method == "GET" and current_user() is not None):
         return back("pages.calendar")
