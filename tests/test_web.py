@@ -754,3 +754,22 @@ def test_a_member_keeps_the_clis_rules(site, cli_run):
     ids = [m["id"] for m in cli_json(cli_run, site, "mentions", "members", "list")]
     assert "john-roe" not in ids and ids.count("jane-doe") == 1
     assert logged_in(site).get("/mentions/members/nobody-at-all").status_code == 404
+
+
+def test_behind_a_proxy_the_throttle_counts_each_clients_address(site):
+    site_config(site.tmp, USERS, "  behind_proxy: true\n")
+    client = site.app().test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+
+    def attempt(name: str, address: str, password: str = "x") -> int:
+        data = {"name": name, "password": password, "csrf_token": token}
+        return client.post("/login", data=data, headers={"X-Forwarded-For": address}).status_code
+
+    assert [attempt(n, "203.0.113.7") for n in ("a", "b", "c")] == [401, 401, 429]
+    assert attempt("ada", "203.0.113.7", PASSWORD) == 429  # that client waits
+    assert attempt("ada", "198.51.100.2", PASSWORD) == 303  # another one does not
+    # without behind_proxy the header is not believed: every login is the proxy's address
+    site_config(site.tmp, USERS)
+    client = site.app().test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    assert [attempt(n, f"203.0.113.{n}") for n in ("1", "2", "3")] == [401, 401, 429]

@@ -171,6 +171,7 @@ class WebIn(BaseModel):
     secret_key: SecretReference | None = None
     session_hours: float = Field(12.0, gt=0, le=24 * 31)
     secure_cookies: bool = False
+    behind_proxy: bool = False
     users: dict[UserName, WebUserIn] = {}
 
 

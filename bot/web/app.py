@@ -60,6 +60,14 @@ def create_app(
     )
     if settings.path_prefix:
         app.wsgi_app = PathPrefix(app.wsgi_app, settings.path_prefix)  # type: ignore[method-assign]
+    if settings.behind_proxy:
+        # the client's address (the login throttle counts per address), scheme and host as the
+        # proxy saw them; without this every login would come from the proxy's address
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1
+        )
     app.before_request(check_csrf)
     app.teardown_appcontext(close_store)
     app.after_request(security_headers)

@@ -48,6 +48,8 @@ class WebSettings:
     secret_key: SecretRef | None = None
     session_hours: float = 12.0
     secure_cookies: bool = False
+    # a reverse proxy in front: its X-Forwarded-For/-Proto/-Host/-Prefix are believed (one hop)
+    behind_proxy: bool = False
     users: dict[str, WebUser] = field(default_factory=dict)
 
     @classmethod
