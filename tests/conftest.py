@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 REFERENCE_THREAD = SHARED / "reference" / "seed-thread-trotsky-1928-01-10.txt"
 SHARED_DATA = SHARED / "data" / "wikipedia-onthisday-2019.jsonl.gz"
+SAVED_FEED = SHARED / "data" / "wikimedia-onthisday-feed-11-12.json"
 DATA = ROOT / "data"
 REFERENCE_EVENT_ID = "1928-01-10-the-soviet-union-orders-the-exile-of-leon-trotsky"
 
@@ -108,6 +109,17 @@ def sample_store_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "store.db"
     store = Store(path)
     import_paths(store, [DATA])
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data_store_path(tmp_path_factory) -> Path:
+    """The shared data set and the saved feed answer (11-12) imported into one store, built
+    once a session (a test using it is marked ``shared``); copy it before writing."""
+    path = tmp_path_factory.mktemp("shared-data") / "store.db"
+    store = Store(path)
+    import_paths(store, [SHARED_DATA, SAVED_FEED])
     store.close()
     return path
 

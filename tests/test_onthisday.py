@@ -345,7 +345,7 @@ def test_fetch_all_days_then_a_failure_writes_nothing(tmp_path, cli_run):
         assert len(server.requests) == 366
         store = Store(db)
         assert len(store.days_with_events()) == 366
-        assert store.events_on(2, 29)[0].title == "Something happened on 02-29."
+        assert store.events_on(2, 29)[0].title == "Something happened on 02-29"
     before = snapshot(db)
     with FeedServer(
         {("all", "12", "31"): (500, {}, {"detail": "boom"})},

@@ -44,7 +44,8 @@ def test_wiki_record_becomes_a_short_event():
     event = wiki_record_to_event(record)
     assert event.date.iso() == "1928-01-10"
     assert event.tags == ["event"] and event.origin == "wikipedia"
-    assert event.lead == record["text"]
+    # the lead reads on after "On January 10, 1928, "
+    assert event.lead == "the Soviet Union orders the exile of Leon Trotsky to Alma-Ata."
     (part,) = event.parts
     (block,) = part["blocks"]
     assert block["type"] == "links"
@@ -55,8 +56,8 @@ def test_wiki_record_becomes_a_short_event():
     birth = wiki_record_to_event(
         {**record, "kind": "birth", "year": -63, "text": "Augustus, Roman emperor (d. 14)"}
     )
-    assert birth.title == "Augustus is born"
-    assert birth.lead == "Augustus, Roman emperor (d. 14), was born."
+    assert birth.title == "Augustus is born"  # the link is not his page: named from the text
+    assert birth.lead == "Augustus, Roman emperor, is born."
     assert birth.id.startswith("63bc-01-10-birth-")
     assert json.dumps(birth.parts)  # stored as JSON
 

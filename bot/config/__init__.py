@@ -170,6 +170,9 @@ def default_config() -> Config:
         type="outbox",
         format="text",
         settings={"path": str(default_outbox_path()), "format": "text"},
+        # the daily pick chooses each day's event (bot.content.pick): a store of imported
+        # on-this-day candidates posts well without tuning
+        pick={"enabled": True},
     )
     return Config(None, None, None, None, {"outbox": outbox})
 

@@ -29,6 +29,7 @@ from bot.config import (
     without_secret_values,
 )
 from bot.content.fetching import DEFAULT_FEED_URL, DEFAULT_SUMMARY_URL
+from bot.content.importance import IMPORTANT
 from bot.content.pick import (
     DEFAULT_MILESTONES,
     DEFAULT_SENSITIVE_KEYWORDS,
@@ -57,6 +58,7 @@ class PickIn(BaseModel):
     sensitive_keywords: list[str] = list(DEFAULT_SENSITIVE_KEYWORDS)
     fallback: Literal["candidate", "none"] = "candidate"
     seed: int = Field(0, ge=INT64_MIN, le=INT64_MAX)
+    important: int = Field(IMPORTANT, ge=0, le=1000)
 
 
 class ContentIn(BaseModel):

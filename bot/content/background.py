@@ -15,37 +15,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from bot.content.fetching import Fetcher, FetchError
+from bot.content.importance import wikipedia_article
 from bot.content.onthisday import LICENSE_NAME
 from bot.content.text import cut_paragraphs, cut_text, html_paragraphs, one_line, page_title
 from bot.errors import InputError
 from bot.model import ALL_BLOCKS_OPTIONS, BLOCK_OPTIONS, Event
-from bot.model.dates import MONTH_NAMES
 
 if TYPE_CHECKING:
     from bot.store import Store
 
-_WIKIPEDIA_HOST = re.compile(r"^([a-z][a-z0-9-]*)\.(?:m\.)?wikipedia\.org$")
-_DAY_PAGE = re.compile(rf"^({'|'.join(MONTH_NAMES[1:])})_\d{{1,2}}$")
-_NAMESPACES = {"wikipedia", "special", "file", "help", "portal", "category", "template",
-               "talk", "user", "draft", "module", "mediawiki"}  # fmt: skip
 _URL = re.compile(r'^https?://[^\s<>"|]+$')
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
-
-
-def wikipedia_article(url: str) -> tuple[str, str] | None:
-    """``https://en.wikipedia.org/wiki/Apollo_11`` -> ("en", "Apollo_11"); None for any
-    other page, a day page ("January_10") or a non-article namespace."""
-    split = urlsplit(url)
-    match = _WIKIPEDIA_HOST.match(split.netloc.lower())
-    if not match or not split.path.startswith("/wiki/"):
-        return None
-    title = unquote(split.path[len("/wiki/") :]).replace(" ", "_")
-    if not title or _DAY_PAGE.match(title):
-        return None
-    namespace, colon, _ = title.partition(":")
-    if colon and namespace.lower().replace("_talk", "") in _NAMESPACES:
-        return None
-    return match.group(1), title
 
 
 def same_page(a: str, b: str) -> bool:

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from bot.content import CANDIDATE_ORIGIN
-from bot.content.text import cut_text, one_line, strip_html
+from bot.content.importance import PERSON_KINDS, event_facts, page_names
+from bot.content.text import cut_text, strip_html
+from bot.content.wording import (
+    HEADLINE_CHARS,
+    after_formula,
+    clean_feed_text,
+    headline,
+    one_line,
+    person_wording,
+)
 from bot.errors import InputError
 from bot.input_rules import MAX_YEAR, MIN_YEAR, text_problem
 from bot.model import Event, id_prefix
@@ -48,7 +57,6 @@ LICENSE_URL = "https://creativecommons.org/licenses/by-sa/4.0/"
 ATTRIBUTION = f"From Wikipedia ({LICENSE_NAME})"
 _URL = re.compile(r'^https?://[^\s<>"|]+$')
 _DAY_IN_NAME = re.compile(r"(?<!\d)(\d{2})-(\d{2})(?!\d)")
-_PARENTHESIS_AT_END = re.compile(r"\s*\([^()]*\)\s*$")
 _ITEM = re.compile(r"^([a-z]+)\[(\d+)\]")
 MAX_EXCERPT = 1500
 
@@ -143,6 +151,7 @@ class Page:
     timestamp: str | None
     thumbnail: str | None
     image_file: str | None
+    description: str = ""  # the page's short description ("Count of Burgundy")
 
 
 def _page(page: dict[str, Any], lang: str) -> Page:
@@ -175,6 +184,7 @@ def _page(page: dict[str, Any], lang: str) -> Page:
         timestamp=_str(page.get("timestamp")) or None,
         thumbnail=thumb if _URL.match(thumb) else None,
         image_file=_commons_file(_str(original.get("source")) or thumb),
+        description=one_line(_str(page.get("description"))),
     )
 
 
@@ -207,21 +217,23 @@ def candidate_id(date: AnniversaryDate, kind: str, text: str) -> str:
 def item_event(key: str, item: dict[str, Any], month: int, day: int, lang: str = "en") -> Event:
     """One feed item (of list ``key``) as a candidate event."""
     kind = ID_KIND[key]
-    text = feed_text(item["text"])
+    raw = feed_text(item["text"])
     year = item.get("year") if key != "holidays" else None
     date = AnniversaryDate(month, day, year)
-    name = _PARENTHESIS_AT_END.sub("", text.split(",", 1)[0]).strip() or text
-    if kind == "birth":
-        title, lead = f"{name} is born", f"{text.rstrip('.')}, was born."
-    elif kind == "death":
-        title, lead = f"{name} dies", f"{text.rstrip('.')}, died."
+    pages = [_page(p, lang) for p in item.get("pages") or ()]
+    # some pages have no thumbnail; an image needs a caption (its page's title)
+    pictured = next((p for p in pages if p.thumbnail and p.title), None)
+    text = clean_feed_text(raw, pictured=pictured is not None) or raw
+    names = page_names(p.url for p in pages if p.url)
+    if kind in PERSON_KINDS:
+        subject = next((p for p in pages if p.url and page_names([p.url]) == names[:1]), None)
+        title, lead = person_wording(kind, text, names[0] if names else None,
+                                     subject.description if subject else "")  # fmt: skip
     elif kind == "holiday":
         title, lead = text, f"{text.rstrip('.')} is observed."
     else:
-        title, lead = text, text
-    if len(title) > 90:
-        title = title[:90].rsplit(" ", 1)[0] + "…"
-    pages = [_page(p, lang) for p in item.get("pages") or ()]
+        title, lead = text, after_formula(text, [p.title for p in pages])
+    title = headline(title, HEADLINE_CHARS)
     day_page = day_page_url(lang, month, day)
     blocks: list[dict[str, Any]] = []
     described = next((p for p in pages if p.extract and p.url), None)
@@ -235,8 +247,6 @@ def item_event(key: str, item: dict[str, Any], month: int, day: int, lang: str =
                 "source": f"Wikipedia ({LICENSE_NAME}){as_of}",
             }
         )
-    # some pages have no thumbnail; an image needs a caption (its page's title)
-    pictured = next((p for p in pages if p.thumbnail and p.title), None)
     if pictured is not None:
         credit = f" (Wikimedia Commons, File:{pictured.image_file})" if pictured.image_file else ""
         blocks.append(
@@ -252,7 +262,7 @@ def item_event(key: str, item: dict[str, Any], month: int, day: int, lang: str =
     links.append({"title": f"License: {LICENSE_NAME}", "url": LICENSE_URL})
     blocks.append({"type": "links", "title": ATTRIBUTION, "links": links})
     return Event(
-        id=candidate_id(date, kind, text),
+        id=candidate_id(date, kind, raw),
         date=date,
         title=title,
         lead=lead,
@@ -396,7 +406,7 @@ def load_feed_document(
                 f"{path}: {where[1]}: duplicate id {event.id!r}, also at "
                 f"{batch.locations[event.id].at(('id',))}"
             )
-        row = event.to_row()
+        row = (*event.to_row(), *event_facts(event.tags, event.parts, event.lead))
         earlier = batch.wiki_lines.get(event.id)
         if earlier is not None:
             # the same item from the JSON lines or another saved answer: the feed's is richer

@@ -1,21 +1,27 @@
 """The daily pick: which of a day's events a destination posts, and why.
 
-Enabled per destination (``pick: {enabled: true, ...}`` in the config), it replaces the simple
-order of ``bot.app.order_events``. For each day, in this order of preference:
+Enabled per destination (``pick: {enabled: true, ...}`` in the config; the embedded default
+config has it on), it replaces the simple order of ``bot.threads.select.order_events``. For
+each day:
 
 1. only events the destination may post: ``include_tags`` (when given, at least one of them),
-   no ``exclude_tags``, and not sent to this destination within ``no_repeat_years`` (the
-   publish log's "sent" rows);
+   no ``exclude_tags``, and nothing sent to this destination within ``no_repeat_years`` (the
+   publish log's "sent" rows): not the event, not the same person (a birth or death about
+   the same Wikipedia page), not the same happening (the same year, at most 13 days apart:
+   Old and New Style dates; about the same pages: ``bot.content.importance.same_happening``);
 2. curated events; when there is none, a candidate (``fallback: candidate``) or nothing
    (``fallback: none``);
-3. among those: higher ``priority`` first, then milestone anniversaries (``milestones``, and
-   every ``milestone_every`` years), then the events whose tags were used least over the last
-   ``balance_days`` days (the tags balance over a week), then Wikipedia's "selected" items,
-   then a draw that depends only on ``seed``, the day and the event id (deterministic).
+3. among those: higher ``priority`` first; then the biggest milestone anniversary
+   (``milestones``, and every ``milestone_every`` years: 1000 > 500 > 250 > ...) of an
+   important event (curated, or of importance ``important`` or more); then the curated
+   events whose own tags were used least over the last ``balance_days`` days; then the
+   higher importance (``bot.content.importance``); then any milestone; then a draw that
+   depends only on ``seed``, the day and the event id (deterministic).
 
 A picked event whose tags or text match ``sensitive_tags``/``sensitive_keywords`` is flagged
-sensitive, so adapters with content warnings use them. Nothing here depends on the clock:
-the day is always a parameter.
+sensitive, with the reason, so adapters with content warnings use them. Nothing here depends
+on the clock: the day is always a parameter. The ranking reads light columns (importance,
+subject, pages); only the events chosen are read whole.
 """
 
 from __future__ import annotations
@@ -25,29 +31,47 @@ import datetime as dt
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.content import CURATED
+from bot.content.importance import (
+    IMPORTANT,
+    KIND_POINTS,
+    SAME_HAPPENING_DAYS,
+    event_facts,
+    explain,
+    page_words,
+    same_happening,
+)
+from bot.errors import InputError
 from bot.model import Event
-from bot.model.dates import AnniversaryDate, years_between
+from bot.model.dates import AnniversaryDate, ordinal, years_between
 
 if TYPE_CHECKING:
     from bot.config import Destination
     from bot.store import Store
 
-DEFAULT_MILESTONES = (25, 50, 75, 100, 125, 150, 200, 250, 300)
+# biggest first: a bigger milestone of an important event wins
+DEFAULT_MILESTONES = (1000, 500, 250, 200, 150, 100, 75, 50, 25, 10)
 DEFAULT_SENSITIVE_TAGS = ("disaster", "terrorism", "genocide", "massacre", "holocaust",
-                          "war-crimes", "suicide")  # fmt: skip
-# "word" matches the word; "word*" any word starting with it; spaces match any white space
+                          "war-crimes", "suicide", "attack", "execution", "accident")  # fmt: skip
+# "word" matches the word; "word*" any word starting with it; spaces match any white space.
+# Deaths by violence or disaster, not a death of old age: "dies" and "died" are not here.
 DEFAULT_SENSITIVE_KEYWORDS = (
-    "massacre*", "genocide*", "holocaust", "terroris*", "bombing*", "suicide*", "murder*",
-    "assassinat*", "shooting", "shootings", "executed", "execution", "executions", "lynch*",
-    "killed", "killing*", "famine", "pogrom*", "atrocit*", "rape*", "torture*", "slaughter*",
-    "war crime*", "ethnic cleansing", "earthquake*", "tsunami*", "plane crash*",
+    "massacre*", "genocide*", "holocaust", "terroris*", "bomb", "bombs", "bombed", "bombing*",
+    "suicide*", "murder*", "assassinat*", "shooting", "shootings", "shot dead", "executed",
+    "execution", "executions", "beheaded", "guillotined", "hanged", "burned at the stake",
+    "lynch*", "killed", "killing*", "dead", "deaths", "death toll", "deadliest", "casualties",
+    "famine", "pogrom*", "atrocit*", "rape*", "torture*", "slaughter*", "war crime*",
+    "ethnic cleansing", "disaster*", "catastroph*", "earthquake*", "tsunami*", "crash",
+    "crashes", "plane crash*", "derail*", "shipwreck*", "explosion*", "attack", "attacks",
+    "attacked", "raid", "hijack*", "hostage*", "kidnap*", "riot", "riots", "injured",
 )  # fmt: skip
+# the on-this-day kinds are how an item came, not what it is about: they do not balance
+KIND_TAG_NAMES = frozenset(KIND_POINTS)
 FALLBACKS = ("candidate", "none")
 
 
@@ -64,6 +88,7 @@ class PickSettings:
     sensitive_keywords: tuple[str, ...] = DEFAULT_SENSITIVE_KEYWORDS
     fallback: str = "candidate"
     seed: int = 0
+    important: int = IMPORTANT
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any] | None, **overrides: Any) -> PickSettings:
@@ -93,16 +118,18 @@ class PickSettings:
         return None
 
     @cached_property
-    def _keywords(self) -> list[tuple[str, re.Pattern[str]]]:
+    def _keywords(self) -> re.Pattern[str] | None:
+        """One pattern of every keyword, a group each (``k0``, ``k1``, ...): one search finds
+        the first keyword in the text."""
         patterns = []
-        for keyword in self.sensitive_keywords:
+        for index, keyword in enumerate(self.sensitive_keywords):
             word = keyword.strip().lower()
             prefix = word.endswith("*")
             body = r"\s+".join(re.escape(w) for w in word.rstrip("*").split())
             if body:
                 tail = r"\w*" if prefix else r"\b"
-                patterns.append((keyword, re.compile(rf"\b{body}{tail}", re.IGNORECASE)))
-        return patterns
+                patterns.append(rf"(?P<k{index}>\b{body}{tail})")
+        return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
 
     def sensitive_reason(self, event: Event) -> str | None:
         """Why ``event`` is sensitive (its flag, a tag, a keyword in title or lead), or None."""
@@ -111,36 +138,107 @@ class PickSettings:
         for tag in event.tags:
             if tag in self.sensitive_tags:
                 return f"tag {tag}"
-        text = f"{event.title} {event.lead}"
-        for keyword, pattern in self._keywords:
-            if pattern.search(text):
-                return f"keyword {keyword!r}"
-        return None
+        found = self._keywords.search(f"{event.title} {event.lead}") if self._keywords else None
+        if found is None or found.lastgroup is None:
+            return None
+        keyword = self.sensitive_keywords[int(found.lastgroup[1:])]
+        words = " ".join(found.group(0).split())
+        shown = "" if words.casefold() == keyword.casefold() else f" ({words!r})"
+        return f"keyword {keyword!r}{shown}"
+
+
+# --- what an event is about -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The light columns the ranking reads (``bot.content.importance.FACT_COLUMNS``)."""
+
+    importance: int = 0
+    subject: str | None = None
+    pages: str = ""
+
+    @classmethod
+    def of(cls, event: Event) -> Facts:
+        """Computed from a whole event, as the store computed them when it stored it."""
+        return cls(*event_facts(event.tags, event.parts, event.lead))
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The words of the main page."""
+        return page_words(self.pages.partition("\n")[0])
+
+
+def _day_of_year(date: AnniversaryDate) -> int:
+    return dt.date(2000, date.month, date.day).toordinal()  # 2000: February 29 included
+
+
+def _same_happening(event: Event, facts: Facts, other_date: AnniversaryDate, other: Facts) -> bool:
+    """Two events of the same year, at most ``SAME_HAPPENING_DAYS`` apart (Old and New
+    Style), about the same pages."""
+    return (
+        event.date.year == other_date.year
+        and abs(_day_of_year(event.date) - _day_of_year(other_date)) <= SAME_HAPPENING_DAYS
+        and same_happening(facts.words, other.words)
+    )
+
+
+def _about_the_same(event: Event, facts: Facts, other: Event, other_facts: Facts) -> bool:
+    """The same person (subject) or the same happening."""
+    if facts.subject and facts.subject == other_facts.subject:
+        return True
+    return bool(facts.pages and other_facts.pages) and _same_happening(
+        event, facts, other.date, other_facts
+    )
 
 
 # --- what a destination has posted ----------------------------------------------------------
 
 
 class History:
-    """The days each event was sent to one destination, and the tags sent each day."""
+    """The days each event was sent to one destination, the tags sent each day, and the
+    people and happenings those events were about."""
 
     def __init__(self) -> None:
         self.sent: dict[str, list[dt.date]] = defaultdict(list)
         self.day_tags: dict[dt.date, list[tuple[str, ...]]] = defaultdict(list)
+        self.people: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
+        # by the year of the event: (day sent, its date, its facts, its id)
+        self.happenings: dict[int, list[tuple[dt.date, AnniversaryDate, Facts, str]]] = defaultdict(
+            list
+        )
 
     @classmethod
     def from_log(cls, store: Store, destination: str) -> History:
         import json
 
         history = cls()
-        for event_id, day, tags in store.sent_events(destination):
-            history.add(day, event_id, json.loads(tags) if tags else [])
+        for row in store.sent_event_facts(destination):
+            event_id, day, tags, year, month, mday, subject, pages = row
+            date = AnniversaryDate(month, mday, year) if month is not None else None
+            facts = Facts(0, subject, pages or "")
+            history.add(dt.date.fromisoformat(day), event_id,
+                        json.loads(tags) if tags else [], date, facts)  # fmt: skip
         return history
 
-    def add(self, day: dt.date, event_id: str, tags: Iterable[str]) -> None:
-        if day not in self.sent[event_id]:
-            self.sent[event_id].append(day)
-            self.day_tags[day].append(tuple(tags))
+    def add(
+        self,
+        day: dt.date,
+        event_id: str,
+        tags: Iterable[str],
+        date: AnniversaryDate | None = None,
+        facts: Facts | None = None,
+    ) -> None:
+        if day in self.sent[event_id]:
+            return
+        self.sent[event_id].append(day)
+        self.day_tags[day].append(tuple(tags))
+        if facts is None:
+            return
+        if facts.subject:
+            self.people[facts.subject].append((day, event_id))
+        if date is not None and date.year is not None and facts.pages:
+            self.happenings[date.year].append((day, date, facts, event_id))
 
     def sent_within(self, event_id: str, day: dt.date, years: int) -> dt.date | None:
         """The last day before ``day`` (and after the same day ``years`` years earlier) this
@@ -151,14 +249,41 @@ class History:
         recent = [d for d in self.sent[event_id] if cutoff < d < day]
         return max(recent) if recent else None
 
+    def same_subject_within(
+        self, event: Event, facts: Facts, day: dt.date, years: int
+    ) -> tuple[str, dt.date] | None:
+        """(the id of an earlier event about the same person or happening, the last day it
+        was sent) when one was sent in the ``years`` before ``day``; else None."""
+        people = self.people.get(facts.subject) if facts.subject else None
+        happenings = self.happenings.get(event.date.year) if event.date.year is not None else None
+        if years <= 0 or not (people or happenings):
+            return None
+        cutoff = _years_before(day, years)
+        found = [(d, i) for d, i in people or () if i != event.id and cutoff < d < day]
+        for sent, when, other, other_id in happenings or ():
+            if (
+                other_id != event.id
+                and cutoff < sent < day
+                and _same_happening(event, facts, when, other)
+            ):
+                found.append((sent, other_id))
+        if not found:
+            return None
+        last, other_id = max(found)
+        return other_id, last
+
     def tag_counts(self, day: dt.date, days: int) -> Counter[str]:
         """How often each tag was sent in the ``days - 1`` days before ``day`` ("" for an
-        event without tags)."""
+        event without tags of its own; the on-this-day kinds do not count)."""
         counts: Counter[str] = Counter()
-        for back in range(1, days):
+        for back in range(1, min(days, day.toordinal())):  # none before January 1 of year 1
             for tags in self.day_tags.get(day - dt.timedelta(days=back), ()):
-                counts.update(tags or ("",))
+                counts.update(_own_tags(tags))
         return counts
+
+
+def _own_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    return tuple(t for t in tags if t not in KIND_TAG_NAMES) or ("",)
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
@@ -178,6 +303,8 @@ class Choice:
     event: Event
     reasons: list[str]
     sensitive: str | None = None
+    importance: int = 0
+    milestone: int | None = None  # the years, when a milestone that counted
 
 
 @dataclass
@@ -185,7 +312,8 @@ class DayPick:
     day: dt.date
     chosen: list[Choice] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
-    repeats: list[tuple[str, dt.date]] = field(default_factory=list)  # (event id, last sent)
+    # (event id, last sent, the id of the event sent then: itself or one about the same subject)
+    repeats: list[tuple[str, dt.date, str]] = field(default_factory=list)
     fallback: bool = False
     note: str | None = None
     curated: int = 0  # the day's events, before any rule
@@ -200,6 +328,8 @@ class DayPick:
                     "title": c.event.title,
                     "origin": c.event.origin,
                     "tags": list(c.event.tags),
+                    "importance": c.importance,
+                    "milestone": c.milestone,
                     "reasons": c.reasons,
                     "sensitive": c.sensitive,
                 }
@@ -207,7 +337,10 @@ class DayPick:
             ],  # fmt: skip
             "fallback": self.fallback,
             "skipped": dict(self.skipped),
-            "repeats": [{"id": i, "last_sent": d.isoformat()} for i, d in self.repeats],
+            "repeats": [
+                {"id": i, "last_sent": d.isoformat(), "same_as": other}
+                for i, d, other in self.repeats
+            ],  # fmt: skip
             "note": self.note,
             "curated": self.curated,
             "candidates": self.candidates,
@@ -221,14 +354,23 @@ def choose(
     history: History,
     limit: int | None = 1,
     prepare: Callable[[Event], Event] | None = None,
+    facts: Mapping[str, Facts] | None = None,
+    candidates_of_day: int | None = None,
 ) -> DayPick:
     """The events ``pool`` (the day's anniversaries) gives for ``day``, best first, with the
-    reasons; ``history`` is what the destination posted before. ``prepare``: completes a
-    chosen event read without its text (``plan_days``) before the sensitive check."""
+    reasons; ``history`` is what the destination posted before. ``facts``: each event's
+    light columns by id (computed from the event when absent); ``prepare``: completes a
+    chosen event read without its text and parts (``plan_days``) before the sensitive check;
+    ``candidates_of_day``: the day's candidates when ``pool`` holds a preselection of them."""
     result = DayPick(day)
     include, exclude = set(settings.include_tags), set(settings.exclude_tags)
+    known: dict[str, Facts] = {}
+    for event in pool:
+        found = facts.get(event.id) if facts is not None else None
+        known[event.id] = found if found is not None else Facts.of(event)
     curated: list[Event] = []
     candidates: list[Event] = []
+    years = settings.no_repeat_years
     for event in pool:
         is_curated = event.origin == CURATED
         if is_curated:
@@ -242,10 +384,15 @@ def choose(
         if tags & exclude:
             result.skipped["excluded tag"] += 1
             continue
-        last = history.sent_within(event.id, day, settings.no_repeat_years)
+        last = history.sent_within(event.id, day, years)
         if last is not None:
-            result.skipped[f"sent within {settings.no_repeat_years} years"] += 1
-            result.repeats.append((event.id, last))
+            result.skipped[f"sent within {years} years"] += 1
+            result.repeats.append((event.id, last, event.id))
+            continue
+        same = history.same_subject_within(event, known[event.id], day, years)
+        if same is not None:
+            result.skipped[f"same subject sent within {years} years"] += 1
+            result.repeats.append((event.id, same[1], same[0]))
             continue
         (curated if is_curated else candidates).append(event)
     if curated:
@@ -263,16 +410,31 @@ def choose(
         else:
             result.note = "no curated event left, and fallback is none: nothing is posted"
         return result
+    if candidates_of_day is not None:
+        result.candidates = candidates_of_day
     counts = history.tag_counts(day, settings.balance_days)
     milestones = {e.id: settings.milestone_years(e.date, day) for e in options}
     seed_text = f"{settings.seed}:{day.isoformat()}:"
 
+    def counted_milestone(event: Event) -> int:
+        """The milestone's years when it counts: an important event's."""
+        important = event.origin == CURATED or known[event.id].importance >= settings.important
+        return (milestones[event.id] or 0) if important else 0
+
+    def used(event: Event) -> int:
+        """How often the curated event's own tags were posted this week (candidates carry
+        only their kind, which does not balance)."""
+        if event.origin != CURATED:
+            return 0
+        return max(counts[t] for t in _own_tags(event.tags))
+
     def rank(event: Event) -> tuple:
         return (
             -event.priority,
+            -counted_milestone(event),
+            used(event),
+            -known[event.id].importance,
             milestones[event.id] is None,
-            max([counts[t] for t in event.tags] if event.tags else [counts[""]]),
-            "selected" not in event.tags,
         )
 
     def draw(event: Event) -> tuple:
@@ -286,6 +448,12 @@ def choose(
         ties = len(tied)
         best = min(tied, key=draw)
         options.remove(best)
+        best_facts = known[best.id]
+        if limit is None or len(result.chosen) + 1 < limit:  # one subject once a day too
+            kept = [e for e in options if not _about_the_same(e, known[e.id], best, best_facts)]
+            if len(kept) < len(options):
+                result.skipped["same subject as a pick of the day"] += len(options) - len(kept)
+            options = kept
         if prepare is not None:
             best = prepare(best)
         if best.origin == CURATED:
@@ -293,28 +461,34 @@ def choose(
         elif result.curated:
             some = f"{result.curated} curated event{'s' if result.curated != 1 else ''}"
             reasons = [f"fallback: the day's {some} excluded or recently sent; a candidate "
-                       f"of {len(candidates)}"]  # fmt: skip
+                       f"of {result.candidates}"]  # fmt: skip
         else:
-            reasons = [f"fallback: no curated event; a candidate of {len(candidates)}"]
+            reasons = [f"fallback: no curated event; a candidate of {result.candidates}"]
         if best.priority:
             reasons.append(f"priority {best.priority}")
-        years = milestones[best.id]
-        if years is not None:
-            reasons.append(f"milestone: {years} years")
+        counted = counted_milestone(best) or None
+        age = milestones[best.id]
+        if counted is not None:
+            reasons.append(f"{ordinal(counted)} anniversary")
+        elif age is not None:
+            reasons.append(f"{ordinal(age)} anniversary (counts only for importance "
+                           f"{settings.important} or more)")  # fmt: skip
         elif best.date.year is not None:
             reasons.append(f"{years_between(best.date.year, day.year)} years")
-        counted_tags = best.tags or ("",)
-        used = max(counts[t] for t in counted_tags)
-        label = ", ".join(best.tags) if best.tags else "no tags"
-        window = settings.balance_days - 1
-        reasons.append(f"tags {label}: used {used}x in the last {window} days")
+        reasons.append(explain(best.tags, best.parts) if best.parts else
+                       f"importance {best_facts.importance}")  # fmt: skip
+        own = [t for t in best.tags if t not in KIND_TAG_NAMES]
+        if best.origin == CURATED:
+            label = ", ".join(own) if own else "no tags"
+            window = settings.balance_days - 1
+            reasons.append(f"tags {label}: used {used(best)}x in the last {window} days")
         if ties > 1:
             reasons.append(f"drawn by seed {settings.seed} among {ties} as good")
         sensitive = settings.sensitive_reason(best)
         if sensitive:
             reasons.append(f"sensitive: {sensitive}")
-        result.chosen.append(Choice(best, reasons, sensitive))
-        counts.update(tags)
+        result.chosen.append(Choice(best, reasons, sensitive, best_facts.importance, counted))
+        counts.update(_own_tags(best.tags))
     return result
 
 
@@ -362,19 +536,31 @@ def pick_for(store: Store, destination: Destination) -> DailyPick | None:
 # --- a plan over many days -------------------------------------------------------------------
 
 
-def _light_events(store: Store) -> dict[tuple[int, int], list[Event]]:
-    """Every event without its text and parts (the pick reads them only for the events it
-    chooses: see ``_with_text``), by month and day. 133,000 events take 0.3 s this way."""
+# the candidates of a day the plan reads beyond the important ones: enough for the best that
+# no rule excludes; a day whose preselection runs out is read whole
+PRESELECT_TOP = 12
+
+
+def _light_events(
+    store: Store, days: Iterable[tuple[int, int]], important: int | None = None
+) -> tuple[dict[tuple[int, int], list[Event]], dict[str, Facts], dict[tuple[int, int], int]]:
+    """The events of ``days`` without their text and parts (the pick reads those only for
+    the events it chooses: see ``with_text`` in ``plan_days``), by month and day; the facts
+    of each; the number of events of each day. With ``important``: only the events that can
+    be a day's best (``Store.light_events_on``)."""
     import gc
     import json
 
     by_day: dict[tuple[int, int], list[Event]] = defaultdict(list)
+    facts: dict[str, Facts] = {}
+    totals: dict[tuple[int, int], int] = {}
     tag_lists: dict[str, list[str]] = {}  # a few distinct tag lists: parse each once
     gc_was_enabled = gc.isenabled()
     gc.disable()  # many small objects and no cycles: collecting while building costs half
     try:
-        for row in store.light_event_rows():
-            event_id, month, day, year, tags, priority, sensitive, origin = row
+        for row in store.light_events_on(days, important, PRESELECT_TOP):
+            (event_id, month, day, year, tags, priority, sensitive, origin, importance,
+             subject, pages, total) = row  # fmt: skip
             parsed = tag_lists.get(tags)
             if parsed is None:
                 parsed = tag_lists[tags] = json.loads(tags)
@@ -394,10 +580,12 @@ def _light_events(store: Store) -> dict[tuple[int, int], list[Event]]:
                     origin,
                 )  # fmt: skip
             )
+            facts[event_id] = Facts(importance or 0, subject, pages or "")
+            totals[(month, day)] = total
     finally:
         if gc_was_enabled:
             gc.enable()
-    return by_day
+    return by_day, facts, totals
 
 
 def plan_days(
@@ -409,39 +597,63 @@ def plan_days(
 ) -> list[DayPick]:
     """What ``destination`` would post on each of ``days`` days from ``start``, and why: the
     pick (or, when it is not enabled, the simple order) run day after day, each day's choice
-    counting as sent for the days after it. A day already in the publish log keeps its events."""
+    counting as sent for the days after it. A day already in the publish log keeps its events.
+
+    The pick ranks each day's preselection (``_light_events``): the events that can be the
+    best the rules allow; a day where the rules exclude all of them is read whole and ranked
+    again, so the choice is the one the whole day gives."""
+    import json
+
     from bot.threads.select import order_events
 
     settings = settings or pick_settings(destination)
-    by_day = _light_events(store)
+    stand_in = (2, 28) if destination.leap_day == "feb28" else (3, 1)
+    dates = [start + dt.timedelta(days=offset) for offset in range(days)]
+    wanted = dict.fromkeys((d.month, d.day) for d in dates)
+    if any(not calendar.isleap(d.year) and (d.month, d.day) == stand_in for d in dates):
+        wanted[(2, 29)] = None
+    preselect = settings.important if settings.enabled else None
+    by_day, facts, totals = _light_events(store, wanted, preselect)
+
+    def days_of(day: dt.date) -> list[tuple[int, int]]:
+        if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
+            return [(day.month, day.day), (2, 29)]
+        return [(day.month, day.day)]
 
     def with_text(event: Event) -> Event:
         text = store.title_and_lead(event.id)
-        return replace(event, title=text[0], lead=text[1]) if text else event
+        parts = store.parts_of(event.id)
+        if text is None or parts is None:
+            return event
+        return replace(event, title=text[0], lead=text[1], parts=json.loads(parts))
 
     history = History.from_log(store, destination.name)
     limit = destination.max_threads_per_day
-    stand_in = (2, 28) if destination.leap_day == "feb28" else (3, 1)
-    events_by_id: dict[str, Event] = {}
     plan: list[DayPick] = []
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        pool = list(by_day.get((day.month, day.day), ()))
-        if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
-            pool += by_day.get((2, 29), [])
+    for day in dates:
+        keys = days_of(day)
+        pool = [e for key in keys for e in by_day.get(key, ())]
         planned = store.planned_event_ids(destination.name, day)
         if planned:
-            if not events_by_id:
-                events_by_id = {e.id: e for group in by_day.values() for e in group}
             result = DayPick(day, note="already in the publish log: these are posted")
             for event_id in planned:
-                event = events_by_id.get(event_id)
-                if event is not None:
-                    event = with_text(event)
-                    result.chosen.append(Choice(event, ["already planned or sent"],
-                                                settings.sensitive_reason(event)))  # fmt: skip
+                try:
+                    event = store.get_event(event_id)
+                except InputError:
+                    continue
+                result.chosen.append(Choice(event, ["already planned or sent"],
+                                            settings.sensitive_reason(event)))  # fmt: skip
         elif settings.enabled:
-            result = choose(day, pool, settings, history, limit, with_text)
+            curated = sum(e.origin == CURATED for e in pool)  # all read: see light_events_on
+            of_day = sum(totals.get(key, 0) for key in keys) - curated
+            result = choose(day, pool, settings, history, limit, with_text, facts, of_day)
+            read_whole = all(len(by_day.get(key, ())) == totals.get(key, 0) for key in keys)
+            if len(result.chosen) < limit and settings.fallback == "candidate" and not read_whole:
+                whole, more_facts, _ = _light_events(store, keys)
+                facts.update(more_facts)
+                by_day.update(whole)
+                pool = [e for key in keys for e in whole.get(key, ())]
+                result = choose(day, pool, settings, history, limit, with_text, facts)
         else:
             result = DayPick(day, note="the pick is not enabled: the simple order")
             result.curated = sum(e.origin == CURATED for e in pool)
@@ -450,7 +662,9 @@ def plan_days(
                 result.chosen.append(Choice(event, ["simple order: curated first, then "
                                                     "priority, then every 25 years"], None))  # fmt: skip
         for choice in result.chosen:
-            history.add(day, choice.event.id, choice.event.tags)
+            event = choice.event
+            history.add(day, event.id, event.tags, event.date,
+                        facts.get(event.id) or Facts.of(event))  # fmt: skip
         plan.append(result)
     return plan
 

@@ -10,7 +10,7 @@ import re
 from html import unescape
 from html.parser import HTMLParser
 
-_SPACES = re.compile(r"\s+")
+from bot.content.wording import one_line
 
 
 def _names(text: str) -> frozenset[str]:
@@ -29,11 +29,6 @@ _BLOCKS = _names(
 )
 _VOID = _names("area base br col embed hr img input link meta source track wbr")
 _MAIN = frozenset({"main", "article"})
-
-
-def one_line(text: str) -> str:
-    """Collapse every run of white space (newlines, tabs, no-break spaces) to one space."""
-    return _SPACES.sub(" ", text).strip()
 
 
 class _Text(HTMLParser):

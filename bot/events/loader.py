@@ -16,6 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.content.importance import PERSON_KINDS, facts, page_names
+from bot.content.wording import (
+    HEADLINE_CHARS,
+    after_formula,
+    clean_feed_text,
+    headline,
+    person_wording,
+)
 from bot.errors import InputError
 from bot.input_rules import (
     MAX_TEXT_CHARS,
@@ -321,33 +329,32 @@ def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatc
 _CHUNK_BYTES = 4 * 1024 * 1024
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 _TAGS = {kind: json.dumps([kind]) for kind in WIKI_KINDS}
-_MAX_TITLE = 90
-
-
-def _short_title(text: str) -> str:
-    return text if len(text) <= _MAX_TITLE else text[:_MAX_TITLE].rsplit(" ", 1)[0] + "…"
 
 
 def wiki_record_row(record: dict[str, Any]) -> tuple:
-    """One on-this-day record as the store row of a short event: one part with its links and
-    the day page as attribution (CC BY-SA), its kind as a tag.
+    """One on-this-day record as the store row of a short event (``EVENT_COLUMNS`` and the
+    ``FACT_COLUMNS`` of ``bot.content.importance``): one part with its links and the day page
+    as attribution (CC BY-SA), its kind as a tag; a birth or death titled from its subject's
+    page ("William I, Count of Burgundy, dies"), an event from its first clause
+    (``bot.content.wording``).
 
     This path skips the general validator and the Event object: it runs 133,026 times for the
     shared data set. ``_wiki_record_problem`` checked the record against the same rules
     (``bot.events.schema.EventIn``), so the row is an event an event file could hold.
     """
     year, month, day = record["year"], record["month"], record["day"]
-    kind, text = record["kind"], " ".join(record["text"].split())
-    name = text.split(",", 1)[0].strip()
-    if kind == "birth":
-        title, lead = _short_title(f"{name} is born"), f"{text.rstrip('.')}, was born."
-    elif kind == "death":
-        title, lead = _short_title(f"{name} dies"), f"{text.rstrip('.')}, died."
-    else:
-        title = _short_title(text)
-        lead = text
-    source = record.get("source") or None
+    kind, raw = record["kind"], " ".join(record["text"].split())
     links = [{"title": link["title"], "url": link["url"]} for link in record.get("links") or ()]
+    pages = page_names([link["url"] for link in links])
+    text = clean_feed_text(raw) or raw
+    if kind in PERSON_KINDS:
+        title, lead = person_wording(kind, text, pages[0] if pages else None)
+        if len(title) > HEADLINE_CHARS:
+            title = headline(title, HEADLINE_CHARS)
+    else:
+        title = headline(text, HEADLINE_CHARS)
+        lead = after_formula(text, [link["title"] for link in links])
+    source = record.get("source") or None
     if source:
         links.append({"title": f"Wikipedia: {MONTH_NAMES[month]} {day}", "url": source})
     if links:
@@ -355,15 +362,17 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     else:
         block = {"type": "text", "text": "From Wikipedia (CC BY-SA)."}
     prefix = f"{-year}bc" if year < 0 else f"{year:04d}"
-    # crc32, not a cryptographic hash: it only tells apart records of one day and kind
-    event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(text.encode()):08x}"
+    # crc32, not a cryptographic hash: it only tells apart records of one day and kind; of
+    # the text as given, so that ids stay what they were before the wording was cleaned
+    event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(raw.encode()):08x}"
     parts = _encode([{"blocks": [block]}])
     return (event_id, month, day, year, title, lead, None, _TAGS[kind], 0, 0, source,
-            "wikipedia", parts, None)  # fmt: skip
+            "wikipedia", parts, None, *facts((kind,), pages, text=text))  # fmt: skip
 
 
 def wiki_record_to_event(record: dict[str, Any]) -> Event:
-    return Event.from_row(dict(zip(EVENT_COLUMNS, wiki_record_row(record), strict=True)))
+    row = wiki_record_row(record)[: len(EVENT_COLUMNS)]  # without the facts that follow
+    return Event.from_row(dict(zip(EVENT_COLUMNS, row, strict=True)))
 
 
 _checked_urls: dict[str, str | None] = {}
@@ -430,6 +439,23 @@ def _load_wiki_lines(
     path: Path, batch: ImportBatch, progress: Callable[[int], None] | None = None
 ) -> None:
     """Read a JSON-lines file (``.gz`` too) a piece at a time: each line one record."""
+    import gc
+
+    # the rows are tuples of text and numbers, without cycles: the collector's passes over
+    # the growing list while it is built (a full one every so many thousand rows) find
+    # nothing and cost a good part of the import
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _read_wiki_lines(path, batch, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read_wiki_lines(
+    path: Path, batch: ImportBatch, progress: Callable[[int], None] | None = None
+) -> None:
     seen = batch.wiki_lines
     rows = batch.wiki_rows
     line_number = 0

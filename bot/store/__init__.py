@@ -182,15 +182,21 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         if derived_ids:
             events = self._settle_derived_ids(events, derived_ids)
         self.check_mention_references(events, members, lists)
-        all_rows = [e.to_row() for e in events] + list(rows)
+        from bot.content.importance import FACT_COLUMNS, event_facts
+
+        # ready-made rows carry their facts (bot.events.loader.wiki_record_row); events get
+        # theirs here: the importance, subject and pages the daily pick ranks on
+        all_rows = [(*e.to_row(), *event_facts(e.tags, e.parts, e.lead)) for e in events]
+        all_rows += rows
         existing = {row[0] for row in self.conn.execute("select id from events")}
         now = clock.now().isoformat(timespec="seconds")
-        columns = ", ".join(EVENT_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
-        changed = " or ".join(f"{c} is not excluded.{c}" for c in EVENT_COLUMNS[1:])
+        stored = EVENT_COLUMNS + FACT_COLUMNS
+        columns = ", ".join(stored)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in stored[1:])
+        changed = " or ".join(f"{c} is not excluded.{c}" for c in stored[1:])
         sql = (
             f"insert into events ({columns}, updated_at) values "
-            f"({', '.join('?' * len(EVENT_COLUMNS))}, ?) on conflict(id) do update set "
+            f"({', '.join('?' * len(stored))}, ?) on conflict(id) do update set "
             f"{updates}, updated_at = excluded.updated_at where {changed}"
         )
         chunk = 5000
@@ -500,9 +506,28 @@ def m007_alerts(db: Database) -> None:
 
 
 @migrations()
-def m010_topic_title(db: Database) -> None:
+def m008_topic_title(db: Database) -> None:
     # an event's own topic title (``topic_title:``), instead of the generated one
     db.table("events").add_column("topic_title", str)
+
+
+@migrations()
+def m009_event_importance(db: Database) -> None:
+    # the daily pick (bot/content/pick.py) ranks a day's events on light columns: how much an
+    # event matters, the person it is about, the pages it links (bot/content/importance.py);
+    # imports compute them, and this fills them for the events already stored
+    from bot.content.importance import FACT_COLUMNS, event_facts
+
+    events = db.table("events")
+    events.add_column("importance", int, not_null_default=0)
+    events.add_column("subject", str)
+    events.add_column("pages", str)
+    rows = db.execute("select id, tags, parts, lead from events").fetchall()
+    db.conn.executemany(
+        f"update events set {', '.join(f'{c} = ?' for c in FACT_COLUMNS)} where id = ?",
+        [(*event_facts(json.loads(tags), json.loads(parts), lead), event_id)
+         for event_id, tags, parts, lead in rows],
+    )  # fmt: skip
 
 
 @migrations()

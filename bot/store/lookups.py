@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from bot.store_file import StoreDatabase
 
 # the columns of ``light_event_rows``, in order
-LIGHT_COLUMNS = ("id", "month", "day", "year", "tags", "priority", "sensitive", "origin")
+LIGHT_COLUMNS = ("id", "month", "day", "year", "tags", "priority", "sensitive", "origin",
+                 "importance", "subject", "pages")  # fmt: skip
 
 
 class EventLookups:
@@ -25,6 +26,44 @@ class EventLookups:
     def light_event_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every event as a tuple of ``LIGHT_COLUMNS``: no text, no parts (fast to read)."""
         return self.db.conn.execute(f"select {', '.join(LIGHT_COLUMNS)} from events")
+
+    def light_events_on(
+        self, days: Iterable[tuple[int, int]], important: int | None = None, top: int = 0
+    ) -> Iterator[tuple[Any, ...]]:
+        """The events of each (month, day) of ``days`` (the index on month and day) as tuples of
+        ``LIGHT_COLUMNS`` and the number of the day's events. With ``important``: only the events that can be the
+        daily pick's best candidate (curated, given a priority, of importance ``important``
+        or more, or among the ``top`` most important, ties included); see
+        ``bot.content.pick.plan_days``."""
+        columns = ", ".join(LIGHT_COLUMNS)
+        if important is None:
+            sql = f"select {columns}, count(*) over () from events where month = ? and day = ?"
+            for month, day in days:
+                yield from self.db.conn.execute(sql, [month, day])
+            return
+        sql = (
+            f"select {columns}, total from (select {columns}, count(*) over () as total, "
+            "rank() over (order by importance desc) as place from events "
+            "where month = ? and day = ?) "
+            "where origin = 'curated' or priority != 0 or importance >= ? or place <= ?"
+        )
+        for month, day in days:
+            yield from self.db.conn.execute(sql, [month, day, important, top])
+
+    def sent_event_facts(self, destination: str) -> list[tuple[Any, ...]]:
+        """(event id, day sent, tags, year, month, day, subject, pages) of every event sent to
+        ``destination``, once per day: what the daily pick must not repeat."""
+        return self.db.conn.execute(
+            "select p.event_id, p.day, e.tags, e.year, e.month, e.day, e.subject, e.pages "
+            "from publish_log p left join events e on e.id = p.event_id "
+            "where p.destination = ? and p.state = 'sent' group by p.event_id, p.day",
+            [destination],
+        ).fetchall()
+
+    def parts_of(self, event_id: str) -> str | None:
+        """An event's parts as stored JSON."""
+        row = self.db.conn.execute("select parts from events where id = ?", [event_id]).fetchone()
+        return row[0] if row else None
 
     def title_and_lead(self, event_id: str) -> tuple[str, str] | None:
         row = self.db.conn.execute(

@@ -177,14 +177,3 @@ class PublishLogTable:
             [destination, before.isoformat()],
         ).fetchone()[0]
         return None if last is None else dt.date.fromisoformat(last)
-
-    def sent_events(self, destination: str) -> list[tuple[str, dt.date, str | None]]:
-        """(event id, day, the event's tags as stored JSON or None) for every event sent to
-        ``destination``, once per day."""
-        rows = self.db.conn.execute(
-            "select p.event_id, p.day, e.tags from publish_log p left join events e "
-            "on e.id = p.event_id where p.destination = ? and p.state = 'sent' "
-            "group by p.event_id, p.day",
-            [destination],
-        )
-        return [(event_id, dt.date.fromisoformat(day), tags) for event_id, day, tags in rows]

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from bot.content.wording import headline
 from bot.model import Member
 from bot.posters.base import Capabilities
 from bot.threads.render import Post, Thread, mention_text
@@ -322,7 +323,7 @@ def _fit_title(title: str, bounds: tuple[int, int], warnings: list[str]) -> str:
         warnings.append(f"title under {low} characters: lengthened to {fitted!r}")
         return fitted
     if len(title) > high:
-        fitted = title[: high - 1].rsplit(" ", 1)[0] + "…"
+        fitted = headline(title, high)  # where a clause or phrase ends, never mid-phrase
         warnings.append(f"title over {high} characters: cut to {len(fitted)}")
         return fitted
     return title
