@@ -20,6 +20,7 @@ from bot import clock
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
 from bot.store.alerts import AlertsTable
+from bot.store.audit import AuditTable
 from bot.store.drafts import DraftsTable
 from bot.store.lookups import EventLookups
 from bot.store.publish_log import PublishLogTable
@@ -71,7 +72,7 @@ class ImportResult:
     merged: int = 0  # identical duplicates of streamed rows, written once
 
 
-class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
+class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable):
     """All access to the SQLite file goes through here: every SQL statement of the package is
     a method of this class (the publish log's, the drafts' and the narrow lookups' live in
     their own modules of this package)."""
@@ -636,7 +637,7 @@ def m009_event_importance(db: Database) -> None:
 
 
 @migrations()
-def m016_indexes_for_the_queries(db: Database) -> None:
+def m010_indexes_for_the_queries(db: Database) -> None:
     # status and the pick read a destination's rows of some states (failed, sent, ...), and
     # `history --date` a day of every destination: each by an index, not a scan of the log
     db.table("publish_log").create_index(["destination", "state", "day"])
@@ -666,3 +667,17 @@ def m016_indexes_for_the_queries(db: Database) -> None:
         "insert into events_search(rowid, title, lead) "
         "values (new.rowid, new.title, new.lead); end"
     )
+
+
+@migrations()
+def m011_audit(db: Database) -> None:
+    # the web page's changes (bot/web/): who did what, when, to which day and destination
+    db.table("audit").create(
+        {
+            "id": int, "at": str, "user": str, "role": str, "action": str, "target": str,
+            "detail": str, "day": str, "destination": str,
+        },
+        pk="id",
+        not_null={"at", "user", "role", "action", "target"},
+    )  # fmt: skip
+    db.table("audit").create_index(["day"])
