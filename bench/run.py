@@ -10,6 +10,10 @@ Figures (goals from the issues):
   process, as a ratio to `python -c "import jinja2, sqlite_utils"` (goal <= 1.5x);
 - render: reference-size threads rendered per second (goal >= 2,000/s), and as a ratio to a
   floor: Jinja printing the same text through one-line templates;
+- serve: `anniversary-bot serve` on the embedded default config and store, from the command to
+  the server listening (goal < 1 s), beside the preview's floor; and the day page of the
+  reference day (January 10) through the app (goal < 100 ms), beside the HTML preview drawing
+  the same day (the page's own share: forms, the day's log and changes, the session);
 - idle: the daemon between jobs: resident memory and CPU time over N seconds (goal <= 60 MB,
   ~0 CPU), beside a floor process that imports the same libraries and sleeps.
 Prints a report; exits non-zero only when a benchmark cannot run, never on a goal.
@@ -170,6 +174,67 @@ def bench_render() -> None:
     )
 
 
+def serve_startup(env: dict) -> float:
+    """Seconds from starting ``serve --port 0`` to its "serving" line (it listens by then)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [*BOT, "serve", "--port", "0"], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        for text in process.stderr:
+            if text.startswith("serving the web page on"):
+                return time.perf_counter() - start
+        raise RuntimeError("serve exited without serving")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def bench_serve(work: Path) -> None:
+    import datetime as dt
+
+    from bot.app import open_store
+    from bot.config.loading import load_config
+    from bot.preview.html import Builder, render_day
+    from bot.web.app import create_app
+
+    env = {**os.environ, "ANNIVERSARY_BOT_HOME": str(work / "serve-home")}
+    serve_startup(env)  # the first start creates and seeds the store
+    floor_cmd = [PYTHON, "-c", "import jinja2, sqlite_utils"]
+    ours, floor = [], []
+    for _ in range(7):
+        floor.append(run_command(floor_cmd, env))
+        ours.append(serve_startup(env))
+    our_time, floor_time = statistics.median(ours), statistics.median(floor)
+    line("serve start-up (default store)", f"{our_time * 1000:.0f} ms",
+         f"{floor_time * 1000:.0f} ms", our_time / floor_time, "< 1 s")  # fmt: skip
+
+    config = load_config(None)
+    path = work / "serve-home" / "page.db"
+    open_store(path).close()
+    now = dt.datetime(2026, 1, 9, 12, tzinfo=dt.UTC)
+    client = create_app(config, lambda: open_store(path), now=lambda: now).test_client()
+    day = dt.date(2026, 1, 10)
+
+    def page() -> None:
+        assert client.get("/day/2026-01-10").status_code == 200
+
+    def preview() -> None:
+        store = open_store(path)
+        view = Builder(store, config).day(config.destinations.values(), day)
+        render_day(config, view)
+        store.close()
+
+    page(), preview()
+    ours = [timed(page, 1) for _ in range(15)]
+    floor = [timed(preview, 1) for _ in range(15)]
+    our_time, floor_time = statistics.median(ours), statistics.median(floor)
+    line("serve: the reference day's page", f"{our_time * 1000:.1f} ms",
+         f"{floor_time * 1000:.1f} ms", our_time / floor_time, "< 100 ms")  # fmt: skip
+
+
 def rss_and_cpu(pid: int) -> tuple[float, float]:
     status = Path(f"/proc/{pid}/status").read_text()
     rss_kb = int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
@@ -229,7 +294,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", nargs="*", default=["import", "preview", "render", "idle"])
+    parser.add_argument(
+        "which", nargs="*", default=["import", "preview", "render", "serve", "idle"]
+    )
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -244,6 +311,8 @@ def main() -> None:
             bench_preview(work, store)
         if "render" in args.which:
             bench_render()
+        if "serve" in args.which:
+            bench_serve(work)
         if "idle" in args.which:
             bench_idle(work, args.idle_seconds)
     finally:

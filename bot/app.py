@@ -44,19 +44,26 @@ def import_paths(
     store_progress: Callable[[int], None] | None = None,
     batch=None,
 ):
-    """Validate every file first, then write all of it in one transaction. ``batch``: the
-    files already read by ``bot.events.loader.load_files``."""
-    from bot.events.loader import load_files
+    """Validate every event file, then write all of it in one transaction, the JSON-lines
+    files read, checked and written a piece at a time inside it (``progress``: their bytes;
+    a bad record anywhere writes nothing). ``batch``: the files already read by
+    ``bot.events.loader.load_files``."""
+    from bot.events.loader import load_files, wiki_row_pieces
 
-    batch = batch or load_files(paths, progress)
+    batch = batch or load_files(paths)
 
     def locate(event_id: str, path: tuple) -> str:
         return batch.locations[event_id].at(path)
 
     store.check_mention_references(batch.events, batch.members, batch.lists, locate)
+    # a JSON-lines record may repeat a saved feed answer's (the feed's is richer: it stays),
+    # never an event of an event file
+    taken: dict[str, str | None] = dict.fromkeys(batch.wiki_lines)
+    taken.update((event_id, where.at(("id",))) for event_id, where in batch.locations.items())
     result = store.import_events(
         batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
-        derived_ids=batch.derived_ids,
+        derived_ids=batch.derived_ids, pieces=wiki_row_pieces(batch.wiki_files, progress),
+        taken=taken,
     )  # fmt: skip
     # curated events only: the data set's 133k records would cost an update each
     store.record_sources(
@@ -66,8 +73,12 @@ def import_paths(
 
 
 def export_events(store: Store, out: TextIO, fmt: str = "yaml") -> int:
-    """Write every event (and the mention members and lists) in a form ``import`` reads back."""
-    events = [event.to_dict() for event in store.iter_events()]
+    """Write every event (and the mention members and lists) in a form ``import`` reads back,
+    each event as it is read: the output of ten times the data set is the same size, the
+    memory is not."""
+    if fmt not in ("yaml", "json"):
+        raise InputError(f"unknown export format {fmt!r}: expected yaml or json")
+    events = (event.to_dict() for event in store.iter_events())
     document: dict[str, Any] = {}
     members = [_compact_member(m) for m in store.members()]
     lists = [_compact_list(x) for x in store.mention_lists()]
@@ -75,21 +86,53 @@ def export_events(store: Store, out: TextIO, fmt: str = "yaml") -> int:
         document["members"] = members
     if lists:
         document["lists"] = lists
-    document["events"] = events
     if fmt == "json":
         import json
 
-        json.dump(document, out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    elif fmt == "yaml":
-        import yaml
+        out.write("{\n")
+        for key, items in document.items():
+            out.write(f"  {json.dumps(key)}: ")
+            write_json_list(items, out, level=1, ensure_ascii=False)
+            out.write(",\n")
+        out.write('  "events": ')
+        count = write_json_list(events, out, level=1, ensure_ascii=False)
+        out.write("\n}\n")
+        return count
+    import yaml
 
-        yaml.dump(
-            document, out, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False, width=100
-        )
-    else:
-        raise InputError(f"unknown export format {fmt!r}: expected yaml or json")
-    return len(events)
+    dumper = _yaml_dumper()
+
+    def dump(data: Any) -> None:
+        yaml.dump(data, out, Dumper=dumper, allow_unicode=True, sort_keys=False, width=100)
+
+    if document:
+        dump(document)
+    count = 0
+    for event in events:  # a list under "events:" is written unindented: "- id: ..."
+        out.write("events:\n" if not count else "")
+        dump([event])
+        count += 1
+    if not count:
+        out.write("events: []\n")
+    return count
+
+
+def write_json_list(
+    items: Iterable[Any], out: TextIO, indent: int = 2, level: int = 0, ensure_ascii: bool = True
+) -> int:
+    """``items`` as the JSON list ``json.dump(list(items), out, indent=indent)`` writes, nested
+    ``level`` deep, each item written as it is read (no list of them all); how many."""
+    import json
+
+    margin = " " * (indent * (level + 1))
+    count = 0
+    for item in items:
+        text = json.dumps(item, ensure_ascii=ensure_ascii, indent=indent)
+        text = text.replace("\n", "\n" + margin)  # a newline in a string is written "\\n"
+        out.write(("[\n" if not count else ",\n") + margin + text)
+        count += 1
+    out.write("\n" + " " * (indent * level) + "]" if count else "[]")
+    return count
 
 
 def _compact_member(member: dict[str, Any]) -> dict[str, Any]:

@@ -144,3 +144,23 @@ def test_help_loads_the_commands_but_none_of_the_library(tmp_path):
     library = {m for m in loaded if m.startswith("bot.") and not m.startswith("bot.cli")}
     assert library <= {"bot.errors", "bot.secrets_filter"}
     assert not {"jinja2", "sqlite_utils", "yaml", "pydantic"} & loaded
+
+
+@pytest.mark.processes
+def test_a_read_command_with_a_config_loads_no_http_stack(tmp_path):
+    config = tmp_path / "bot.yaml"
+    config.write_text(
+        "destinations:\n"
+        f"  outbox: {{type: outbox, path: {tmp_path / 'outbox'}}}\n"
+        "  forum: {type: discourse, url: 'https://forum.invalid', api_key: {$env: BOT_TOKEN},\n"
+        "          api_username: bot, category: 1}\n"
+        "  social: {type: mastodon, url: 'https://social.invalid', access_token: {$env: BOT_TOKEN}}\n"
+        "  chat: {type: discord, webhook_url: {$env: BOT_WEBHOOK}}\n"
+        "  team: {type: slack, token: {$env: BOT_TOKEN}, channel: C0123ABCD}\n",
+        encoding="utf-8",
+    )
+    loaded = modules_loaded_by(
+        ["--config", str(config), "--db", str(tmp_path / "x.db"), "status"], tmp_path
+    )
+    assert "bot.operations.publish_report" in loaded
+    assert not {"requests", "urllib3", "bot.http"} & loaded  # imported when an adapter posts

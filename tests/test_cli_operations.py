@@ -74,3 +74,19 @@ def test_history_lines_name_the_state_and_what_to_do(store):
     assert rows[0][5].startswith("attempts=")
     assert rows[1][5].endswith("waits for 'retry'  HTTP 500")
     assert found.held == []
+
+
+def test_history_json_is_written_row_by_row_as_the_history_reads(store):
+    import io
+    import json
+
+    from bot.operations.publish_report import history_rows, write_history_json
+
+    first, _ = planned(store)
+    PublishLog(store).mark_failed(first, "HTTP 500 é", None, 1, retry=False)
+    out = io.StringIO()
+    rows = history_rows(store)
+    assert not isinstance(rows, list)  # read as written, not gathered first
+    assert write_history_json(rows, out) == 2
+    assert out.getvalue() == json.dumps(history(store).to_json(), indent=2)
+    assert "body" not in json.loads(out.getvalue())[0]

@@ -42,7 +42,7 @@ ARGUMENTS = {
     "export": [], "import": ["{tmp}/event.yaml"],
     "fetch background": ["x"], "fetch onthisday": ["--date", "01-10"],
     "history": [], "post": ["--dry-run"], "preview": [], "plan": [], "retry": [],
-    "run": ["--once"], "status": [],
+    "run": ["--once"], "serve": ["--port", "0"], "status": [],
     "mentions export": [], "mentions import": ["{tmp}/members.csv"],
     "mentions lists add": ["fans", "jane"], "mentions lists create": ["fans"],
     "mentions lists delete": ["fans"], "mentions lists list": [],

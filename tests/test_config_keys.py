@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import AlertSettings, Destination
-from bot.config.schema import SPECIAL, AlertsIn, ContentIn, DestinationIn, PickIn
+from bot.config.schema import SPECIAL, AlertsIn, ContentIn, DestinationIn, PickIn, WebIn
 from bot.content.fetching import FetchSettings
 from bot.content.pick import PickSettings
+from bot.web.settings import WebSettings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 RUN_ONLY = {"name", "settings", "secret_keys"}  # made by parse_config, not written by a person
@@ -52,7 +53,12 @@ def test_a_destinations_keys_are_declared_alike_for_validation_and_the_run():
 
 @pytest.mark.parametrize(
     ("model", "settings"),
-    [(PickIn, PickSettings), (ContentIn, FetchSettings), (AlertsIn, AlertSettings)],
+    [
+        (PickIn, PickSettings),
+        (ContentIn, FetchSettings),
+        (AlertsIn, AlertSettings),
+        (WebIn, WebSettings),
+    ],
 )
 def test_pick_content_and_alert_settings_are_declared_alike(model, settings):
     assert set(model.model_fields) == {f.name for f in dataclasses.fields(settings)}
@@ -67,6 +73,7 @@ def test_the_example_config_names_every_key():
         | set(ContentIn.model_fields)
         | set(AlertsIn.model_fields)
         | {"alerts", "heartbeat", "events"}
+        | set(WebIn.model_fields)
     )
     missing = sorted(key for key in keys if f"{key}:" not in text)
     assert missing == []

@@ -139,3 +139,56 @@ def test_missing_path(tmp_path, cli_run):
     assert (
         err.strip().splitlines()[-1] == f"Error: {tmp_path / 'nope.yaml'}: no such file or folder"
     )
+
+
+# --- JSON lines, read a piece at a time inside the one transaction -------------------------
+
+
+def _record(text: str, **more: object) -> str:
+    return json.dumps({"year": 1928, "month": 1, "day": 10, "kind": "event", "text": text, **more})
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Pieces of a few lines: every rule that spans pieces is met across them."""
+    import bot.events.loader
+
+    monkeypatch.setattr(bot.events.loader, "_CHUNK_BYTES", 150)
+
+
+def test_an_identical_record_again_in_a_later_piece_is_merged(tmp_path, cli_run, small_pieces):
+    lines = [_record(f"Event number {n} of the day.") for n in range(6)]
+    path = write(tmp_path / "d.jsonl", "\n".join([*lines, lines[1]]) + "\n")
+    code, out, err = cli_run("--db", str(tmp_path / "s.db"), "import", str(path))
+    assert code == 0, err
+    assert "Imported 6 events (6 new, 0 updated, 1 identical duplicate merged)" in out
+
+
+def test_an_id_again_with_another_record_names_both_lines_and_writes_nothing(
+    tmp_path, cli_run, small_pieces
+):
+    lines = [_record(f"Event number {n} of the day.") for n in range(6)]
+    changed = _record("Event number 1 of the day.", source="https://en.wikipedia.org/wiki/X")
+    path = write(tmp_path / "d.jsonl", "\n".join([*lines, changed]) + "\n")
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"{path}:7: duplicate record id '1928-01-10-event-" in err
+    assert f"also at {path}:2" in err
+    assert Store(db).count_events() == 0  # the pieces written before the error: rolled back
+
+
+def test_a_record_with_the_id_of_an_event_in_an_event_file_is_refused(tmp_path, cli_run):
+    from bot.events.loader import wiki_record_row
+
+    record = json.loads(_record("Trotsky is exiled."))
+    event_id = wiki_record_row(record)[0]
+    events = write(tmp_path / "a.yaml", f"id: {event_id}\n" + GOOD)
+    lines = write(tmp_path / "b.jsonl", json.dumps(record) + "\n")
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, _, err = cli_run("--db", str(db), "import", str(events), str(lines))
+    assert code == 2
+    assert f"{lines}:1: duplicate record id {event_id!r}, also at {events}:1" in err
+    assert Store(db).count_events() == 0

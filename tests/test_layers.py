@@ -43,7 +43,8 @@ LAYERS: list[tuple[str, list[str]]] = [
                     "bot.operations.draft_review", "bot.operations.listings",
                     "bot.operations.config_check", "bot.operations.alerts",
                     "bot.operations.heartbeat", "bot.operations.watch", "bot.operations.starter",
-                    "bot.operations.event_admin"]),
+                    "bot.operations.event_admin", "bot.operations.review"]),
+    ("web", ["bot.web"]),  # the web page: beside the CLI, over the same library
     ("cli", ["bot.cli", "bot.__main__"]),
     ("testing", ["bot.testing"]),  # the adapter contract suite: only tests import it
 ]  # fmt: skip

@@ -131,6 +131,9 @@ COUNTED = [
     ("a\r\nb", 3),
     ("한국어", 3),
     ("", 0),
+    ("Zürich — 1928 «exile»", 21),  # non-ASCII, none of it joining: one cluster per character
+    ("ü\r\nü 日本 🎉", 8),
+    ("ü\u0301 日本", 4),  # a combining mark after non-ASCII joins it
 ]
 
 

@@ -247,7 +247,7 @@ def test_import_takes_the_saved_answer(tmp_path, cli_run):
     assert code == 0, err
     assert out.startswith("Imported 35 events (35 new, 0 updated)")
     code, out, _ = cli_run("--db", str(db), "import", str(SAVED_FEED))
-    assert code == 0 and "(0 new, 35 updated)" in out
+    assert code == 0 and "(0 new, 0 updated, 35 unchanged)" in out
     store = Store(db)
     assert store.count_events() == 35
     assert {r[0] for r in store.conn.execute("select distinct origin from events")} == {"wikipedia"}

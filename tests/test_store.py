@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import io
+import json
 
-from bot.app import export_events, import_paths
+import pytest
+
+from bot.app import export_events, import_paths, write_json_list
 from bot.events.loader import load_files
 from bot.store import Store, migrations
 from tests.conftest import write
@@ -58,6 +61,18 @@ def test_import_twice_updates_never_duplicates(store, tmp_path):
     assert event.id == "1969-07-20-apollo-11-lands-on-the-moon"
 
 
+def test_import_of_unchanged_events_counts_them_unchanged(store, tmp_path, cli_run):
+    path = write(tmp_path / "e.yaml", EVENT)
+    import_paths(store, [path])
+    _, again = import_paths(store, [path])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    db = str(tmp_path / "s.db")
+    cli_run("--db", db, "import", str(path))
+    code, out, err = cli_run("--db", db, "import", str(path))
+    assert code == 0, err
+    assert "(0 new, 0 updated, 1 unchanged)" in out
+
+
 def test_export_then_import_yields_identical_events(sample_store, tmp_path):
     exported = io.StringIO()
     count = export_events(sample_store, exported)
@@ -106,3 +121,66 @@ def test_bc_and_unknown_year_dates(store, tmp_path):
     assert store.events_on(3, 15)[0].date.year == -44
     assert store.events_on(5, 1)[0].date.year is None
     assert store.events_on(5, 1)[0].id == "05-01-may-day"
+
+
+def test_indexes_match_the_queries(store):
+    log_indexes = [index.columns for index in store.db["publish_log"].indexes]
+    assert ["destination", "state", "day"] in log_indexes and ["day"] in log_indexes
+    assert ["month", "day", "origin"] in [index.columns for index in store.db["events"].indexes]
+
+
+def test_search_finds_words_by_their_beginning_and_follows_changes(store, tmp_path):
+    path = write(tmp_path / "e.yaml", EVENT)
+    import_paths(store, [path])
+    assert [e.title for e in store.find_events(search="moon")] == ["Apollo 11 lands on the Moon"]
+    assert len(store.find_events(search="Armstr aldrin")) == 1  # every word, each a beginning
+    assert store.find_events(search="strong") == []  # the middle of a word is not a word
+    assert len(store.find_events(search="1969-07-20-apollo")) == 1  # an id's beginning
+    write(path, EVENT.replace("Neil Armstrong", "Michael Collins"))
+    import_paths(store, [path])
+    assert store.find_events(search="armstrong") == []
+    assert len(store.find_events(search="collins")) == 1
+
+
+def test_search_index_is_built_for_a_store_an_older_version_wrote(tmp_path):
+    path = tmp_path / "old.db"
+    from sqlite_utils import Database
+
+    db = Database(path)
+    migrations.apply(db, stop_before="m010_indexes_for_the_queries")
+    db["events"].insert(
+        {"id": "old-event", "month": 1, "day": 10, "year": 1928, "title": "Trotsky exiled",
+         "lead": "x.", "parts": '[{"blocks": [{"type": "text", "text": "t"}]}]',
+         "origin": "curated"}
+    )  # fmt: skip
+    db.close()
+    store = Store(path)
+    assert [e.id for e in store.find_events(search="trotsky")] == ["old-event"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_export_writes_each_event_as_it_is_read(sample_store, fmt, monkeypatch):
+    out = io.StringIO()
+    read = sample_store.iter_events
+
+    def watched():
+        previous = None
+        for event in read():
+            # the event read before this one is written out already: no list of them all
+            assert previous is None or previous in out.getvalue()
+            previous = event.id
+            yield event
+
+    monkeypatch.setattr(sample_store, "iter_events", watched)
+    assert export_events(sample_store, out, fmt) == sample_store.count_events()
+
+
+@pytest.mark.parametrize(
+    "items", [[], [{}], [1, "é", None], [{"a": [1, {"b": "x\ny"}], "c": {}}, [], {"d": []}]]
+)
+@pytest.mark.parametrize("level", [0, 2])
+def test_json_list_is_written_as_json_writes_it(items, level):
+    out = io.StringIO()
+    assert write_json_list(iter(items), out, level=level, ensure_ascii=False) == len(items)
+    nested = json.dumps({"k": {"k": items}} if level == 2 else items, ensure_ascii=False, indent=2)
+    assert nested.endswith(out.getvalue() + ("\n  }\n}" if level else ""))

@@ -30,6 +30,7 @@ BotGroup.LAZY_MODULES.update(
         "calendar": "bot.cli.content",
         "config": "bot.cli.setup",
         "posters": "bot.cli.setup",
+        "serve": "bot.cli.web",
         "alerts": "bot.cli.alerts",
         "init": "bot.cli.setup",
     }

@@ -43,21 +43,17 @@ def import_command(obj: Context, paths: tuple[str, ...]) -> None:
     Example: anniversary-bot import my-events/ wikipedia-onthisday.jsonl.gz
     """
     from bot.app import import_paths
-    from bot.events.loader import load_files
 
     store = obj.store
-    with Progress("Reading", sum(_size(p) for p in paths)) as read_bar:
-        batch = load_files(paths, read_bar)
-    with Progress("Writing", batch.event_count, minimum=10_000) as write_bar:
-        _, result = import_paths(store, paths, store_progress=write_bar, batch=batch)
-    merged = (
-        f", {plural(batch.duplicates_merged, 'identical duplicate')} merged"
-        if batch.duplicates_merged
-        else ""
-    )
+    with Progress("Importing", sum(_size(p) for p in paths)) as bar:
+        batch, result = import_paths(store, paths, progress=bar)
+    duplicates = batch.duplicates_merged + result.merged
+    merged = f", {plural(duplicates, 'identical duplicate')} merged" if duplicates else ""
+    unchanged = f", {result.unchanged:,} unchanged" if result.unchanged else ""
+    count = result.added + result.updated + result.unchanged
     click.echo(
-        f"Imported {plural(batch.event_count, 'event')} ({result.added:,} new, "
-        f"{result.updated:,} updated{merged}), {plural(result.members, 'member')}, "
+        f"Imported {plural(count, 'event')} ({result.added:,} new, "
+        f"{result.updated:,} updated{unchanged}{merged}), {plural(result.members, 'member')}, "
         f"{plural(result.lists, 'list')}, into {obj.store.path}"
     )
 
@@ -99,7 +95,11 @@ def events() -> None:
 
 @events.command(name="list")
 @date_option("Only this anniversary (YYYY also matches the year).")
-@click.option("--search", metavar="TEXT", help="Only events whose id, title or lead contain TEXT.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only events with a word of their id, title or lead beginning with each word of TEXT.",
+)
 @limit_option()
 @json_option()
 @pass_context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -84,6 +85,8 @@ def history(
         HISTORY_COLUMNS,
         check_logged_destination,
         history_cells,
+        history_rows,
+        write_history_json,
     )
     from bot.operations.publish_report import history as read_history
 
@@ -91,8 +94,8 @@ def history(
     if destination:
         check_logged_destination(obj.store, obj.config, destination)
     if as_json:
-        found = read_history(obj.store, destination, day, failed)
-        click.echo(json.dumps(found.to_json(), indent=2))
+        write_history_json(history_rows(obj.store, destination, day, failed), sys.stdout)
+        click.echo()
         return
     found = read_history(obj.store, destination, day, failed, obj.config, obj.today())
     echo_table(HISTORY_COLUMNS, [history_cells(row) for row in found.rows])

@@ -112,6 +112,8 @@ class Config:
     lists: list[dict[str, Any]] = field(default_factory=list)
     # fetching content (bot.content.fetching.FetchSettings): feed and summary URLs, cache...
     content: dict[str, Any] = field(default_factory=dict)
+    # the web page (bot.web.settings.WebSettings): host, port, users...; secrets as SecretRef
+    web: dict[str, Any] = field(default_factory=dict)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     # the heartbeat URL of every destination without its own (see Destination.heartbeat)
     heartbeat: dict[str, str] | None = None

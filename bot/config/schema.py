@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from bot.config import (
@@ -149,6 +150,44 @@ class DestinationIn(BaseModel):
         return value
 
 
+PasswordHash = Annotated[str, StringConstraints(pattern=r"^(scrypt|pbkdf2):\S+\$\S+\$\S+$")]
+UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
+
+
+class WebUserIn(BaseModel):
+    """A person who may log in to the web page (bot.web): a role and one way to prove it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["curator", "operator"]
+    password_hash: PasswordHash | None = None
+    token: SecretReference | None = None
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> WebUserIn:
+        if (self.password_hash is None) == (self.token is None):
+            raise ValueError(
+                "give either password_hash (from 'anniversary-bot serve --hash-password') or "
+                "token ({$env: NAME} or {$file: path}), not both or neither"
+            )
+        return self
+
+
+class WebIn(BaseModel):
+    """The web page (bot.web.settings.WebSettings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$")] = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    path_prefix: Annotated[str, StringConstraints(pattern=r"^(/[A-Za-z0-9._~-]+)*$")] = ""
+    secret_key: SecretReference | None = None
+    session_hours: float = Field(12.0, gt=0, le=24 * 31)
+    secure_cookies: bool = False
+    behind_proxy: bool = False
+    users: dict[UserName, WebUserIn] = {}
+
+
 # the destination keys parse_config does not copy as they are
 SPECIAL = ("type", "format", "pick")
 
@@ -162,6 +201,7 @@ class ConfigIn(BaseModel):
     language: Language | None = None
     lists: list[MentionListIn] = []
     content: ContentIn | None = None
+    web: WebIn | None = None
     alerts: AlertsIn | None = None
     heartbeat: SecretReference | None = None
     destinations: dict[str, DestinationIn] = Field(min_length=1)
@@ -255,10 +295,25 @@ def parse_config(path: Path) -> Config:
         destinations=destinations,
         lists=[x.model_dump() for x in parsed.lists],
         content=parsed.content.model_dump(exclude_unset=True) if parsed.content else {},
+        web=_web_settings(parsed.web, location, base) if parsed.web else {},
         alerts=_alert_settings(parsed.alerts),
         heartbeat=parsed.heartbeat,
         language=parsed.language,
     )
+
+
+def _web_settings(web: WebIn, location: Location, base: Path) -> dict[str, Any]:
+    """The ``web:`` keys as given, its secrets (the session key, the users' tokens) as
+    ``SecretRef``s, read only by ``serve``."""
+    data = web.model_dump(exclude_unset=True)
+    if web.secret_key is not None:
+        where = f"{location.at(('web', 'secret_key'))}: web.secret_key"
+        data["secret_key"] = secret_reference(web.secret_key, where, base)
+    for name, user in web.users.items():
+        if user.token is not None:
+            where = f"{location.at(('web', 'users', name, 'token'))}: web.users.{name}.token"
+            data["users"][name]["token"] = secret_reference(user.token, where, base)
+    return data
 
 
 def _alert_settings(alerts: AlertsIn | None) -> AlertSettings:

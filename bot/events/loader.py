@@ -11,7 +11,7 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +53,10 @@ if TYPE_CHECKING:
 EVENT_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
 WIKI_KINDS = ("event", "birth", "death")
 
-__all__ = ["TextLoader", "format_path", "load_files", "wiki_record_row", "wiki_record_to_event"]
+__all__ = [
+    "TextLoader", "format_path", "load_files", "wiki_record_row", "wiki_record_to_event",
+    "wiki_row_pieces",
+]  # fmt: skip
 
 Path_ = tuple[str | int, ...]
 
@@ -85,9 +88,13 @@ class ImportBatch:
     lists: list[dict[str, Any]] = field(default_factory=list)
     records_read: int = 0
     duplicates_merged: int = 0
-    # JSON-lines records go straight to store rows (see wiki_record_row): id -> (file, line, index)
+    # records that go straight to store rows (see wiki_record_row), from saved feed answers:
+    # id -> (file, line, index)
     wiki_rows: list[tuple] = field(default_factory=list)
     wiki_lines: dict[str, tuple[Path, int, int]] = field(default_factory=dict)
+    # JSON-lines files: read, checked and written a piece at a time as the store imports them
+    # (``wiki_row_pieces``), never held whole: ten times the data set is 1.3 million records
+    wiki_files: list[Path] = field(default_factory=list)
     # ids of rows from a saved on-this-day feed answer (bot.content.onthisday): richer than
     # the same record in the JSON lines, so they win over it
     feed_ids: set[str] = field(default_factory=set)
@@ -119,12 +126,13 @@ def find_event_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_files(
     paths: Iterable[str | Path], progress: Callable[[int], None] | None = None
 ) -> ImportBatch:
-    """Read and validate every event in ``paths`` (files or folders)."""
+    """Read and validate every event in ``paths`` (files or folders); JSON-lines files are
+    only named in ``wiki_files``: ``wiki_row_pieces`` reads them (``progress``: its bytes)."""
     batch = ImportBatch()
     for path in find_event_files(paths):
         name = path.name.lower()
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-            _load_wiki_lines(path, batch, progress)
+            batch.wiki_files.append(path)
         elif name.endswith((".yaml", ".yml", ".json")):
             _load_document_file(path, batch)
         else:
@@ -435,29 +443,19 @@ def _wiki_record_problem(record: Any) -> str | None:
     return None
 
 
-def _load_wiki_lines(
-    path: Path, batch: ImportBatch, progress: Callable[[int], None] | None = None
-) -> None:
-    """Read a JSON-lines file (``.gz`` too) a piece at a time: each line one record."""
-    import gc
-
-    # the rows are tuples of text and numbers, without cycles: the collector's passes over
-    # the growing list while it is built (a full one every so many thousand rows) find
-    # nothing and cost a good part of the import
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _read_wiki_lines(path, batch, progress)
-    finally:
-        if collecting:
-            gc.enable()
+def wiki_row_pieces(
+    paths: Iterable[Path], progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, list[tuple[int, tuple]]]]:
+    """The store rows of JSON-lines files (``.gz`` too; each line one record), a piece of a
+    file at a time: (file, [(line, row), ...]). A bad record raises InputError naming its file
+    and line; duplicates are the store's to find (``Store.import_events``), across pieces."""
+    for path in paths:
+        yield from _wiki_pieces(path, progress)
 
 
-def _read_wiki_lines(
-    path: Path, batch: ImportBatch, progress: Callable[[int], None] | None = None
-) -> None:
-    seen = batch.wiki_lines
-    rows = batch.wiki_rows
+def _wiki_pieces(
+    path: Path, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, list[tuple[int, tuple]]]]:
     line_number = 0
     records = 0
     reported = 0
@@ -503,7 +501,10 @@ def _read_wiki_lines(
                         f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON "
                         "record per line",
                     )
-                records += _wiki_lines(lines, line_number, path, batch, seen, rows)
+                piece = _wiki_lines(lines, line_number, path)
+                records += len(piece)
+                if piece:
+                    yield str(path), piece
                 line_number += len(lines)
                 if progress is not None:
                     done = raw.tell()  # in bytes of the file as given
@@ -575,16 +576,9 @@ def _plainly_fine(
     return raw.count('":') <= keys and not _SPACE_BEFORE_COLON(raw)
 
 
-def _wiki_lines(
-    lines: list[str],
-    first: int,
-    path: Path,
-    batch: ImportBatch,
-    seen: dict[str, tuple[Path, int, int]],
-    rows: list[tuple],
-) -> int:
+def _wiki_lines(lines: list[str], first: int, path: Path) -> list[tuple[int, tuple]]:
     decode = _RECORD.raw_decode
-    count = 0
+    rows: list[tuple[int, tuple]] = []
     for line_number, raw in enumerate(lines, first + 1):
         if not raw or raw.isspace():
             continue
@@ -606,18 +600,5 @@ def _wiki_lines(
             problem = _wiki_record_problem(record)
             if problem:
                 raise InputError(f"{path}:{line_number}: {problem}")
-        count += 1
-        batch.records_read += 1
-        row = wiki_record_row(record)
-        earlier = seen.get(row[0])
-        if earlier is not None:
-            if row[0] in batch.feed_ids or rows[earlier[2]] == row:
-                batch.duplicates_merged += 1
-                continue
-            raise InputError(
-                f"{path}:{line_number}: duplicate record id {row[0]!r}, also at "
-                f"{earlier[0]}:{earlier[1]}"
-            )
-        seen[row[0]] = (path, line_number, len(rows))
-        rows.append(row)
-    return count
+        rows.append((line_number, wiki_record_row(record)))
+    return rows

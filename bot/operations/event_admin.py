@@ -39,6 +39,7 @@ parts:
 
 # where an event added or edited in the editor says it came from (a failure names it)
 FROM_EDITOR = "(written with 'anniversary-bot events {command}')"
+FROM_WEB = "(written on the web page, 'anniversary-bot serve')"
 
 Editor = Callable[[str], "str | None"]  # the text shown; the text saved, None if not saved
 
@@ -125,20 +126,35 @@ def add_in_editor(store: Store, edit: Editor) -> Event | None:
     )
 
 
+def _edited_where(store: Store, event_id: str, written_with: str) -> tuple[str, Path]:
+    """The source an edit of ``event_id`` keeps, and the folder its text is checked in."""
+    imported_from = store.event_source(event_id)
+    source = imported_from or written_with
+    # its image files stay readable: checked in the folder of the file it came from
+    folder = _writable(Path(imported_from).parent if imported_from else Path.cwd())
+    return source, folder
+
+
 def edit_in_editor(store: Store, event_id: str, edit: Editor) -> Event | None:
     """The event ``event_id`` as YAML in the editor, stored when saved and valid; None when
     not saved (nothing changed)."""
     body = event_document(store, event_id)
-    imported_from = store.event_source(event_id)
-    source = imported_from or FROM_EDITOR.format(command="edit")
-    # its image files stay readable: checked in the folder of the file it came from
-    folder = _writable(Path(imported_from).parent if imported_from else Path.cwd())
+    source, folder = _edited_where(store, event_id, FROM_EDITOR.format(command="edit"))
     return _edit_until_valid(
         edit,
         body,
         f"event {event_id}",
         lambda text: _store_checked(store, text, f"event {event_id}", event_id, source, folder),
     )
+
+
+def save_edited_event(store: Store, event_id: str, text: str) -> Event:
+    """The event ``event_id`` replaced by ``text`` (its YAML, as ``events show`` prints it),
+    checked as ``events edit`` checks the editor's text: stored only when valid, else an
+    InputError naming the line and field (the web page's editor)."""
+    store.get_event(event_id)  # an unknown id: its one-line error
+    source, folder = _edited_where(store, event_id, FROM_WEB)
+    return _store_checked(store, text, f"event {event_id}", event_id, source, folder)
 
 
 @dataclass(frozen=True)

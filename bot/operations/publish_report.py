@@ -7,8 +7,9 @@ The commands print what these functions return; the states are ``bot.publishing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from bot.config.channel import Channel
 from bot.daemon_state import DaemonState, daemon_state, last_sweep
@@ -94,18 +95,37 @@ def history(
     """The publish log's rows (of one destination, one day, only those that need a person),
     and, given ``config`` and ``today`` and unless ``needs_a_look``, the threads that drafts
     held back."""
-    rows = PublishLog(store).rows(destination, day, NEEDS_A_LOOK if needs_a_look else None)
+    rows = list(history_rows(store, destination, day, needs_a_look))
     held = []
     if config is not None and today is not None and not needs_a_look:
         held = held_back(store, config, today, day, destination)
     return History(rows, held)
 
 
+def history_rows(
+    store: Store,
+    destination: str | None = None,
+    day: dt.date | None = None,
+    needs_a_look: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """The rows ``history`` shows (``HISTORY_FIELDS``), read one at a time as they are used:
+    years of log are 100,000 rows and more."""
+    states = NEEDS_A_LOOK if needs_a_look else None
+    return PublishLog(store).iter_rows(destination, day, states, HISTORY_FIELDS)
+
+
+def write_history_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """``rows`` as the JSON list ``history --json`` prints, written as they are read; how many."""
+    from bot.app import write_json_list
+
+    return write_json_list(rows, out)
+
+
 def check_logged_destination(store: Store, config: Any, name: str) -> None:
     """``history --to NAME``, ``retry --to NAME``: a destination of the config, or one the publish log still has
     posts of (removed from the config since); else the config's one line for an unknown
     destination, as every command that names one says it."""
-    if name not in config.destinations and not PublishLog(store).rows(name):
+    if name not in config.destinations and PublishLog(store).last_day(name)[0] is None:
         config.destination(name)
 
 
@@ -238,15 +258,8 @@ def status(
     since = today - dt.timedelta(days=days - 1)
     found = []
     for name, when in next_runs(config, now).items():
-        rows = log.rows(name)
-        last_day, sent, planned = None, 0, 0
-        if rows:
-            last = max(rows, key=lambda row: (row["day"], row["updated_at"] or ""))
-            last_day = last["day"]
-            of_day = [row for row in rows if row["day"] == last_day]
-            sent = sum(row["state"] == PostState.SENT for row in of_day)
-            planned = len(of_day)
-        problems = [r for r in rows if r["state"] in PROBLEMS and r["day"] >= since.isoformat()]
+        last_day, sent, planned = log.last_day(name)
+        problems = log.rows(name, None, PROBLEMS, since=since)
         found.append(
             DestinationStatus(
                 name,

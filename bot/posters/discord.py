@@ -36,16 +36,18 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot import __version__
 from bot.neutralise import unescape_markdown
 from bot.posters.base import Capabilities, HandleFormat, OutgoingPost, Poster, PostError, Published
 from bot.secrets_filter import Secret, mask, shorten
+
+if TYPE_CHECKING:  # requests is imported when the adapter first posts (bot.http)
+    import requests
 
 log = logging.getLogger("bot.posters.discord")
 

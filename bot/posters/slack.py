@@ -29,9 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.neutralise import neutralise_at
@@ -46,6 +45,9 @@ from bot.posters.base import (
     platform_rule,
 )
 from bot.secrets_filter import shorten
+
+if TYPE_CHECKING:  # requests is imported when the adapter first posts (bot.http)
+    import requests
 
 log = logging.getLogger("bot.posters.slack")
 

@@ -31,7 +31,7 @@ import datetime as dt
 import logging
 import os
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -160,8 +160,23 @@ class PublishLog:
         day: dt.date | None = None,
         states: tuple[str, ...] | None = None,
         event_id: str | None = None,
+        since: dt.date | None = None,
     ) -> list[dict[str, Any]]:
-        return self.store.publish_log_rows(destination, day, states, event_id)
+        return self.store.publish_log_rows(destination, day, states, event_id, since)
+
+    def iter_rows(
+        self,
+        destination: str | None = None,
+        day: dt.date | None = None,
+        states: tuple[str, ...] | None = None,
+        columns: Sequence[str] = ("*",),
+    ) -> Iterator[dict[str, Any]]:
+        """``rows``, read as they are used, with only ``columns``."""
+        return self.store.iter_publish_log_rows(destination, day, states, columns=columns)
+
+    def last_day(self, destination: str) -> tuple[str | None, int, int]:
+        """The last day ``destination``'s log has (ISO), its posts sent and all its posts."""
+        return self.store.last_logged_day_counts(destination, PostState.SENT)
 
     def row(self, key: str) -> dict[str, Any] | None:
         return self.store.publish_log_row(key)

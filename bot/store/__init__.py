@@ -6,8 +6,9 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from bot import clock
 from bot.errors import BotError, InputError
 from bot.model import EVENT_COLUMNS, Event, slug_id, title_key
 from bot.store.alerts import AlertsTable
+from bot.store.audit import AuditTable
 from bot.store.drafts import DraftsTable
 from bot.store.lookups import EventLookups
 from bot.store.publish_log import PublishLogTable
@@ -66,9 +68,11 @@ class ImportResult:
     updated: int
     members: int
     lists: int
+    unchanged: int = 0  # given, and already stored exactly so: not written again
+    merged: int = 0  # identical duplicates of streamed rows, written once
 
 
-class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
+class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable):
     """All access to the SQLite file goes through here: every SQL statement of the package is
     a method of this class (the publish log's, the drafts' and the narrow lookups' live in
     their own modules of this package)."""
@@ -173,11 +177,14 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
         progress: Callable[[int], None] | None = None,
         rows: Sequence[tuple[Any, ...]] = (),
         derived_ids: Mapping[str, str] | None = None,
+        pieces: Iterable[tuple[str, list[tuple[int, tuple[Any, ...]]]]] = (),
+        taken: Mapping[str, str | None] | None = None,
     ) -> ImportResult:
         """Insert or update ``events`` and ready-made event ``rows`` (and mention members and
         lists) in one transaction: on any error nothing is written. ``derived_ids``: the ids
         that were derived from a title, not given, each with where its title is (file:line):
-        see ``_settle_derived_ids``."""
+        see ``_settle_derived_ids``. ``pieces``: more rows, read as they are written, with
+        ``taken`` (see ``_write_pieces``)."""
         if derived_ids:
             events = self._settle_derived_ids(events, derived_ids)
         self.check_mention_references(events, members, lists)
@@ -187,7 +194,6 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
         # theirs here: the importance, subject and pages the daily pick ranks on
         all_rows = [(*e.to_row(), *event_facts(e.tags, e.parts, e.lead)) for e in events]
         all_rows += rows
-        existing = {row[0] for row in self.conn.execute("select id from events")}
         now = clock.now().isoformat(timespec="seconds")
         stored = EVENT_COLUMNS + FACT_COLUMNS
         columns = ", ".join(stored)
@@ -200,18 +206,110 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
         )
         chunk = 5000
         with self.db.atomic():
+            # counted, not looked up: a set of every stored id would grow with the store; the
+            # upsert writes only a new or changed row, and an import never removes one
+            before, written = self.count_events(), 0
+            last_rowid = self.conn.execute("select max(rowid) from events").fetchone()[0] or 0
             for start in range(0, len(all_rows), chunk):
                 part = all_rows[start : start + chunk]
-                self.conn.executemany(sql, [(*row, now) for row in part])
+                written += self.conn.executemany(sql, [(*row, now) for row in part]).rowcount
                 if progress is not None:
                     progress(len(part))
+            given, streamed, merged = self._write_pieces(sql, now, pieces, taken or {}, progress)
+            given, written = given + len(all_rows), written + streamed
+            # the new rows into the search index in one statement: a trigger per row took three
+            # times as long (changed rows: the update trigger of m016)
+            self.conn.execute(
+                "insert into events_search(rowid, title, lead) "
+                "select rowid, title, lead from events where rowid > ?",
+                [last_rowid],
+            )
             from bot.events.mentions import merged_records
 
             merged_members, merged_lists = merged_records(self, list(members), list(lists))
+            added = self.count_events() - before
             self.save_members(merged_members)
             self.save_lists(merged_lists)
-        added = sum(1 for row in all_rows if row[0] not in existing)
-        return ImportResult(added, len(all_rows) - added, len(members), len(lists))
+        return ImportResult(
+            added, written - added, len(members), len(lists), given - written, merged
+        )
+
+    def _write_pieces(
+        self,
+        sql: str,
+        now: str,
+        pieces: Iterable[tuple[str, list[tuple[int, tuple[Any, ...]]]]],
+        taken: Mapping[str, str | None],
+        progress: Callable[[int], None] | None,
+    ) -> tuple[int, int, int]:
+        """Write rows read a piece of a file at a time (``bot.events.loader.wiki_row_pieces``):
+        (rows given, rows written, identical duplicates merged). An id given twice is merged
+        when both rows are the same, else an error naming both lines; an id in ``taken`` (the
+        import's other rows) is skipped for a saved feed answer's richer row (None) or is an
+        error naming where it is. The ids seen so far are kept in a temporary table, not in
+        memory: the import's memory stays that of one piece however long the file."""
+        conn = self.conn
+        # keyed by the id's hash (an integer key is the cheapest to insert at random); the id
+        # beside it tells a collision of hashes from a repeat. A cache of 32 MB at most: the
+        # default 2 MB made every insert of the data set x10 a read of the temporary file
+        conn.execute("pragma temp.cache_size = -32768")
+        conn.execute(
+            "create temp table if not exists import_seen (key integer primary key, id text, "
+            "file text, line integer, digest integer)"
+        )
+        conn.execute("delete from temp.import_seen")
+        given = written = merged = 0
+        for file, piece in pieces:
+            rows = []
+            for line, row in piece:
+                if row[0] in taken:
+                    where = taken[row[0]]
+                    if where is not None:
+                        raise InputError(
+                            f"{file}:{line}: duplicate record id {row[0]!r}, also at {where}"
+                        )
+                    merged += 1
+                else:
+                    rows.append((line, row))
+            seen = conn.executemany(
+                "insert or ignore into temp.import_seen values (?, ?, ?, ?, ?)",
+                [(hash(row[0]), row[0], file, line, hash(row)) for line, row in rows],
+            ).rowcount
+            if seen != len(rows):  # an id met before: rare (3 in the shared data set)
+                fresh = self._drop_repeats(file, rows)
+                merged, rows = merged + len(rows) - len(fresh), fresh
+            given += len(rows)
+            written += conn.executemany(sql, [(*row, now) for _, row in rows]).rowcount
+            if progress is not None:
+                progress(len(rows))
+        return given, written, merged
+
+    def _drop_repeats(
+        self, file: str, rows: list[tuple[int, tuple[Any, ...]]]
+    ) -> list[tuple[int, tuple[Any, ...]]]:
+        """``rows`` without those whose id came earlier with the same row (the row's hash in
+        this process: equal rows, equal hashes); an id that came with another row is an error
+        naming both lines. Another id of the same hash is not a repeat: kept."""
+        first: dict[int, tuple[str, str, int, int]] = {}
+        for start in range(0, len(rows), 5000):  # SQLite's limit of parameters: 32,766
+            keys = [hash(row[0]) for _, row in rows[start : start + 5000]]
+            found = self.conn.execute(
+                "select key, id, file, line, digest from temp.import_seen "
+                f"where key in ({', '.join('?' * len(keys))})",
+                keys,
+            )
+            first.update((key, tuple(rest)) for key, *rest in found)
+        kept = []
+        for line, row in rows:
+            first_id, first_file, first_line, digest = first[hash(row[0])]
+            if first_id != row[0] or (first_file, first_line) == (file, line):
+                kept.append((line, row))
+            elif digest != hash(row):
+                raise InputError(
+                    f"{file}:{line}: duplicate record id {row[0]!r}, also at "
+                    f"{first_file}:{first_line}"
+                )
+        return kept
 
     def _settle_derived_ids(
         self, events: list[Event], derived_ids: Mapping[str, str]
@@ -275,7 +373,16 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable):
         if year is not None:
             where.append("year = ?")
             params.append(year)
-        if search:
+        words = re.findall(r"\w+", search or "")
+        if words:  # each word begins a word of the title or lead, or the text begins the id
+            query = " AND ".join(f'"{word}"*' for word in words)
+            where.append(
+                "(rowid in (select rowid from events_search where events_search match ?) "
+                "or (id >= ? and id < ?))"
+            )
+            prefix = (search or "").strip().lower()
+            params += [query, prefix, prefix + "\U0010ffff"]
+        elif search:
             where.append("(title like ? or lead like ? or id like ?)")
             params += [f"%{search}%"] * 3
         sql = "select * from events"
@@ -527,3 +634,50 @@ def m009_event_importance(db: Database) -> None:
         [(*event_facts(json.loads(tags), json.loads(parts), lead), event_id)
          for event_id, tags, parts, lead in rows],
     )  # fmt: skip
+
+
+@migrations()
+def m010_indexes_for_the_queries(db: Database) -> None:
+    # status and the pick read a destination's rows of some states (failed, sent, ...), and
+    # `history --date` a day of every destination: each by an index, not a scan of the log
+    db.table("publish_log").create_index(["destination", "state", "day"])
+    db.table("publish_log").create_index(["day"])
+    # the calendar counts events per day and origin from the index alone
+    db.table("events").create_index(["month", "day", "origin"])
+    # `events list --search`: a full-text index of title and lead, words found by their
+    # beginning (trigrams, which find any piece of a word, cost the import four times its time;
+    # ids, a distinct word each for the data set's checksums, are found by the primary key);
+    # which rows hold a word and no more (detail=none): the smallest index, all a search needs
+    db.execute(
+        "create virtual table events_search using fts5(title, lead, content='events', "
+        "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', detail=none)"
+    )
+    db.execute("insert into events_search(events_search) values ('rebuild')")
+    # a new event is indexed by Store.import_events (the one statement that inserts events),
+    # in bulk; a changed or deleted one by these triggers
+    db.execute(
+        "create trigger events_search_delete after delete on events begin "
+        "insert into events_search(events_search, rowid, title, lead) "
+        "values ('delete', old.rowid, old.title, old.lead); end"
+    )
+    db.execute(
+        "create trigger events_search_update after update of title, lead on events begin "
+        "insert into events_search(events_search, rowid, title, lead) "
+        "values ('delete', old.rowid, old.title, old.lead); "
+        "insert into events_search(rowid, title, lead) "
+        "values (new.rowid, new.title, new.lead); end"
+    )
+
+
+@migrations()
+def m011_audit(db: Database) -> None:
+    # the web page's changes (bot/web/): who did what, when, to which day and destination
+    db.table("audit").create(
+        {
+            "id": int, "at": str, "user": str, "role": str, "action": str, "target": str,
+            "detail": str, "day": str, "destination": str,
+        },
+        pk="id",
+        not_null={"at", "user", "role", "action", "target"},
+    )  # fmt: skip
+    db.table("audit").create_index(["day"])

@@ -118,8 +118,8 @@ class EventLookups:
     def counts_by_day(
         self, curated: str, include_tags: Iterable[str] = (), exclude_tags: Iterable[str] = ()
     ) -> list[tuple[int, int, bool, int]]:
-        """(month, day, origin is ``curated``, number of events) for every day with events,
-        counting only events with one of ``include_tags`` (when given) and none of
+        """(month, day, origin is ``curated``, number of events) for every day and origin with
+        events (grouped by origin, which the index of m016 holds in order), counting only events with one of ``include_tags`` (when given) and none of
         ``exclude_tags``."""
         include, exclude = list(include_tags), list(exclude_tags)
         where: list[str] = []
@@ -137,8 +137,7 @@ class EventLookups:
         sql = "select month, day, origin = ?, count(*) from events"
         if where:
             sql += " where " + " and ".join(where)
-        sql += " group by month, day, origin = ?"
-        params.append(curated)
+        sql += " group by month, day, origin"
         return [
             (month, day, bool(is_curated), count)
             for month, day, is_curated, count in self.db.conn.execute(sql, params)

@@ -4,7 +4,7 @@ state machine, this module only reads and writes the rows it is told to."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +35,22 @@ class PublishLogTable:
         day: dt.date | None = None,
         states: Collection[str] | None = None,
         event_id: str | None = None,
+        since: dt.date | None = None,
     ) -> list[dict[str, Any]]:
-        """The rows matching every filter given, in the order a day's posts go out."""
+        """The rows matching every filter given (``since``: of that day or later), in the
+        order a day's posts go out."""
+        return list(self.iter_publish_log_rows(destination, day, states, event_id, since))
+
+    def iter_publish_log_rows(
+        self,
+        destination: str | None = None,
+        day: dt.date | None = None,
+        states: Collection[str] | None = None,
+        event_id: str | None = None,
+        since: dt.date | None = None,
+        columns: Sequence[str] = ("*",),
+    ) -> Iterator[dict[str, Any]]:
+        """``publish_log_rows``, read as they are used, with only ``columns``."""
         where, params = [], []
         for column, value in (("destination", destination), ("event_id", event_id)):
             if value is not None:
@@ -45,14 +59,28 @@ class PublishLogTable:
         if day is not None:
             where.append("day = ?")
             params.append(day.isoformat())
+        if since is not None:
+            where.append("day >= ?")
+            params.append(since.isoformat())
         if states:
             where.append(f"state in ({', '.join('?' * len(states))})")
             params += list(states)
-        sql = "select * from publish_log"
+        sql = f"select {', '.join(columns)} from publish_log"
         if where:
             sql += " where " + " and ".join(where)
         sql += " order by day, destination, created_at, event_id, number"
-        return list(self.db.query(sql, params))
+        return self.db.query(sql, params)
+
+    def last_logged_day_counts(self, destination: str, sent: str) -> tuple[str | None, int, int]:
+        """The last day ``destination``'s log has, its posts in state ``sent`` and all its
+        posts: counted in the store (the log of years is 100,000 rows and more)."""
+        day, posts, sent_posts = self.db.conn.execute(
+            "select day, count(*), coalesce(sum(state = ?), 0) from publish_log "
+            "where destination = ? and day = "
+            "(select max(day) from publish_log where destination = ?)",
+            [sent, destination, destination],
+        ).fetchone()
+        return day, sent_posts, posts
 
     def publish_log_row(self, key: str) -> dict[str, Any] | None:
         found = list(self.db.query("select * from publish_log where key = ?", [key]))

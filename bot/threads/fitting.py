@@ -190,7 +190,8 @@ def _spread_mentions(post, caps, platform, mention_text, warnings, language=None
     listed = [m for m in post.mentions if m != post.thanked]
     room = cap - (1 if post.thanked is not None and post.thanked in pinging else 0)
     overflow = [m for m in pinging if m != post.thanked][room:]
-    kept = [m for m in post.mentions if m not in overflow]
+    waiting = {member.id for member in overflow}  # a set: a list of 10,000 is tested per member
+    kept = [m for m in post.mentions if m.id not in waiting]
     fyi = phrase(language, FYI) + " "
     old_line = fyi + " ".join(mention_text(m) for m in listed)
     new_line = fyi + " ".join(mention_text(m) for m in kept if m != post.thanked)
