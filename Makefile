@@ -10,8 +10,8 @@ SYNAPSE_VENV ?= $(HOME)/.cache/anniversary-bot/synapse-venv
 setup:  ## the venv with the test tools and the example plugin (the README's test command)
 	python3 -m venv .venv && .venv/bin/pip install -e '.[test]' ./tests/example_plugin
 
-test:  ## the full suite; what is missing (../shared, Synapse, Chromium) skips, saying why
-	$(PYTHON) -m pytest
+test:  ## the full suite, a worker per core; what is missing (../shared, Synapse, Chromium) skips, saying why
+	$(PYTHON) -m pytest -n auto
 
 # Without ANNIVERSARY_BOT_SYNAPSE_VENV the contract suite talks to the fake homeserver
 # instead of starting the real Synapse.
