@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config.channel import Channel
 from bot.errors import BotError, EventRenderError, InputError
@@ -16,7 +16,10 @@ from bot.model import Event
 from bot.paths import data_dir, default_store_path
 from bot.store import ImportResult, Store
 from bot.threads.render import Thread, render_thread
-from bot.threads.select import anniversary_events, order_events
+from bot.threads.select import anniversary_events, light_anniversary_events, order_events
+
+if TYPE_CHECKING:
+    from bot.content.pick import DailyPick
 
 
 def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
@@ -177,17 +180,23 @@ def threads_for_day(
     leap_day: str = "feb28",
     dedupe_mentions: bool = False,
     rotate_mentions: bool = False,
-    pick: Callable[[list[Event], dt.date, int | None], list[Event]] | None = None,
+    pick: DailyPick | None = None,
     failures: list[EventRenderError] | None = None,
 ) -> list[Thread]:
     """The day's threads: the simple order, or ``pick(events, day, limit)`` when given (the
     destination's daily pick: ``bot.content.pick.pick_for(store, destination)``).
     ``failures``: where given, an event that cannot be rendered is left out and its error
     appended there (publishing records it and sends the day's other threads); else it raises."""
-    events = anniversary_events(store, day, leap_day)
-    events = pick(events, day, limit) if pick is not None else order_events(events, day)
-    if limit is not None:
-        events = events[:limit]
+    if limit is None:  # every event is rendered: read them whole
+        events = anniversary_events(store, day, leap_day)
+        events = pick(events, day, limit) if pick is not None else order_events(events, day)
+    else:  # chosen on the light columns; only the chosen events are read whole
+        light, facts = light_anniversary_events(store, day, leap_day)
+        if pick is None:
+            events = [store.get_event(e.id) for e in order_events(light, day)[:limit]]
+        else:
+            whole = lambda event: store.get_event(event.id)  # noqa: E731
+            events = pick(light, day, limit, facts=facts, prepare=whole)[:limit]
     directory = MentionDirectory.from_store(store, list(config_lists)) if events else None
     threads = []
     for event in events:

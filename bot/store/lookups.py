@@ -60,6 +60,12 @@ class EventLookups:
             [destination],
         ).fetchall()
 
+    def change_mark(self) -> tuple[int, int]:
+        """Differs from an earlier mark when the store may have changed since: a commit by
+        another connection (SQLite's ``data_version``) or a change through this one."""
+        (version,) = self.db.conn.execute("pragma data_version").fetchone()
+        return version, self.db.conn.total_changes
+
     def parts_of(self, event_id: str) -> str | None:
         """An event's parts as stored JSON."""
         row = self.db.conn.execute("select parts from events where id = ?", [event_id]).fetchone()
