@@ -36,7 +36,12 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from bot.content import CURATED
+from bot.content import (
+    CURATED,
+    DEFAULT_MILESTONES,
+    DEFAULT_SENSITIVE_KEYWORDS,
+    DEFAULT_SENSITIVE_TAGS,
+)
 from bot.content.importance import (
     IMPORTANT,
     KIND_POINTS,
@@ -54,22 +59,6 @@ if TYPE_CHECKING:
     from bot.config import Destination
     from bot.store import Store
 
-# biggest first: a bigger milestone of an important event wins
-DEFAULT_MILESTONES = (1000, 500, 250, 200, 150, 100, 75, 50, 25, 10)
-DEFAULT_SENSITIVE_TAGS = ("disaster", "terrorism", "genocide", "massacre", "holocaust",
-                          "war-crimes", "suicide", "attack", "execution", "accident")  # fmt: skip
-# "word" matches the word; "word*" any word starting with it; spaces match any white space.
-# Deaths by violence or disaster, not a death of old age: "dies" and "died" are not here.
-DEFAULT_SENSITIVE_KEYWORDS = (
-    "massacre*", "genocide*", "holocaust", "terroris*", "bomb", "bombs", "bombed", "bombing*",
-    "suicide*", "murder*", "assassinat*", "shooting", "shootings", "shot dead", "executed",
-    "execution", "executions", "beheaded", "guillotined", "hanged", "burned at the stake",
-    "lynch*", "killed", "killing*", "dead", "deaths", "death toll", "deadliest", "casualties",
-    "famine", "pogrom*", "atrocit*", "rape*", "torture*", "slaughter*", "war crime*",
-    "ethnic cleansing", "disaster*", "catastroph*", "earthquake*", "tsunami*", "crash",
-    "crashes", "plane crash*", "derail*", "shipwreck*", "explosion*", "attack", "attacks",
-    "attacked", "raid", "hijack*", "hostage*", "kidnap*", "riot", "riots", "injured",
-)  # fmt: skip
 # the on-this-day kinds are how an item came, not what it is about: they do not balance
 KIND_TAG_NAMES = frozenset(KIND_POINTS)
 FALLBACKS = ("candidate", "none")

@@ -535,7 +535,7 @@ class MentionAdmin:
         return member
 
     def create_list(self, name: str, description: str | None, include_tags: list[str]) -> None:
-        from bot.events.schema import MentionListIn
+        from bot.events.list_schema import MentionListIn
 
         if any(x["name"] == name for x in self.store.mention_lists()):
             raise InputError(f"list {name!r} exists")
@@ -769,7 +769,7 @@ def read_members_csv(path: Path) -> Iterator[CsvMember]:
         raise InputError(f"{path}: the file is empty: expected a header line and members")
     columns = _csv_header(header, f"{path}:{header_line}")
     known_platforms = platforms()
-    from bot.events.schema import NAME_PATTERN
+    from bot.events.list_schema import NAME_PATTERN
 
     name_pattern = re.compile(NAME_PATTERN)
     for line, row in records:

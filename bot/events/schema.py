@@ -11,8 +11,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -21,11 +19,11 @@ from pydantic import (
     model_validator,
 )
 
+from bot.events.list_schema import Name, OptionalText, Strict
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, url_problem
 from bot.model import DEFAULT_LINKS_TITLE, LINK_STYLES
 from bot.model.dates import parse_date
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -39,13 +37,6 @@ def _url(value: str) -> str:
 # the same rule as the JSON-lines records and the feed (bot.input_rules)
 Url = Annotated[str, AfterValidator(_url)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
-OptionalText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
-
-
-class Strict(BaseModel):
-    # strict: a number where text is expected is an error, not silently converted
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WithOptions(Strict):
@@ -264,10 +255,3 @@ class MemberIn(Strict):
             if problem is not None:
                 raise ValueError(f"{platform} handle {problem}")
         return handles
-
-
-class MentionListIn(Strict):
-    name: Name
-    description: OptionalText | None = None
-    members: list[Name] = []
-    include_tags: list[Name] = []
