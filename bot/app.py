@@ -16,7 +16,12 @@ from bot.model import Event
 from bot.paths import data_dir, default_store_path
 from bot.store import ImportResult, Store
 from bot.threads.render import Thread, render_thread
-from bot.threads.select import anniversary_events, light_anniversary_events, order_events
+from bot.threads.select import (
+    anniversary_events,
+    first_in_order,
+    light_anniversary_events,
+    order_events,
+)
 
 if TYPE_CHECKING:
     from bot.content.pick import DailyPick
@@ -191,10 +196,10 @@ def threads_for_day(
         events = anniversary_events(store, day, leap_day)
         events = pick(events, day, limit) if pick is not None else order_events(events, day)
     else:  # chosen on the light columns; only the chosen events are read whole
-        light, facts = light_anniversary_events(store, day, leap_day)
         if pick is None:
-            events = [store.get_event(e.id) for e in order_events(light, day)[:limit]]
+            events = [store.get_event(i) for i in first_in_order(store, day, limit, leap_day)]
         else:
+            light, facts = light_anniversary_events(store, day, leap_day)
             whole = lambda event: store.get_event(event.id)  # noqa: E731
             events = pick(light, day, limit, facts=facts, prepare=whole)[:limit]
     directory = MentionDirectory.from_store(store, list(config_lists)) if events else None

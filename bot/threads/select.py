@@ -108,23 +108,36 @@ _LAST_DAY: weakref.WeakKeyDictionary[Store, tuple[Any, list[Event], dict[str, Li
 
 
 def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
-    if date.year is None:
+    return _is_milestone_year(date.year, day, every)
+
+
+def _is_milestone_year(year: int | None, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
+    if year is None:
         return False
-    years = years_between(date.year, day.year)
+    years = years_between(year, day.year)
     return years > 0 and years % every == 0
+
+
+def _order_key(origin: str, priority: int, year: int | None, event_id: str, day: dt.date):
+    return (
+        origin != "curated",
+        -priority,
+        not _is_milestone_year(year, day),
+        year if year is not None else 10**6,
+        event_id,
+    )
 
 
 def order_events(events: list[Event], day: dt.date) -> list[Event]:
     """A stable order: curated events before imported candidates (which post only on a day
     without a curated one), then priority, then milestone anniversaries."""
+    return sorted(events, key=lambda e: _order_key(e.origin, e.priority, e.date.year, e.id, day))
 
-    def key(event: Event):
-        return (
-            event.origin != "curated",
-            -event.priority,
-            not is_milestone(event.date, day),
-            event.date.year if event.date.year is not None else 10**6,
-            event.id,
-        )
 
-    return sorted(events, key=key)
+def first_in_order(store: Store, day: dt.date, limit: int, leap_day: str = "feb28") -> list[str]:
+    """The ids of the first ``limit`` of ``anniversary_events`` in ``order_events``'s order,
+    ranked on the four columns the order reads (the rest of each event is not read)."""
+    rows = [row for month, of in anniversary_days(day, leap_day)
+            for row in store.order_columns_on(month, of)]  # fmt: skip
+    rows.sort(key=lambda row: _order_key(row[2], row[3], row[1], row[0], day))
+    return [row[0] for row in rows[:limit]]
