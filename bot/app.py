@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config.channel import Channel
 from bot.errors import BotError, EventRenderError, InputError
@@ -17,7 +17,15 @@ from bot.model import Event
 from bot.paths import data_dir, default_store_path
 from bot.store import ImportResult, Store
 from bot.threads.render import Thread, render_thread
-from bot.threads.select import anniversary_events, order_events
+from bot.threads.select import (
+    anniversary_events,
+    first_in_order,
+    light_anniversary_events,
+    order_events,
+)
+
+if TYPE_CHECKING:
+    from bot.content.pick import DailyPick
 
 
 def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
@@ -178,7 +186,7 @@ def threads_for_day(
     leap_day: str = "feb28",
     dedupe_mentions: bool = False,
     rotate_mentions: bool = False,
-    pick: Callable[[list[Event], dt.date, int | None], list[Event]] | None = None,
+    pick: DailyPick | None = None,
     failures: list[EventRenderError] | None = None,
     language: str = DEFAULT_LANGUAGE,
 ) -> list[Thread]:
@@ -187,10 +195,16 @@ def threads_for_day(
     ``failures``: where given, an event that cannot be rendered is left out and its error
     appended there (publishing records it and sends the day's other threads); else it raises.
     ``language``: the bot's words and the events' variants (bot.i18n)."""
-    events = anniversary_events(store, day, leap_day)
-    events = pick(events, day, limit) if pick is not None else order_events(events, day)
-    if limit is not None:
-        events = events[:limit]
+    if limit is None:  # every event is rendered: read them whole
+        events = anniversary_events(store, day, leap_day)
+        events = pick(events, day, limit) if pick is not None else order_events(events, day)
+    else:  # chosen on the light columns; only the chosen events are read whole
+        if pick is None:
+            events = [store.get_event(i) for i in first_in_order(store, day, limit, leap_day)]
+        else:
+            light, facts = light_anniversary_events(store, day, leap_day)
+            whole = lambda event: store.get_event(event.id)  # noqa: E731
+            events = pick(light, day, limit, facts=facts, prepare=whole)[:limit]
     directory = MentionDirectory.from_store(store, list(config_lists)) if events else None
     threads = []
     for event in events:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,27 @@ TextLoader.yaml_implicit_resolvers = {
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class Location:
+    """Where a record sits: its file, and the line of each of its fields where known."""
+
+    file: str
+    lines: Mapping[FieldPath, int] = field(default_factory=dict)
+    root: FieldPath = ()
+    line: int | None = None  # for a JSON-lines record
+
+    def at(self, path: FieldPath) -> str:
+        """``file:line`` for the deepest part of ``path`` whose line is known."""
+        line = self.line
+        if self.lines:
+            full = self.root + tuple(path)
+            for cut in range(len(full), -1, -1):
+                if full[:cut] in self.lines:
+                    line = self.lines[full[:cut]]
+                    break
+        return f"{self.file}:{line}" if line else self.file
 
 
 def format_path(path: Iterable[str | int]) -> str:

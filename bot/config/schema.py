@@ -28,18 +28,17 @@ from bot.config import (
     secret_reference,
     without_secret_values,
 )
-from bot.content.fetching import DEFAULT_FEED_URL, DEFAULT_SUMMARY_URL
-from bot.content.importance import IMPORTANT
-from bot.content.pick import (
+from bot.content import (
     DEFAULT_MILESTONES,
     DEFAULT_SENSITIVE_KEYWORDS,
     DEFAULT_SENSITIVE_TAGS,
 )
+from bot.content.fetching import DEFAULT_FEED_URL, DEFAULT_SUMMARY_URL
+from bot.content.importance import IMPORTANT
 from bot.errors import ConfigError, InputError
-from bot.events.loader import Location
-from bot.events.schema import MentionListIn
+from bot.events.list_schema import MentionListIn
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, problem_in_words
-from bot.safe_load import format_path, read_text, yaml_documents
+from bot.safe_load import Location, format_path, read_text, yaml_documents
 
 
 class PickIn(BaseModel):

@@ -12,6 +12,25 @@ from __future__ import annotations
 CURATED = "curated"
 CANDIDATE_ORIGIN = "wikipedia"
 
+# the daily pick's defaults (bot.content.pick), here so that reading a config does not import
+# the pick
+# biggest first: a bigger milestone of an important event wins
+DEFAULT_MILESTONES = (1000, 500, 250, 200, 150, 100, 75, 50, 25, 10)
+DEFAULT_SENSITIVE_TAGS = ("disaster", "terrorism", "genocide", "massacre", "holocaust",
+                          "war-crimes", "suicide", "attack", "execution", "accident")  # fmt: skip
+# "word" matches the word; "word*" any word starting with it; spaces match any white space.
+# Deaths by violence or disaster, not a death of old age: "dies" and "died" are not here.
+DEFAULT_SENSITIVE_KEYWORDS = (
+    "massacre*", "genocide*", "holocaust", "terroris*", "bomb", "bombs", "bombed", "bombing*",
+    "suicide*", "murder*", "assassinat*", "shooting", "shootings", "shot dead", "executed",
+    "execution", "executions", "beheaded", "guillotined", "hanged", "burned at the stake",
+    "lynch*", "killed", "killing*", "dead", "deaths", "death toll", "deadliest", "casualties",
+    "famine", "pogrom*", "atrocit*", "rape*", "torture*", "slaughter*", "war crime*",
+    "ethnic cleansing", "disaster*", "catastroph*", "earthquake*", "tsunami*", "crash",
+    "crashes", "plane crash*", "derail*", "shipwreck*", "explosion*", "attack", "attacks",
+    "attacked", "raid", "hijack*", "hostage*", "kidnap*", "riot", "riots", "injured",
+)  # fmt: skip
+
 
 def is_candidate(origin: str) -> bool:
     return origin != CURATED

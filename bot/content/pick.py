@@ -36,7 +36,12 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from bot.content import CURATED
+from bot.content import (
+    CURATED,
+    DEFAULT_MILESTONES,
+    DEFAULT_SENSITIVE_KEYWORDS,
+    DEFAULT_SENSITIVE_TAGS,
+)
 from bot.content.importance import (
     IMPORTANT,
     KIND_POINTS,
@@ -54,22 +59,6 @@ if TYPE_CHECKING:
     from bot.config import Destination
     from bot.store import Store
 
-# biggest first: a bigger milestone of an important event wins
-DEFAULT_MILESTONES = (1000, 500, 250, 200, 150, 100, 75, 50, 25, 10)
-DEFAULT_SENSITIVE_TAGS = ("disaster", "terrorism", "genocide", "massacre", "holocaust",
-                          "war-crimes", "suicide", "attack", "execution", "accident")  # fmt: skip
-# "word" matches the word; "word*" any word starting with it; spaces match any white space.
-# Deaths by violence or disaster, not a death of old age: "dies" and "died" are not here.
-DEFAULT_SENSITIVE_KEYWORDS = (
-    "massacre*", "genocide*", "holocaust", "terroris*", "bomb", "bombs", "bombed", "bombing*",
-    "suicide*", "murder*", "assassinat*", "shooting", "shootings", "shot dead", "executed",
-    "execution", "executions", "beheaded", "guillotined", "hanged", "burned at the stake",
-    "lynch*", "killed", "killing*", "dead", "deaths", "death toll", "deadliest", "casualties",
-    "famine", "pogrom*", "atrocit*", "rape*", "torture*", "slaughter*", "war crime*",
-    "ethnic cleansing", "disaster*", "catastroph*", "earthquake*", "tsunami*", "crash",
-    "crashes", "plane crash*", "derail*", "shipwreck*", "explosion*", "attack", "attacks",
-    "attacked", "raid", "hijack*", "hostage*", "kidnap*", "riot", "riots", "injured",
-)  # fmt: skip
 # the on-this-day kinds are how an item came, not what it is about: they do not balance
 KIND_TAG_NAMES = frozenset(KIND_POINTS)
 FALLBACKS = ("candidate", "none")
@@ -506,13 +495,29 @@ class DailyPick:
         self.settings = settings
         self.last: DayPick | None = None
 
-    def choose(self, events: list[Event], day: dt.date, limit: int | None = 1) -> DayPick:
+    def choose(
+        self,
+        events: list[Event],
+        day: dt.date,
+        limit: int | None = 1,
+        facts: Mapping[str, tuple[int, str | None, str]] | None = None,
+        prepare: Callable[[Event], Event] | None = None,
+    ) -> DayPick:
+        """``facts`` and ``prepare``: for ``events`` read without text and parts (``choose``)."""
         history = History.from_log(self.store, self.destination)
-        self.last = choose(day, events, self.settings, history, limit)
+        known = {key: Facts(*found) for key, found in facts.items()} if facts else None
+        self.last = choose(day, events, self.settings, history, limit, prepare, known)
         return self.last
 
-    def __call__(self, events: list[Event], day: dt.date, limit: int | None = 1) -> list[Event]:
-        picked = self.choose(events, day, limit)
+    def __call__(
+        self,
+        events: list[Event],
+        day: dt.date,
+        limit: int | None = 1,
+        facts: Mapping[str, tuple[int, str | None, str]] | None = None,
+        prepare: Callable[[Event], Event] | None = None,
+    ) -> list[Event]:
+        picked = self.choose(events, day, limit, facts, prepare)
         return [replace(c.event, sensitive=True) if c.sensitive else c.event for c in picked.chosen]
 
     def is_sensitive(self, event: Event) -> bool:
@@ -544,47 +549,13 @@ PRESELECT_TOP = 12
 def _light_events(
     store: Store, days: Iterable[tuple[int, int]], important: int | None = None
 ) -> tuple[dict[tuple[int, int], list[Event]], dict[str, Facts], dict[tuple[int, int], int]]:
-    """The events of ``days`` without their text and parts (the pick reads those only for
-    the events it chooses: see ``with_text`` in ``plan_days``), by month and day; the facts
-    of each; the number of events of each day. With ``important``: only the events that can
-    be a day's best (``Store.light_events_on``)."""
-    import gc
-    import json
+    """``bot.threads.select.light_events`` with the facts as ``Facts``: the pick reads text
+    and parts only for the events it chooses (see ``with_text`` in ``plan_days``). With
+    ``important``: only the events that can be a day's best (``Store.light_events_on``)."""
+    from bot.threads.select import light_events
 
-    by_day: dict[tuple[int, int], list[Event]] = defaultdict(list)
-    facts: dict[str, Facts] = {}
-    totals: dict[tuple[int, int], int] = {}
-    tag_lists: dict[str, list[str]] = {}  # a few distinct tag lists: parse each once
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # many small objects and no cycles: collecting while building costs half
-    try:
-        for row in store.light_events_on(days, important, PRESELECT_TOP):
-            (event_id, month, day, year, tags, priority, sensitive, origin, importance,
-             subject, pages, total) = row  # fmt: skip
-            parsed = tag_lists.get(tags)
-            if parsed is None:
-                parsed = tag_lists[tags] = json.loads(tags)
-            date = AnniversaryDate(month, day, year)
-            by_day[(month, day)].append(
-                Event(
-                    event_id,
-                    date,
-                    "",
-                    "",
-                    (),
-                    None,
-                    parsed,
-                    priority,
-                    bool(sensitive),
-                    None,
-                    origin,
-                )  # fmt: skip
-            )
-            facts[event_id] = Facts(importance or 0, subject, pages or "")
-            totals[(month, day)] = total
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    by_day, light_facts, totals = light_events(store, days, important, PRESELECT_TOP)
+    facts = {event_id: Facts(*found) for event_id, found in light_facts.items()}
     return by_day, facts, totals
 
 

@@ -39,6 +39,7 @@ from bot.model import EVENT_COLUMNS, Event, derive_id, title_key, with_variants
 from bot.model.dates import MONTH_NAMES, check_month_day, parse_date
 from bot.safe_load import (
     MAX_LINE_BYTES,
+    Location,
     TextLoader,
     format_path,
     json_document,
@@ -59,25 +60,6 @@ __all__ = [
 ]  # fmt: skip
 
 Path_ = tuple[str | int, ...]
-
-
-@dataclass
-class Location:
-    file: str
-    lines: Mapping[Path_, int] = field(default_factory=dict)
-    root: Path_ = ()
-    line: int | None = None  # for a JSON-lines record
-
-    def at(self, path: Path_) -> str:
-        """``file:line`` for the deepest part of ``path`` whose line is known."""
-        line = self.line
-        if self.lines:
-            full = self.root + tuple(path)
-            for cut in range(len(full), -1, -1):
-                if full[:cut] in self.lines:
-                    line = self.lines[full[:cut]]
-                    break
-        return f"{self.file}:{line}" if line else self.file
 
 
 @dataclass
@@ -311,7 +293,8 @@ def _add(event: Event, location: Location, batch: ImportBatch, derived: bool = F
 def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatch) -> None:
     from pydantic import ValidationError
 
-    from bot.events.schema import MemberIn, MentionListIn
+    from bot.events.list_schema import MentionListIn
+    from bot.events.schema import MemberIn
 
     model = MemberIn if key == "members" else MentionListIn
     if not isinstance(data, dict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,11 @@ from typing import Any, TextIO
 
 from bot.errors import InputError
 from bot.model import Member
+
+# each store's last directory and the mark it was built at (MentionDirectory.from_store)
+_DIRECTORIES: weakref.WeakKeyDictionary[Any, tuple[Any, MentionDirectory]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class MentionDirectory:
@@ -39,9 +45,18 @@ class MentionDirectory:
 
     @classmethod
     def from_store(cls, store, config_lists: Iterable[dict[str, Any]] = ()) -> MentionDirectory:
+        """Built once per store while neither the store nor the lists change (a preview of
+        many days, with 10,000 members, renders every day with the same directory)."""
+        config_lists = list(config_lists)
+        mark = (store.change_mark(), repr(config_lists))
+        cached = _DIRECTORIES.get(store)
+        if cached is not None and cached[0] == mark:
+            return cached[1]
         lists = {x["name"]: x for x in store.mention_lists()}
         lists.update({x["name"]: x for x in config_lists})
-        return cls(store.members(), list(lists.values()))
+        directory = cls(store.members(), list(lists.values()))
+        _DIRECTORIES[store] = (mark, directory)
+        return directory
 
     def member(self, reference: str) -> Member:
         """A member by id, or by exact display name when that name is unique."""
@@ -520,7 +535,7 @@ class MentionAdmin:
         return member
 
     def create_list(self, name: str, description: str | None, include_tags: list[str]) -> None:
-        from bot.events.schema import MentionListIn
+        from bot.events.list_schema import MentionListIn
 
         if any(x["name"] == name for x in self.store.mention_lists()):
             raise InputError(f"list {name!r} exists")
@@ -754,7 +769,7 @@ def read_members_csv(path: Path) -> Iterator[CsvMember]:
         raise InputError(f"{path}: the file is empty: expected a header line and members")
     columns = _csv_header(header, f"{path}:{header_line}")
     known_platforms = platforms()
-    from bot.events.schema import NAME_PATTERN
+    from bot.events.list_schema import NAME_PATTERN
 
     name_pattern = re.compile(NAME_PATTERN)
     for line, row in records:

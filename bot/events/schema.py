@@ -12,9 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -23,11 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from bot.events.list_schema import Name, OptionalText, Strict
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, url_problem
 from bot.model import DEFAULT_LINKS_TITLE, LINK_STYLES
 from bot.model.dates import parse_date
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -41,8 +39,6 @@ def _url(value: str) -> str:
 # the same rule as the JSON-lines records and the feed (bot.input_rules)
 Url = Annotated[str, AfterValidator(_url)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
-OptionalText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 # a language of an event's variants ("en", "fr", "pt-BR"): README "Languages"
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -82,11 +78,6 @@ def _localised(limit: int, optional: bool = False) -> Callable[[Any], Any]:
 
 LocalisedText = Annotated[Any, BeforeValidator(_localised(MAX_TEXT_CHARS))]
 LocalisedTitle = Annotated[Any, BeforeValidator(_localised(300))]
-
-
-class Strict(BaseModel):
-    # strict: a number where text is expected is an error, not silently converted
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WithOptions(Strict):
@@ -305,10 +296,3 @@ class MemberIn(Strict):
             if problem is not None:
                 raise ValueError(f"{platform} handle {problem}")
         return handles
-
-
-class MentionListIn(Strict):
-    name: Name
-    description: OptionalText | None = None
-    members: list[Name] = []
-    include_tags: list[Name] = []

@@ -16,7 +16,6 @@ from bot.daemon_state import DaemonState, daemon_state, last_sweep
 from bot.drafts import HeldThread, attention, held_back
 from bot.publishing.daily import day_plan
 from bot.publishing.log import PostState, PublishLog
-from bot.publishing.scheduler import next_runs
 from bot.store import Store
 from bot.threads.render import Thread
 from bot.wording import plural
@@ -254,6 +253,8 @@ def status(
     the posts that failed, were missed or are unconfirmed in the last ``days`` days (today
     included); the daemon (running, since when, its last sweep); and the drafts that wait for
     a person from ``today`` on."""
+    from bot.publishing.scheduler import next_runs  # APScheduler: only status needs it here
+
     log = PublishLog(store)
     since = today - dt.timedelta(days=days - 1)
     found = []

@@ -36,6 +36,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -48,6 +49,8 @@ from bot.secrets_filter import Secret, mask, shorten
 
 if TYPE_CHECKING:  # requests is imported when the adapter first posts (bot.http)
     import requests
+
+    from bot.http import PlatformHTTP
 
 log = logging.getLogger("bot.posters.discord")
 
@@ -146,23 +149,27 @@ class DiscordPoster(Poster):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(destination, settings)
-        from bot.http import PlatformHTTP
-
         # an unread secret (``SecretRef``) until the destination posts: drafts and previews
         # build the adapter without reading it
         self.pasted_url: str = settings["webhook_url"]
         self.forum: bool = bool(settings.get("forum"))
         if self.forum:
             self.capabilities = FORUM_CHANNEL
-        self.http = PlatformHTTP(
-            "discord", headers={"User-Agent": USER_AGENT}, max_retry_after=MAX_PACING_WAIT
-        )
         self.clock, self.sleep = clock, sleep
         # per route (the method: reading the webhook and executing it are two routes), the
         # clock time until which Discord said the route has no request left
         self._empty_until: dict[str, float] = {}
         self._guild_id: str | None = None
         self._preflight_done = False
+
+    @cached_property
+    def http(self) -> PlatformHTTP:
+        """Built when the adapter first sends or reads: a preview never imports requests."""
+        from bot.http import PlatformHTTP
+
+        return PlatformHTTP(
+            "discord", headers={"User-Agent": USER_AGENT}, max_retry_after=MAX_PACING_WAIT
+        )
 
     @property
     def url(self) -> str:
@@ -405,7 +412,8 @@ class DiscordPoster(Poster):
         return said
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:  # built: the adapter sent or read something
+            self.http.close()
 
 
 def thread_name(post: OutgoingPost) -> str:

@@ -61,8 +61,8 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, ClassVar
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from bot.local_files import ImageFile, ImageFileError, read_image
@@ -77,6 +77,9 @@ from bot.posters.base import (
     platform_rule,
 )
 from bot.secrets_filter import safe_host, shorten
+
+if TYPE_CHECKING:
+    from bot.http import PlatformHTTP
 
 log = logging.getLogger("bot.posters.discourse")
 
@@ -245,18 +248,22 @@ class DiscoursePoster(Poster):
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
         super().__init__(destination, settings)
-        from bot.http import PlatformHTTP
-
         self.base = settings["url"]
         self.host = safe_host(self.base)  # for messages: never a user:password@ in the URL
         self.username = settings["api_username"]
         self.account: Account | None = None  # read once, by load_limits or the first lead
         self.max_images: int | None = None  # embedded images a post, where the account has a cap
         self._last_created: str | None = None  # the remote id of the post this instance made last
-        self.http = PlatformHTTP(
+
+    @cached_property
+    def http(self) -> PlatformHTTP:
+        """Built when the adapter first sends or reads: a preview never imports requests."""
+        from bot.http import PlatformHTTP
+
+        return PlatformHTTP(
             "discourse",
             headers={
-                "Api-Key": settings["api_key"],
+                "Api-Key": self.settings["api_key"],
                 "Api-Username": self.username,
                 "Accept": "application/json",
             },
@@ -713,7 +720,8 @@ class DiscoursePoster(Poster):
         )
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:  # built: the adapter sent or read something
+            self.http.close()
 
     # -- HTTP --------------------------------------------------------------------------------
 

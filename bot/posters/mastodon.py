@@ -37,7 +37,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import clock
 from bot.posters.base import (
@@ -51,6 +51,9 @@ from bot.posters.base import (
     platform_rule,
 )
 from bot.secrets_filter import safe_host
+
+if TYPE_CHECKING:
+    from bot.http import PlatformHTTP
 
 log = logging.getLogger("bot.posters.mastodon")
 
@@ -443,13 +446,21 @@ class MastodonPoster(Poster):
         now: Callable[[], dt.datetime] = clock.now,
     ) -> None:
         super().__init__(destination, settings)
+        self.base_url = settings["url"].rstrip("/")
+        self.host = safe_host(self.base_url)  # for messages: never a user:password@ in the URL
+        self.clock, self.sleep, self.now = clock, sleep, now
+        self.max_media = DEFAULT_MAX_MEDIA
+
+    @functools.cached_property
+    def http(self) -> PlatformHTTP:
+        """Built when the adapter first sends or reads: a preview never imports requests."""
         from bot.http import PlatformHTTP
 
         # a status is safe to send again after a timed-out read: the Idempotency-Key makes the
         # server return the status it already created instead of a second one (a media upload
         # sent twice only leaves an unattached file, which Mastodon deletes after a day)
-        self.http = PlatformHTTP("mastodon", retry_reads=True)
-        for adapter in {self.http.session.get_adapter(p) for p in ("http://", "https://")}:
+        http = PlatformHTTP("mastodon", retry_reads=True)
+        for adapter in {http.session.get_adapter(p) for p in ("http://", "https://")}:
             # Mastodon's 429 carries X-RateLimit-Reset (a time, often minutes away), not
             # Retry-After: retrying it at once only spends more of the limit. A 429 with
             # Retry-After is still waited for by the shared policy.
@@ -457,10 +468,7 @@ class MastodonPoster(Poster):
             adapter.max_retries = retry.new(  # type: ignore[attr-defined]
                 status_forcelist=tuple(s for s in retry.status_forcelist if s != 429)
             )
-        self.base_url = settings["url"].rstrip("/")
-        self.host = safe_host(self.base_url)  # for messages: never a user:password@ in the URL
-        self.clock, self.sleep, self.now = clock, sleep, now
-        self.max_media = DEFAULT_MAX_MEDIA
+        return http
 
     # --- limits and credentials
 
@@ -725,7 +733,8 @@ class MastodonPoster(Poster):
         return max(1.0, (when - self.now()).total_seconds())
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:  # built: the adapter sent or read something
+            self.http.close()
 
 
 def _positive_int(value: Any) -> int | None:

@@ -22,7 +22,8 @@ import html
 import json
 import logging
 import re
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,9 @@ from bot.posters.base import (
     platform_rule,
 )
 from bot.secrets_filter import safe_host, shorten
+
+if TYPE_CHECKING:
+    from bot.http import PlatformHTTP
 
 log = logging.getLogger("bot.posters.matrix")
 
@@ -195,20 +199,24 @@ class MatrixPoster(Poster):
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
         super().__init__(destination, settings)
-        from bot.http import PlatformHTTP
-
         self.base = settings["homeserver"].rstrip("/")
         self.host = safe_host(self.base)  # for messages: never a user:password@ in the URL
-        # retry_reads: a send that timed out may be sent again, since the transaction id makes
-        # the homeserver drop the repeat; every other call is a read
-        self.http = PlatformHTTP(
-            "matrix",
-            read_timeout=settings.get("timeout", 30.0),
-            retry_reads=True,
-            headers={"Authorization": f"Bearer {settings['access_token']}"},
-        )
         self._room_id: str | None = None
         self._me: str | None = None
+
+    @cached_property
+    def http(self) -> PlatformHTTP:
+        """Built when the adapter first sends or reads: a preview never imports requests."""
+        from bot.http import PlatformHTTP
+
+        # retry_reads: a send that timed out may be sent again, since the transaction id makes
+        # the homeserver drop the repeat; every other call is a read
+        return PlatformHTTP(
+            "matrix",
+            read_timeout=self.settings.get("timeout", 30.0),
+            retry_reads=True,
+            headers={"Authorization": f"Bearer {self.settings['access_token']}"},
+        )
 
     # ---- HTTP
 
@@ -463,4 +471,5 @@ class MatrixPoster(Poster):
         return f"access token is valid for {user}{device}, joined to {shown}{note}"
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:  # built: the adapter sent or read something
+            self.http.close()

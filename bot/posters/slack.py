@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,6 +49,8 @@ from bot.secrets_filter import shorten
 
 if TYPE_CHECKING:  # requests is imported when the adapter first posts (bot.http)
     import requests
+
+    from bot.http import PlatformHTTP
 
 log = logging.getLogger("bot.posters.slack")
 
@@ -168,11 +171,15 @@ class SlackPoster(Poster):
 
     def __init__(self, destination: str, settings: dict[str, Any]) -> None:
         super().__init__(destination, settings)
-        from bot.http import PlatformHTTP
-
         self.api = settings.get("api_url") or "https://slack.com/api"
         self.channel: str = settings["channel"]
-        self.http = PlatformHTTP("slack")
+
+    @cached_property
+    def http(self) -> PlatformHTTP:
+        """Built when the adapter first sends or reads: a preview never imports requests."""
+        from bot.http import PlatformHTTP
+
+        return PlatformHTTP("slack")
 
     # --- publishing ---------------------------------------------------------------------------
 
@@ -360,7 +367,8 @@ class SlackPoster(Poster):
         return said
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:  # built: the adapter sent or read something
+            self.http.close()
 
 
 def lead_key(post: OutgoingPost) -> str:

@@ -12,10 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from bot import clock
 from bot.posters.base import Capabilities, Outcome, OutgoingPost, Poster, PostError, Published
+
+if TYPE_CHECKING:
+    from bot.http import PlatformHTTP
 
 SIGNATURE_HEADER = "X-Anniversary-Bot-Signature"
 TIMESTAMP_HEADER = "X-Anniversary-Bot-Timestamp"
@@ -34,11 +38,12 @@ class WebhookPoster(Poster):
     secret_settings = ("url", "secret")
     Settings = "bot.posters.settings:WebhookSettings"
 
-    def __init__(self, destination: str, settings: dict[str, Any]) -> None:
-        super().__init__(destination, settings)
+    @cached_property
+    def http(self) -> PlatformHTTP:
+        """Built when the adapter first sends or reads: a preview never imports requests."""
         from bot.http import PlatformHTTP
 
-        self.http = PlatformHTTP("webhook", read_timeout=settings.get("timeout", 30.0))
+        return PlatformHTTP("webhook", read_timeout=self.settings.get("timeout", 30.0))
 
     @property
     def can_find(self) -> bool:  # type: ignore[override]
@@ -101,7 +106,8 @@ class WebhookPoster(Poster):
         return "lookup_url answers"
 
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:  # built: the adapter sent or read something
+            self.http.close()
 
 
 def _published(response, key: str) -> Published:

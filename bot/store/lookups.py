@@ -60,6 +60,20 @@ class EventLookups:
             [destination],
         ).fetchall()
 
+    def order_columns_on(self, month: int, day: int) -> list[tuple[str, int | None, str, int]]:
+        """(id, year, origin, priority) of each event of the day: what the simple order
+        reads (``bot.threads.select.first_in_order``)."""
+        return self.db.conn.execute(
+            "select id, year, origin, priority from events where month = ? and day = ?",
+            [month, day],
+        ).fetchall()
+
+    def change_mark(self) -> tuple[int, int]:
+        """Differs from an earlier mark when the store may have changed since: a commit by
+        another connection (SQLite's ``data_version``) or a change through this one."""
+        (version,) = self.db.conn.execute("pragma data_version").fetchone()
+        return version, self.db.conn.total_changes
+
     def parts_of(self, event_id: str) -> str | None:
         """An event's parts as stored JSON."""
         row = self.db.conn.execute("select parts from events where id = ?", [event_id]).fetchone()

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import gc
+import json
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 from bot.model import Event
 from bot.model.dates import AnniversaryDate, years_between
@@ -19,31 +25,119 @@ def anniversary_events(store: Store, day: dt.date, leap_day: str = "feb28") -> l
     February 29 events are posted on February 28 (``leap_day="feb28"``) or March 1
     (``"mar1"``) in common years.
     """
-    events = store.events_on(day.month, day.day)
+    return [event for month, of in anniversary_days(day, leap_day)
+            for event in store.events_on(month, of)]  # fmt: skip
+
+
+def anniversary_days(day: dt.date, leap_day: str = "feb28") -> list[tuple[int, int]]:
+    """The (month, day) whose events have their anniversary on ``day``: February 29 with
+    its stand-in in a common year (``anniversary_events``)."""
     stand_in = (2, 28) if leap_day == "feb28" else (3, 1)
     if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
-        events += store.events_on(2, 29)
-    return events
+        return [(day.month, day.day), (2, 29)]
+    return [(day.month, day.day)]
+
+
+# an event's light facts as stored: importance, subject, pages (bot.content.pick.Facts)
+LightFacts = tuple[int, "str | None", str]
+
+
+def light_events(
+    store: Store, days: Iterable[tuple[int, int]], important: int | None = None, top: int = 0
+) -> tuple[dict[tuple[int, int], list[Event]], dict[str, LightFacts], dict[tuple[int, int], int]]:
+    """The events of ``days`` without their text and parts (read whole only the events that
+    are chosen: ``Store.get_event``), by month and day; the light facts of each; the number
+    of events of each day. With ``important`` and ``top``: only the events that can be a
+    day's best (``Store.light_events_on``)."""
+    by_day: dict[tuple[int, int], list[Event]] = defaultdict(list)
+    facts: dict[str, LightFacts] = {}
+    totals: dict[tuple[int, int], int] = {}
+    tag_lists: dict[str, list[str]] = {}  # a few distinct tag lists: parse each once
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small objects and no cycles: collecting while building costs half
+    try:
+        for row in store.light_events_on(days, important, top):
+            (event_id, month, day, year, tags, priority, sensitive, origin, importance,
+             subject, pages, total) = row  # fmt: skip
+            parsed = tag_lists.get(tags)
+            if parsed is None:
+                parsed = tag_lists[tags] = json.loads(tags)
+            date = AnniversaryDate(month, day, year)
+            by_day[(month, day)].append(
+                Event(
+                    event_id,
+                    date,
+                    "",
+                    "",
+                    (),
+                    None,
+                    parsed,
+                    priority,
+                    bool(sensitive),
+                    None,
+                    origin,
+                )  # fmt: skip
+            )
+            facts[event_id] = (importance or 0, subject, pages or "")
+            totals[(month, day)] = total
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return by_day, facts, totals
+
+
+def light_anniversary_events(
+    store: Store, day: dt.date, leap_day: str = "feb28"
+) -> tuple[list[Event], dict[str, LightFacts]]:
+    """``anniversary_events`` without text and parts, in the same order, and their light
+    facts: what the simple order and the daily pick choose on."""
+    keys = anniversary_days(day, leap_day)
+    mark = (store.change_mark(), keys)
+    cached = _LAST_DAY.get(store)
+    if cached is None or cached[0] != mark:  # each destination of a day reads the same
+        by_day, facts, _ = light_events(store, keys)
+        pool = [e for key in keys for e in sorted(by_day.get(key, ()), key=lambda e: e.id)]
+        cached = _LAST_DAY[store] = (mark, pool, facts)
+    return list(cached[1]), cached[2]
+
+
+# each store's last day read by light_anniversary_events, and the store's mark then
+_LAST_DAY: weakref.WeakKeyDictionary[Store, tuple[Any, list[Event], dict[str, LightFacts]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
-    if date.year is None:
+    return _is_milestone_year(date.year, day, every)
+
+
+def _is_milestone_year(year: int | None, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
+    if year is None:
         return False
-    years = years_between(date.year, day.year)
+    years = years_between(year, day.year)
     return years > 0 and years % every == 0
+
+
+def _order_key(origin: str, priority: int, year: int | None, event_id: str, day: dt.date):
+    return (
+        origin != "curated",
+        -priority,
+        not _is_milestone_year(year, day),
+        year if year is not None else 10**6,
+        event_id,
+    )
 
 
 def order_events(events: list[Event], day: dt.date) -> list[Event]:
     """A stable order: curated events before imported candidates (which post only on a day
     without a curated one), then priority, then milestone anniversaries."""
+    return sorted(events, key=lambda e: _order_key(e.origin, e.priority, e.date.year, e.id, day))
 
-    def key(event: Event):
-        return (
-            event.origin != "curated",
-            -event.priority,
-            not is_milestone(event.date, day),
-            event.date.year if event.date.year is not None else 10**6,
-            event.id,
-        )
 
-    return sorted(events, key=key)
+def first_in_order(store: Store, day: dt.date, limit: int, leap_day: str = "feb28") -> list[str]:
+    """The ids of the first ``limit`` of ``anniversary_events`` in ``order_events``'s order,
+    ranked on the four columns the order reads (the rest of each event is not read)."""
+    rows = [row for month, of in anniversary_days(day, leap_day)
+            for row in store.order_columns_on(month, of)]  # fmt: skip
+    rows.sort(key=lambda row: _order_key(row[2], row[3], row[1], row[0], day))
+    return [row[0] for row in rows[:limit]]
