@@ -5,7 +5,7 @@ PYTHON := .venv/bin/python
 FAST := not synapse and not browser and not processes
 SYNAPSE_VENV ?= $(HOME)/.cache/anniversary-bot/synapse-venv
 
-.PHONY: setup test fast lint format types bench synapse ci messages
+.PHONY: setup test fast lint format types bench bench-scale synapse ci messages
 
 setup:  ## the venv with the test tools and the example plugin (the README's test command)
 	python3 -m venv .venv && .venv/bin/pip install -e '.[test]' ./tests/example_plugin
@@ -37,6 +37,10 @@ bench:  ## the benchmarks, each figure beside its floor
 	$(PYTHON) bench/run.py
 	$(PYTHON) bench/platforms.py
 	$(PYTHON) bench/plan.py
+	$(PYTHON) bench/scale.py --factor 1
+
+bench-scale:  ## the scale benchmarks at the shared data set and at ten times it (minutes)
+	$(PYTHON) bench/scale.py --factor 1 --factor 10
 
 synapse:  ## a real Synapse for the Matrix tests, in its own venv (about 45 s, 250 MB)
 	bash tests/synapse/install.sh "$(SYNAPSE_VENV)"

@@ -49,10 +49,10 @@ def main() -> None:
         store_path = work / "store.db"
         start = time.perf_counter()
         store = Store(store_path)
-        batch, _ = import_paths(store, [SHARED_DATA])
+        _, result = import_paths(store, [SHARED_DATA])
         store.close()
         print(
-            f"store: {batch.event_count:,} candidates imported in {time.perf_counter() - start:.1f} s"
+            f"store: {result.added + result.updated + result.unchanged:,} candidates imported in {time.perf_counter() - start:.1f} s"
         )
         plan = [*BOT, "--db", str(store_path), "plan", "--days", "366", "--from", "2027-01-01"]
         floor_cmd = [PYTHON, "-c", "import jinja2, sqlite_utils"]

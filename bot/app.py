@@ -26,6 +26,7 @@ from bot.threads.select import (
 
 if TYPE_CHECKING:
     from bot.content.pick import DailyPick
+    from bot.events.loader import ImportBatch
 
 
 def open_store(path: str | Path | None = None, seed: bool = True) -> Store:
@@ -50,8 +51,8 @@ def import_paths(
     paths: Iterable[str | Path],
     progress: Callable[[int], None] | None = None,
     store_progress: Callable[[int], None] | None = None,
-    batch=None,
-):
+    batch: ImportBatch | None = None,
+) -> tuple[ImportBatch, ImportResult]:
     """Validate every event file, then write all of it in one transaction, the JSON-lines
     files read, checked and written a piece at a time inside it (``progress``: their bytes;
     a bad record anywhere writes nothing). ``batch``: the files already read by
