@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -118,3 +119,70 @@ def test_calendar_of_the_bundled_data(sample_store, cli_run):
     assert code == 0
     assert "Days with no event at all (0): none" in out
     assert "Days with no curated event (0): none" in out
+
+
+def recount(store: Store) -> dict[str, tuple[int, int]]:
+    """Each day's (curated, candidates) counted from the events themselves."""
+    days: dict[str, list[int]] = {}
+    for stored in store.iter_events():
+        key = f"{stored.date.month:02d}-{stored.date.day:02d}"
+        days.setdefault(key, [0, 0])[0 if stored.origin == "curated" else 1] += 1
+    return {day: (curated, candidates) for day, (curated, candidates) in days.items()}
+
+
+def nonzero(counts: list[DayCount]) -> dict[str, tuple[int, int]]:
+    return {day: pair for day, pair in by_day(counts).items() if pair != (0, 0)}
+
+
+def test_the_calendar_reads_counts_not_events(store):
+    """1.3 million events took 400 ms to count from their index: the calendar reads the
+    counts the store keeps per day and origin, never a row of the events."""
+    tables: set[str] = set()
+
+    def watch(action, table, *_):
+        if action == sqlite3.SQLITE_READ:
+            tables.add(table)
+        return sqlite3.SQLITE_OK
+
+    store.conn.set_authorizer(watch)
+    try:
+        counts = day_counts(store)
+    finally:
+        store.conn.set_authorizer(None)
+    assert "events" not in tables
+    assert nonzero(counts) == recount(store) and by_day(counts)["01-10"] == (2, 1)
+
+
+def test_the_counts_follow_every_change_of_the_events(store):
+    assert nonzero(day_counts(store)) == recount(store)
+    store.set_origin(["c", "d"], "curated", "2026-01-01T00:00:00")  # promoted
+    store.set_origin(["a"], "wikipedia", "2026-01-01T00:00:00")  # refused: curated stays
+    store.delete_events(["feb28", "leap"])
+    store.import_events([
+        event("b", 3, 3, tags=["birth"]),  # the same event, on another day
+        event("new", 1, 10, origin="wikipedia"), event("new-2", 12, 31),
+        event("d", 1, 11, origin="wikipedia", tags=["event"]),  # stays curated
+    ])  # fmt: skip
+    counts = nonzero(day_counts(store))
+    assert counts == recount(store)
+    assert counts == {"01-10": (2, 1), "01-11": (1, 0), "02-29": (0, 1), "03-03": (1, 0),
+                      "12-31": (1, 0)}  # fmt: skip
+    store.delete_events(["a", "c", "new"])
+    assert "01-10" not in nonzero(day_counts(store)) and store.count_events() == 4
+
+
+def test_the_counts_of_a_store_an_older_version_wrote(tmp_path):
+    from sqlite_utils import Database
+
+    from bot.store import migrations
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m013_event_day_counts")
+    for event_id, origin in [("old-1", "curated"), ("old-2", "wikipedia"), ("old-3", "wikipedia")]:
+        db["events"].insert(
+            {"id": event_id, "month": 1, "day": 10, "year": 1928, "title": event_id, "lead": "x.",
+             "parts": '[{"blocks": [{"type": "text", "text": "t"}]}]', "origin": origin}
+        )  # fmt: skip
+    db.close()
+    assert nonzero(day_counts(Store(path))) == {"01-10": (1, 2)}

@@ -227,3 +227,28 @@ def test_a_cut_at_a_word_never_keeps_part_of_a_long_url():
     fitted = fit(thread, Capabilities(max_length=220, url_length=23), "truncate", "mastodon")
     for post in fitted.posts:
         assert all(found == url for found in URL.findall(post.body) if "/src" not in found)
+
+
+def test_a_long_list_is_written_once_per_member_and_its_posts_over_the_cap_are_warned():
+    """10,000 members took a second to fit: each was written four times (the FYI line found,
+    the posts it spreads into, and all of it again when the thread is fitted with ``truncate``
+    for being over ``max_posts_per_thread``). Each is written once; the warning stays."""
+    members = [Member(f"m{i}", f"Member {i}", {"mastodon": f"@m{i}@social.example"})
+               for i in range(100)]  # fmt: skip
+    line = "FYI " + " ".join(mention_text(m, "mastodon", "text") for m in members)
+    thread = Thread("e", None, dt.date(2026, 1, 1), "text",
+                    [Post(1, "Lead text.\n\n" + line, "Title here", members)])  # fmt: skip
+    written: list[str] = []
+
+    def write(member: Member) -> str:
+        written.append(member.id)
+        return mention_text(member, "mastodon", "text")
+
+    fitted = fit_thread(thread, MastodonPoster.capabilities, "mastodon", write,
+                        length=MastodonPoster.length, max_posts=5)  # fmt: skip
+    assert sorted(written) == sorted(m.id for m in members)  # each once
+    pinged = [m.id for post in fitted.posts for m in post.mentions]
+    assert sorted(pinged) == sorted(m.id for m in members)  # none dropped, none twice
+    assert len(fitted.posts) == 1 + 12  # 8 a post: the lead's 8, then 92 in 12 posts
+    assert any("over max_posts_per_thread (5)" in w and "it goes out whole" in w
+               for w in fitted.warnings)  # fmt: skip

@@ -4,11 +4,12 @@ its pick's tag rules let it post, with February 29 counted where it posts them."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.content.calendar import DayCount, day_counts
-from bot.content.pick import pick_settings
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 @dataclass
@@ -31,6 +32,8 @@ def destination_coverage(store: Store, year: int, destination: Any = None) -> Co
     ``destination`` (a ``bot.config.Destination``) may post."""
     if destination is None:
         return Coverage(year, None, "feb28", day_counts(store, year, "feb28"))
+    from bot.content.pick import pick_settings  # its tag rules: the pick is imported for them alone
+
     settings = pick_settings(destination)
     counts = day_counts(
         store, year, destination.leap_day, settings.include_tags, settings.exclude_tags

@@ -8,8 +8,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from bot.app import _compact_list, _compact_member, _yaml_dumper
 from bot.content import is_candidate
 from bot.events.mentions import MentionDirectory
@@ -39,6 +37,8 @@ def event_document(store: Store, event_id: str, as_json: bool = False) -> str:
     event = store.get_event(event_id)
     if as_json:
         return json.dumps(event_json(event), ensure_ascii=False, indent=2) + "\n"
+    import yaml  # here: listing events as a table or JSON never needs it
+
     return yaml.dump(
         event.to_dict(), Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False, width=100
     )
@@ -46,6 +46,8 @@ def event_document(store: Store, event_id: str, as_json: bool = False) -> str:
 
 def mentions_document(store: Store) -> str:
     """Every member and list as YAML that ``mentions import`` reads back."""
+    import yaml
+
     document = {
         "members": [_compact_member(m) for m in store.members()],
         "lists": [_compact_list(x) for x in store.mention_lists()],

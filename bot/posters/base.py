@@ -174,8 +174,10 @@ class Poster(ABC):
         handle = member.handle(self.platform)
         if handle is None:
             return None
-        name = self.escape(member.name, fmt)
-        return self.capabilities.mention_syntax.format(handle=handle, name=name)
+        syntax = self.capabilities.mention_syntax
+        # escaped only where the syntax prints it: a list of 10,000 members is escaped for nothing
+        name = self.escape(member.name, fmt) if "{name}" in syntax else ""
+        return syntax.format(handle=handle, name=name)
 
     @platform_rule
     def escape(self, text: str, fmt: str) -> str:

@@ -133,9 +133,17 @@ class EventLookups:
         self, curated: str, include_tags: Iterable[str] = (), exclude_tags: Iterable[str] = ()
     ) -> list[tuple[int, int, bool, int]]:
         """(month, day, origin is ``curated``, number of events) for every day and origin with
-        events (grouped by origin, which the index of m016 holds in order), counting only events with one of ``include_tags`` (when given) and none of
-        ``exclude_tags``."""
+        events, counting only events with one of ``include_tags`` (when given) and none of
+        ``exclude_tags``: without tag rules, the counts m013 keeps; with them, counted from the
+        events (grouped by the (month, day, origin) index of m010)."""
         include, exclude = list(include_tags), list(exclude_tags)
+        if not include and not exclude:  # every event: the counts m013 keeps
+            return [
+                (month, day, origin == curated, count)
+                for month, day, origin, count in self.db.conn.execute(
+                    "select month, day, origin, events from event_day_counts"
+                )
+            ]
         where: list[str] = []
         params: list[object] = [curated]  # the select's "origin = ?" comes first
         if include:

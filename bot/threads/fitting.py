@@ -91,6 +91,7 @@ def fit_thread(
     """``length``: characters as the platform counts them (its adapter's ``length`` rule).
     ``max_posts``: a thread that ``excerpt: split`` makes longer is fitted with ``truncate``
     instead, with a warning that says so (a thread still longer goes out whole, warned)."""
+    mention_text = _written_once(mention_text)
     fitted = _fit(thread, caps, platform, mention_text, excerpt, max_consecutive_replies, length)
     if max_posts is None or len(fitted.posts) <= max_posts:
         return fitted
@@ -163,6 +164,23 @@ def _fit(
 
 
 # --- mentions -----------------------------------------------------------------------------
+
+
+def _written_once(mention_text: Callable[[Member], str]) -> Callable[[Member], str]:
+    """``mention_text`` that writes each member once: a list of 10,000 members is written for
+    the FYI line it replaces, for the posts it spreads into, and again when the thread is
+    fitted a second time (``excerpt: truncate``)."""
+    # by identity: members equal in id and name may differ in handles (which equality leaves
+    # out); the member is kept beside its text so that its id() is not reused
+    written: dict[int, tuple[Member, str]] = {}
+
+    def once(member: Member) -> str:
+        known = written.get(id(member))
+        if known is None:
+            known = written[id(member)] = (member, mention_text(member))
+        return known[1]
+
+    return once
 
 
 def _pinging(post: Post, platform: str | None) -> list[Member]:
