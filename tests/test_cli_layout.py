@@ -164,3 +164,16 @@ def test_a_read_command_with_a_config_loads_no_http_stack(tmp_path):
     )
     assert "bot.operations.publish_report" in loaded
     assert not {"requests", "urllib3", "bot.http"} & loaded  # imported when an adapter posts
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize(
+    "command", [["calendar", "--year", "2026"], ["events", "list", "--search", "railroad"]]
+)
+def test_calendar_and_event_listing_load_no_pick_and_no_yaml(tmp_path, command):
+    """Read commands of a whole-process goal (< 200 ms with ten times the data set): the
+    calendar without ``--to`` needs no pick (its tag rules are for a destination), and a table
+    or JSON of events no YAML."""
+    loaded = modules_loaded_by(["--db", str(tmp_path / "x.db"), *command], tmp_path)
+    assert {"bot.content.calendar", "bot.operations.listings"} & loaded
+    assert not {"bot.content.pick", "yaml"} & loaded

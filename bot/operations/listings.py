@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.app import _compact_list, _compact_member, _yaml_dumper
 from bot.content import is_candidate
-from bot.events.mentions import MentionDirectory
 from bot.model import Event
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+# the YAML documents' helpers (bot.app) and the mention directory are imported where they are
+# used: `events list` needs neither, and starts without the library's front door
 
 
 def event_kind(event: Event) -> str:
@@ -37,7 +40,9 @@ def event_document(store: Store, event_id: str, as_json: bool = False) -> str:
     event = store.get_event(event_id)
     if as_json:
         return json.dumps(event_json(event), ensure_ascii=False, indent=2) + "\n"
-    import yaml  # here: listing events as a table or JSON never needs it
+    import yaml
+
+    from bot.app import _yaml_dumper
 
     return yaml.dump(
         event.to_dict(), Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False, width=100
@@ -47,6 +52,8 @@ def event_document(store: Store, event_id: str, as_json: bool = False) -> str:
 def mentions_document(store: Store) -> str:
     """Every member and list as YAML that ``mentions import`` reads back."""
     import yaml
+
+    from bot.app import _compact_list, _compact_member, _yaml_dumper
 
     document = {
         "members": [_compact_member(m) for m in store.members()],
@@ -81,6 +88,8 @@ def mention_listings(
 ) -> list[MentionListing]:
     """Every list (or those ``names``, each of which must exist) with the members it expands
     to."""
+    from bot.events.mentions import MentionDirectory
+
     directory = MentionDirectory.from_store(store, config_lists)
     in_config = {x["name"] for x in config_lists}
     chosen = list(directory.lists) if names is None else names

@@ -465,15 +465,19 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             )
 
     def members(self) -> list[dict[str, Any]]:
+        # rows as tuples: sqlite-utils' dict per row cost a third of reading 10,000 members
+        rows = self.conn.execute(
+            "select id, name, handles, tags, opted_out from members order by rowid"
+        )
         return [
             {
-                "id": row["id"],
-                "name": row["name"],
-                "handles": json.loads(row["handles"]),
-                "tags": json.loads(row["tags"]),
-                "opted_out": row["opted_out"],
+                "id": member_id,
+                "name": name,
+                "handles": json.loads(handles),
+                "tags": json.loads(tags),
+                "opted_out": opted_out,
             }
-            for row in self.db.query("select * from members order by rowid")
+            for member_id, name, handles, tags, opted_out in rows
         ]
 
     def mention_lists(self) -> list[dict[str, Any]]:
