@@ -134,29 +134,19 @@ class EventLookups:
     ) -> list[tuple[int, int, bool, int]]:
         """(month, day, origin is ``curated``, number of events) for every day and origin with
         events, counting only events with one of ``include_tags`` (when given) and none of
-        ``exclude_tags``: without tag rules, the counts m013 keeps; with them, counted from the
-        events (grouped by the (month, day, origin) index of m010)."""
+        ``exclude_tags``: from the counts per day, origin and tags that m013 keeps."""
         include, exclude = list(include_tags), list(exclude_tags)
-        if not include and not exclude:  # every event: the counts m013 keeps
-            return [
-                (month, day, origin == curated, count)
-                for month, day, origin, count in self.db.conn.execute(
-                    "select month, day, origin, events from event_day_counts"
-                )
-            ]
         where: list[str] = []
         params: list[object] = [curated]  # the select's "origin = ?" comes first
         if include:
             marks = ", ".join("?" * len(include))
-            where.append(f"exists (select 1 from json_each(events.tags) where value in ({marks}))")
+            where.append(f"exists (select 1 from json_each(tags) where value in ({marks}))")
             params += include
         if exclude:
             marks = ", ".join("?" * len(exclude))
-            where.append(
-                f"not exists (select 1 from json_each(events.tags) where value in ({marks}))"
-            )
+            where.append(f"not exists (select 1 from json_each(tags) where value in ({marks}))")
             params += exclude
-        sql = "select month, day, origin = ?, count(*) from events"
+        sql = "select month, day, origin = ?, sum(events) from event_day_counts"
         if where:
             sql += " where " + " and ".join(where)
         sql += " group by month, day, origin"
