@@ -226,3 +226,26 @@ def test_a_credit_naming_a_member_keeps_them_from_going_silently(cli_run, tmp_pa
     assert code == 0 and f"events: {LEAVING}" in out, err
     code, out, _ = cli_run("--db", db, "preview", "--date", "07-21")
     assert code == 0 and "Thank you my friend Dan for making us aware" in out
+
+
+def test_the_checks_read_the_events_in_table_order_not_by_id(sample_store):
+    """Which events name members (a mentions block, a credit) is asked on every members
+    import: walking the id index to return them in order read 1.3 million events out of
+    table order (7 s): the table is read in its order and the few found sorted, or the index
+    of the events with a credit read."""
+    from bot.events.mentions import MentionUses
+
+    statements: list[str] = []
+    sample_store.conn.set_trace_callback(statements.append)
+    try:
+        uses = MentionUses.from_store(sample_store)
+    finally:
+        sample_store.conn.set_trace_callback(None)
+    assert uses.events  # the bundled events name members
+    reads = [s for s in statements if s.lstrip().lower().startswith("select") and " events " in s]
+    assert len(reads) == 2
+    for statement in reads:
+        plan = " | ".join(
+            row[-1] for row in sample_store.conn.execute("explain query plan " + statement)
+        )
+        assert "sqlite_autoindex_events_1" not in plan, plan  # the table, or a small index

@@ -421,7 +421,10 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         return row[0] if row else None
 
     def days_with_events(self) -> list[tuple[int, int]]:
-        return [tuple(r) for r in self.conn.execute("select distinct month, day from events")]
+        # from the calendar's counts (m013): a few thousand rows, not an index of every event
+        return [
+            tuple(r) for r in self.conn.execute("select distinct month, day from event_day_counts")
+        ]
 
     # --- mention members and lists ---------------------------------------------------------
 
@@ -697,7 +700,7 @@ def m011_audit(db: Database) -> None:
 
 
 @migrations()
-def m013_event_day_counts(db: Database) -> None:
+def m013_event_counts_and_credits(db: Database) -> None:
     # the calendar shows how many events each day has per origin, of the tags a destination may
     # post: counted here, a row per day, origin and set of tags (as stored), so that it reads a
     # few thousand rows and not every event (a grouping of the (month, day, origin) index took
@@ -730,3 +733,6 @@ def m013_event_day_counts(db: Database) -> None:
         "values (new.month, new.day, new.origin, coalesce(new.tags, '[]'), 1) "
         "on conflict (month, day, origin, tags) do update set events = events + 1; end"
     )
+    # the events that thank someone, which every change of members checks: a few, by id,
+    # without reading the others (3.3 s for 1.3 million events)
+    db.execute("create index events_credited on events (id, credit) where credit is not null")

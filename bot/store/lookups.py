@@ -157,15 +157,17 @@ class EventLookups:
 
     def events_with_mentions(self) -> Iterator[tuple[str, str]]:
         """(id, parts as stored JSON) of the events that may have a mentions block, by id."""
-        # the LIKE only skips the parsing of events that cannot have a mentions block
+        # the LIKE only skips the parsing of events that cannot have a mentions block; "+id":
+        # the table is read in its order and the few found are sorted, where walking the id
+        # index visited every event out of order (3.7 s for 1.3 million events, 0.5 s so)
         return self.db.conn.execute(
-            "select id, parts from events where parts like '%mentions%' order by id"
+            "select id, parts from events where parts like '%mentions%' order by +id"
         )
 
     def event_credits(self) -> Iterator[tuple[str, str]]:
         """(id, credit) of the events that thank someone, by id."""
         return self.db.conn.execute(
-            "select id, credit from events where credit is not null order by id"
+            "select id, credit from events where credit is not null order by id"  # m013's index
         )
 
     def event_naming_list(self, name: str) -> str | None:
