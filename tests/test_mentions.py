@@ -199,3 +199,32 @@ def test_bundled_reference_lists_render_out_of_the_box(sample_store, reference_d
         if t.event_id == REFERENCE_EVENT_ID
     ]
     assert [len(p.mentions) for p in thread.posts] == [18, 20, 19]
+
+
+def test_adding_to_and_removing_from_a_list_keep_its_order(store):
+    """Each member added once, at the end; removing takes a member's first place, and a
+    member named once more than the list holds them is refused with nothing changed."""
+    admin = MentionAdmin(store)
+    admin.add_to_list("crew", ["dup-1", "ann", "SGT Ann", "dup-2", "dup-1"])
+    assert admin.mention_list("crew")["members"] == ["ann", "bob", "cat", "dup-1", "dup-2"]
+    store.save_lists([{"name": "twice", "members": ["ann", "bob", "ann", "cat"]}])
+    with pytest.raises(InputError, match="ann \\(SGT Ann\\) is not on list 'twice'"):
+        admin.remove_from_list("twice", ["ann", "cat", "ann", "ann"])
+    assert admin.mention_list("twice")["members"] == ["ann", "bob", "ann", "cat"]
+    admin.remove_from_list("twice", ["ann", "cat"])
+    assert admin.mention_list("twice")["members"] == ["bob", "ann"]
+    admin.remove_from_list("twice", ["ann"])
+    assert admin.mention_list("twice")["members"] == ["bob"]
+
+
+@pytest.mark.parametrize("change", ["add_to_list", "remove_from_list"])
+def test_members_named_to_a_list_are_looked_up_in_one_reading_of_the_members(
+    store, monkeypatch, change
+):
+    """`mentions lists add LIST` of 10,000 members read every member once per member named
+    (a directory each: minutes); the members are read once."""
+    readings = []
+    members = store.members
+    monkeypatch.setattr(store, "members", lambda: readings.append(1) or members())
+    getattr(MentionAdmin(store), change)("crew", ["ann", "PO1 Bob", "cat"])
+    assert len(readings) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -555,22 +556,42 @@ class MentionAdmin:
             f"unknown mention list {name!r}: see 'anniversary-bot mentions lists list'"
         )
 
+    def _resolve_all(self, references: list[str]) -> list[Member]:
+        """Members by reference, from one directory (one per reference read every member each
+        time: minutes for 10,000)."""
+        directory = self.directory()
+        return [directory.member(reference) for reference in references]
+
     def add_to_list(self, name: str, references: list[str]) -> list[Member]:
         mention_list = self.mention_list(name)
-        members = [self.resolve(ref) for ref in references]
+        members = self._resolve_all(references)
+        listed = set(mention_list["members"])  # a set: a list of 10,000 is searched per member
         for member in members:
-            if member.id not in mention_list["members"]:
+            if member.id not in listed:
                 mention_list["members"].append(member.id)
+                listed.add(member.id)
         self.store.save_lists([mention_list])
         return members
 
     def remove_from_list(self, name: str, references: list[str]) -> list[Member]:
         mention_list = self.mention_list(name)
-        members = [self.resolve(ref) for ref in references]
+        members = self._resolve_all(references)
+        # counted, not searched and removed one by one (each a pass over the list): an id
+        # named n times takes its first n places on the list
+        left = Counter(mention_list["members"])
+        taken: Counter[str] = Counter()
         for member in members:
-            if member.id not in mention_list["members"]:
+            if not left[member.id]:
                 raise InputError(f"{member.id} ({member.name}) is not on list {name!r}")
-            mention_list["members"].remove(member.id)
+            left[member.id] -= 1
+            taken[member.id] += 1
+        kept = []
+        for member_id in mention_list["members"]:
+            if taken[member_id]:
+                taken[member_id] -= 1
+            else:
+                kept.append(member_id)
+        mention_list["members"] = kept
         self.store.save_lists([mention_list])
         return members
 
