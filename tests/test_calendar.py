@@ -194,7 +194,7 @@ def test_the_counts_of_a_store_an_older_version_wrote(tmp_path):
 
     path = tmp_path / "old.db"
     db = Database(path)
-    migrations.apply(db, stop_before="m013_event_counts_and_credits")
+    migrations.apply(db, stop_before="m013_day_counts_and_member_indexes")
     for event_id, origin in [("old-1", "curated"), ("old-2", "wikipedia"), ("old-3", "wikipedia")]:
         db["events"].insert(
             {"id": event_id, "month": 1, "day": 10, "year": 1928, "title": event_id, "lead": "x.",

@@ -700,7 +700,7 @@ def m011_audit(db: Database) -> None:
 
 
 @migrations()
-def m013_event_counts_and_credits(db: Database) -> None:
+def m013_day_counts_and_member_indexes(db: Database) -> None:
     # the calendar shows how many events each day has per origin, of the tags a destination may
     # post: counted here, a row per day, origin and set of tags (as stored), so that it reads a
     # few thousand rows and not every event (a grouping of the (month, day, origin) index took
