@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("day", ["bot.app", "bot.content.background", "bot.content.calendar",
              "bot.content.promote", "bot.content.coverage"]),
     ("settings", ["bot.config.schema", "bot.config.loading"]),
-    ("publish", ["bot.publishing.log", "bot.threads.day"]),
+    ("publish", ["bot.publishing.log_reading", "bot.publishing.log", "bot.threads.day"]),
     ("review", ["bot.drafts"]),
     ("daily", ["bot.publishing.daily", "bot.publishing.scheduler"]),
     ("preview", ["bot.preview.text", "bot.preview.html", "bot.preview.day"]),

@@ -73,10 +73,12 @@ class PublishLogTable:
 
     def last_logged_day_counts(self, destination: str, sent: str) -> tuple[str | None, int, int]:
         """The last day ``destination``'s log has, its posts in state ``sent`` and all its
-        posts: counted in the store (the log of years is 100,000 rows and more)."""
+        posts: counted in the store (the log of years is 100,000 rows and more), on that
+        day's rows alone: without ``indexed by`` SQLite counts through the (destination, state,
+        day) index, every row the destination ever had, because it holds the columns read."""
         day, posts, sent_posts = self.db.conn.execute(
             "select day, count(*), coalesce(sum(state = ?), 0) from publish_log "
-            "where destination = ? and day = "
+            "indexed by idx_publish_log_destination_day where destination = ? and day = "
             "(select max(day) from publish_log where destination = ?)",
             [sent, destination, destination],
         ).fetchone()
@@ -205,3 +207,24 @@ class PublishLogTable:
             [destination, before.isoformat()],
         ).fetchone()[0]
         return None if last is None else dt.date.fromisoformat(last)
+
+    def publish_log_rows_in_states(
+        self, destination: str, states: Collection[str], since: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        """``destination``'s rows in one of ``states`` (of ``since`` or later), in the order
+        of ``publish_log_rows``. Read through the (destination, state, day) index: without the
+        ``+`` SQLite would walk all of the destination's rows in day order to spare a sort of
+        the few it keeps (years of sent posts to find a failed one)."""
+        states = list(states)
+        where = f"destination = ? and state in ({', '.join('?' * len(states))})"
+        params: list[Any] = [destination, *states]
+        if since is not None:
+            where += " and day >= ?"
+            params.append(since.isoformat())
+        return list(
+            self.db.query(
+                f"select * from publish_log where {where} "
+                "order by +day, destination, created_at, event_id, number",
+                params,
+            )
+        )
