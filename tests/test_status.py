@@ -151,10 +151,10 @@ def test_log_lines_as_json_objects_with_secrets_masked(monkeypatch, capsys):
 
 
 def _steps_of_status(tmp_path, sent_rows: int) -> int:
-    """SQLite's virtual-machine steps (in tens) ``status`` takes on a store whose log has
-    ``sent_rows`` sent posts over the years and one failed post, and what it found."""
+    """SQLite's virtual-machine steps (in tens) ``status`` and ``history --failed --to outbox``
+    take on a store whose log has ``sent_rows`` sent posts over the years and one failed post."""
     from bot.config import default_config
-    from bot.operations.publish_report import status
+    from bot.operations.publish_report import history_rows, status
     from bot.store.publish_log import PlannedRow
 
     store = Store(str(tmp_path / f"log-{sent_rows}.db"))
@@ -176,7 +176,9 @@ def _steps_of_status(tmp_path, sent_rows: int) -> int:
 
     store.db.conn.set_progress_handler(count, 10)
     found = status(store, default_config(), NOW, TODAY)
+    needs_a_look = list(history_rows(store, "outbox", needs_a_look=True))
     store.db.conn.set_progress_handler(None, 0)
+    assert [row["key"] for row in needs_a_look] == [failed]
     (outbox,) = found.destinations
     assert [row["key"] for row in outbox.problems] == [failed]
     assert [row["key"] for row in outbox.needs_a_look] == [failed]
@@ -191,8 +193,8 @@ def failed_on_destination(store: Store, destination: str, day: dt.date) -> str:
 
 
 def test_status_reads_as_much_with_years_of_log_as_with_weeks(tmp_path):
-    # years of sent posts must not be read to find the one that needs a person: status counts
-    # and looks up through the log's indexes, so ten times the log costs it about the same
-    # (a scan of the destination's rows, bodies included, grew with the log: issue 20)
+    # years of sent posts must not be read to find the one that needs a person: status and
+    # history --failed count and look up through the log's indexes, so ten times the log costs
+    # them about the same (a scan of the destination's rows grew with the log: issue 20)
     weeks, years = _steps_of_status(tmp_path, 2_000), _steps_of_status(tmp_path, 20_000)
     assert years < 2 * max(weeks, 1), (weeks, years)

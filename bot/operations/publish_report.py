@@ -268,7 +268,7 @@ def status(
         tz = zone(destination.timezone or config.timezone)
         when = next_daily_run(destination.time, tz, now).astimezone(tz)
         last_day, sent, planned = log.last_day(name)
-        problems = log.rows_in_states(name, PROBLEMS, since=since)
+        problems = log.rows(name, None, PROBLEMS, since=since)
         found.append(
             DestinationStatus(
                 name,
@@ -276,7 +276,7 @@ def status(
                 last_day,
                 sent,
                 planned,
-                log.rows_in_states(name, NEEDS_A_LOOK),
+                log.rows(name, None, NEEDS_A_LOOK),
                 destination.type,
                 problems,
             )  # fmt: skip

@@ -134,11 +134,3 @@ class PublishLogReader:
 
     def planned_event_ids(self, destination: str, day: dt.date) -> list[str]:
         return self.store.planned_event_ids(destination, day)
-
-    def rows_in_states(
-        self, destination: str, states: tuple[str, ...], since: dt.date | None = None
-    ) -> list[dict[str, Any]]:
-        """``destination``'s rows in one of ``states`` (of ``since`` or later), in the order
-        ``rows`` gives: read through the log's (destination, state, day) index, so that years
-        of sent posts are not read to find the few that need a person."""
-        return self.store.publish_log_rows_in_states(destination, states, since)
