@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ]),
     ("model", ["bot.model"]),
     ("adapters", ["bot.posters"]),
-    ("config", ["bot.config", "bot.config.channel"]),
+    ("config", ["bot.config", "bot.config.channel", "bot.config.memo"]),
     ("validation", ["bot.events.schema", "bot.events.list_schema", "bot.content", "bot.content.text",
                     "bot.content.importance", "bot.content.wording"]),
     ("files", ["bot.content.onthisday", "bot.events.loader"]),
