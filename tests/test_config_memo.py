@@ -128,3 +128,16 @@ def test_an_entry_holds_no_secret_value_and_only_its_owner_reads_it(tmp_path, mo
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     text = entry.read_text(encoding="utf-8")
     assert "BOT_TOKEN" in text and "tok-0123456789abcdef-secret" not in text
+
+
+def test_a_relative_path_read_from_another_folder_is_validated_there(tmp_path, monkeypatch):
+    # the config's own relative paths (an outbox, the store) are read from its folder as the
+    # command names it: the same file named from another working folder is another config
+    (tmp_path / "a").mkdir()
+    write_config(tmp_path / "a" / "bot.yaml", "  outbox: {type: outbox, path: out}\n")
+    monkeypatch.chdir(tmp_path)
+    from_above = load_config("a/bot.yaml")
+    monkeypatch.chdir(tmp_path / "a")
+    from_inside = load_config("bot.yaml")
+    assert Path(from_inside.destinations["outbox"].settings["path"]) == Path("out")
+    assert Path(from_above.destinations["outbox"].settings["path"]) == Path("a/out")

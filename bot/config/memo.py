@@ -3,10 +3,11 @@
 Validating a config imports pydantic and YAML and builds their models: about 100 ms, as much
 as everything else a read command does (``status``, run by a monitor every minute). So the
 result of validating a file is kept in the user's cache folder, under a key made of everything
-that result depends on: the file's bytes and path, the home folder (``~`` in paths), the
-Python and bot versions, and the modification time and size of every module and catalog of the
-bot and of pydantic and PyYAML. A file whose key matches is read back from there; any other
-is validated again (and its result kept in place of the old one: one entry per config file).
+that result depends on: the file's bytes and path (as given, and the working folder), the home
+folder (``~`` in paths), the Python and bot versions, and the modification time and size of
+every module and catalog of the bot and of the first module of pydantic, PyYAML and Babel. A
+file whose key matches is read back from there; any other is validated again (and its result
+kept in place of the old one: one entry per config file).
 
 Kept only when it reads back exactly as validation gave it (checked when written), and never
 for a config whose validation is not all the bot's or which holds anything secret-like: an
@@ -37,7 +38,7 @@ DATACLASSES: dict[str, type] = {
     cls.__name__: cls for cls in (Config, Destination, AlertSettings, AlertUrl, SecretRef)
 }
 # the code a config's validation runs, beside the bot's own modules
-VALIDATING_PACKAGES = ("pydantic", "pydantic_core", "yaml")
+VALIDATING_PACKAGES = ("pydantic", "pydantic_core", "yaml", "babel")
 
 
 class NotKept(Exception):
@@ -90,7 +91,10 @@ def keep_memo(path: Path, data: bytes, config: Config) -> bool:
 def memo_key(path: Path, data: bytes) -> str:
     """What a validated config depends on, hashed."""
     digest = hashlib.sha256()
-    facts = [FORMAT, str(path.resolve()), os.path.expanduser("~"), sys.version, __version__]
+    # the path as given and the working folder too: a relative path's folder is the base of
+    # the config's own relative paths (its store, an outbox)
+    facts = [FORMAT, str(path), os.getcwd(), str(path.resolve()), os.path.expanduser("~"),
+             sys.version, __version__]  # fmt: skip
     digest.update(json.dumps([*facts, _code_fingerprint()]).encode())
     digest.update(data)
     return digest.hexdigest()
@@ -102,18 +106,18 @@ def _entry_path(path: Path) -> Path:
 
 
 def _code_fingerprint() -> list[tuple[str, int, int]]:
-    """(file, modification time, size) of the modules and catalogs of the bot and of the
-    packages its validation runs: a changed rule changes the key (a release, or an edit)."""
+    """(file, modification time, size) of the bot's modules and catalogs, and of the first
+    module of each package its validation runs: a changed rule changes the key (an edit of the
+    bot, or an installation, which writes every file of a package anew)."""
     from importlib.util import find_spec
 
-    folders = [Path(__file__).resolve().parent.parent]
+    found: list[tuple[str, int, int]] = []
+    _scan(str(Path(__file__).resolve().parent.parent), found)
     for name in VALIDATING_PACKAGES:
         spec = find_spec(name)
         if spec is not None and spec.origin:
-            folders.append(Path(spec.origin).parent)
-    found: list[tuple[str, int, int]] = []
-    for folder in folders:
-        _scan(str(folder), found)
+            stat = os.stat(spec.origin)
+            found.append((spec.origin, stat.st_mtime_ns, stat.st_size))
     return found
 
 
