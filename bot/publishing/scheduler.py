@@ -465,6 +465,8 @@ def build_scheduler(
 def run_forever(
     store_path: str | Path, config, clock: Clock = utc_now, watch: RunWatch | None = None
 ) -> None:
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+
     lock = InstanceLock(store_path)
     left_by = holder(lock.path)  # a holder named, yet the lock is free: it died holding it
     lock.acquire()
@@ -472,13 +474,26 @@ def run_forever(
     if left_by:
         job.watch.restarted(job.store(), left_by, clock())
     scheduler = build_scheduler(job, config)
+    # the handler only says so: it interrupts the main thread wherever it is, maybe inside the
+    # thread pool while it holds the pool's lock (handing a job to the worker), and shutting
+    # the scheduler down there would wait for that lock forever; a thread of its own does it
+    told_to_stop, started = threading.Event(), threading.Event()
+    scheduler.add_listener(lambda event: started.set(), EVENT_SCHEDULER_STARTED)
 
     def stop(signum, frame) -> None:
+        if told_to_stop.is_set():
+            return
         log.info(
             "received %s: finishing the post in flight, then stopping", signal.Signals(signum).name
         )
+        told_to_stop.set()
+
+    def shut_down_when_told() -> None:
+        told_to_stop.wait()
+        started.wait()  # told before it started: it stops as soon as it has
         scheduler.shutdown(wait=False)
 
+    threading.Thread(target=shut_down_when_told, name="stop", daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for destination in config.destinations.values():
