@@ -30,15 +30,17 @@ import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config.channel import Channel
 from bot.errors import InputError
-from bot.events.mentions import Member
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.publishing.log import ThreadResult, utc_now
-from bot.store import Store
-from bot.threads.render import Post, Thread
+from bot.model import Member
+from bot.publishing.log_reading import ThreadResult, utc_now
+
+if TYPE_CHECKING:  # status and history read drafts without the templates' machinery
+    from bot.store import Store
+    from bot.threads.render import Thread
 
 log = logging.getLogger("bot.drafts")
 
@@ -100,6 +102,7 @@ def thread_data(thread: Thread) -> dict[str, Any]:
 
 def thread_from_data(data: dict[str, Any]) -> Thread:
     from bot.model.dates import parse_date
+    from bot.threads.render import Post, Thread
 
     posts = [
         Post(

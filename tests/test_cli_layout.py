@@ -22,6 +22,7 @@ import pytest
 from bot.drafts import STATES as DRAFT_STATES
 from bot.publishing.log import PostState
 from bot.publishing.scheduler import RunOutcome
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_PACKAGE = ROOT / "bot" / "cli"
@@ -177,3 +178,38 @@ def test_calendar_and_event_listing_load_no_pick_and_no_yaml(tmp_path, command):
     loaded = modules_loaded_by(["--db", str(tmp_path / "x.db"), *command], tmp_path)
     assert {"bot.content.calendar", "bot.operations.listings"} & loaded
     assert not {"bot.content.pick", "yaml"} & loaded
+
+
+@pytest.mark.processes
+def test_status_and_config_show_load_no_templates_scheduler_or_event_files(tmp_path):
+    # start-up with a config is paid by every run of a monitor's `status`: it reads the config
+    # and the publish log and renders nothing, so neither it nor `config show` may import the
+    # templates (jinja2), the scheduler (APScheduler), the sending side of the publish log, the
+    # library's front door, or the event schema and loader (issue 20, item 1); and once a
+    # config file was validated, an unchanged one is not validated again (no pydantic).
+    # `status` reads the drafts that wait for a person (bot.drafts), which imports none of these.
+    config = tmp_path / "bot.yaml"
+    config.write_text(
+        "destinations:\n"
+        f"  outbox: {{type: outbox, path: {tmp_path / 'outbox'}}}\n"
+        "  forum: {type: discourse, url: 'https://forum.invalid', api_key: {$env: BOT_TOKEN},\n"
+        "          api_username: bot, category: 1}\n"
+        "  social: {type: mastodon, url: 'https://social.invalid', access_token: {$env: BOT_TOKEN}}\n"
+        "  chat: {type: discord, webhook_url: {$env: BOT_WEBHOOK}}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "store.db"
+    Store(str(db)).close()
+    not_needed = {
+        "jinja2", "apscheduler", "requests", "bot.app", "bot.threads.render",
+        "bot.threads.select", "bot.publishing.log", "bot.publishing.daily",
+        "bot.publishing.scheduler", "bot.events.schema", "bot.events.loader",
+        "bot.events.mentions", "bot.content.pick",
+    }  # fmt: skip
+    runs = [["status"], ["status"], ["config", "show"]]
+    for number, command in enumerate(runs):
+        loaded = modules_loaded_by(["--config", str(config), "--db", str(db), *command], tmp_path)
+        assert not loaded & not_needed, (command, sorted(loaded & not_needed))
+        # validated by the first run; read back by the next ones (bot.config.memo)
+        validated = {"bot.config.schema", "pydantic"} <= loaded
+        assert validated == (number == 0), (number, command)

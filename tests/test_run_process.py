@@ -78,3 +78,43 @@ def test_run_posts_when_due_then_a_restart_posts_nothing(tmp_path):
     assert code == 0, err
     assert ": done" in err
     assert {p: p.stat().st_mtime_ns for p in outbox.rglob("*") if p.is_file()} == files
+
+
+# the daemon, told to stop while it hands a job to its worker: the thread pool holds its lock
+# there, so the SIGTERM is sent from inside (once the daemon's handler is installed)
+STOPPED_WHILE_SUBMITTING = """
+import os, signal, sys
+from concurrent.futures import ThreadPoolExecutor
+
+adjust = ThreadPoolExecutor._adjust_thread_count
+told = []
+
+
+def adjust_and_be_told_to_stop(self):
+    if not told and callable(signal.getsignal(signal.SIGTERM)):
+        told.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)
+    adjust(self)
+
+
+ThreadPoolExecutor._adjust_thread_count = adjust_and_be_told_to_stop
+from bot.cli import main
+
+main(sys.argv[1:])
+"""
+
+
+def test_a_sigterm_while_the_daemon_submits_a_job_stops_it(tmp_path):
+    # the handler shut the scheduler down itself, and waited for the thread pool's lock that
+    # the interrupted thread (its own) held: the daemon hung instead of stopping
+    config = write_config(
+        tmp_path / "bot.yaml", f"  out:\n    type: outbox\n    path: {tmp_path / 'out'}\n"
+    )
+    env = {**os.environ, "ANNIVERSARY_BOT_LOG": "INFO", "ANNIVERSARY_BOT_SEED": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", STOPPED_WHILE_SUBMITTING, "--config", str(config), "--db",
+         str(tmp_path / "store.db"), "run"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "received SIGTERM" in done.stderr and "stopped" in done.stderr

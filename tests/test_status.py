@@ -148,3 +148,53 @@ def test_log_lines_as_json_objects_with_secrets_masked(monkeypatch, capsys):
     assert first["level"] == "WARNING" and first["logger"] == "bot.test"
     assert first["message"] == f"sent with {MASK}" and first["time"].endswith("+00:00")
     assert "JsonLogSecret" not in second["exception"] and "ValueError" in second["exception"]
+
+
+def _steps_of_status(tmp_path, sent_rows: int) -> int:
+    """SQLite's virtual-machine steps (in tens) ``status`` and ``history --failed --to outbox``
+    take on a store whose log has ``sent_rows`` sent posts over the years and one failed post."""
+    from bot.config import default_config
+    from bot.operations.publish_report import history_rows, status
+    from bot.store.publish_log import PlannedRow
+
+    store = Store(str(tmp_path / f"log-{sent_rows}.db"))
+    first = dt.date(2000, 1, 1)
+    rows = [
+        PlannedRow(f"outbox/old-{n}/{first + dt.timedelta(days=n // 3)}/{n % 3 + 1}",
+                   f"old-{n // 3}", first + dt.timedelta(days=n // 3), n % 3 + 1, None, "x" * 200)
+        for n in range(sent_rows)
+    ]  # fmt: skip
+    for start in range(0, len(rows), 1000):
+        store.plan_posts("outbox", rows[start : start + 1000], "sent", "2000-01-01T09:00:00")
+    failed = failed_on_destination(store, "outbox", TODAY - dt.timedelta(days=1))
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.db.conn.set_progress_handler(count, 10)
+    found = status(store, default_config(), NOW, TODAY)
+    needs_a_look = list(history_rows(store, "outbox", needs_a_look=True))
+    store.db.conn.set_progress_handler(None, 0)
+    assert [row["key"] for row in needs_a_look] == [failed]
+    (outbox,) = found.destinations
+    assert [row["key"] for row in outbox.problems] == [failed]
+    assert [row["key"] for row in outbox.needs_a_look] == [failed]
+    assert outbox.last_day == str(TODAY - dt.timedelta(days=1))
+    store.close()
+    return steps
+
+
+def failed_on_destination(store: Store, destination: str, day: dt.date) -> str:
+    log = PublishLog(store, lambda: NOW)
+    return log.record_render_failure(destination, "2026-03-09-an-event", day, "gone")["key"]
+
+
+def test_status_reads_as_much_with_years_of_log_as_with_weeks(tmp_path):
+    # years of sent posts must not be read to find the one that needs a person: status and
+    # history --failed count and look up through the log's indexes, so ten times the log costs
+    # them about the same (a scan of the destination's rows grew with the log: issue 20)
+    weeks, years = _steps_of_status(tmp_path, 2_000), _steps_of_status(tmp_path, 20_000)
+    assert years < 2 * max(weeks, 1), (weeks, years)

@@ -139,18 +139,17 @@ def test_a_store_damaged_inside_says_so(cli_run, db):
 
 
 def test_a_full_disk_is_one_line_and_nothing_is_written(cli_run, db, tmp_path, monkeypatch):
-    import bot.app
+    import bot.store
 
-    open_store = bot.app.open_store
+    class StoreOnAFullDisk(bot.store.Store):
+        # the command opens the existing store as bot.store.Store (bot/cli/base.py)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            # SQLite's page limit gives the same SQLITE_FULL as a full disk
+            pages = self.conn.execute("pragma page_count").fetchone()[0]
+            self.conn.execute(f"pragma max_page_count = {pages}")
 
-    def open_on_a_full_disk(*args, **kwargs):
-        store = open_store(*args, **kwargs)
-        # SQLite's page limit gives the same SQLITE_FULL as a full disk
-        pages = store.conn.execute("pragma page_count").fetchone()[0]
-        store.conn.execute(f"pragma max_page_count = {pages}")
-        return store
-
-    monkeypatch.setattr(bot.app, "open_store", open_on_a_full_disk)
+    monkeypatch.setattr(bot.store, "Store", StoreOnAFullDisk)
     many = "events:\n" + "".join(
         f"  - date: '1900-01-{day:02d}'\n    title: Event {n} on day {day}\n"
         f"    lead: {'A long lead. ' * 40}\n    parts: [{{blocks: [{{type: text, text: t}}]}}]\n"

@@ -49,10 +49,19 @@ class Context:
     def store(self) -> Store:
         import os
 
-        from bot.app import open_store
+        from bot.paths import default_store_path
 
         path = self.db_path or self.config.store
-        if path is not None and str(path) != ":memory:" and not os.path.lexists(path):
+        target = path or default_store_path()
+        if str(target) != ":memory:" and os.path.lexists(target):
+            # an existing store is opened as it is: the library's front door (bot.app, with the
+            # templates and the importer that seed a new store) is not imported to read it
+            from bot.store import Store
+
+            return Store(target)
+        from bot.app import open_store
+
+        if path is not None and str(path) != ":memory:":
             click.echo(f"{path}: no store there yet: creating a new store", err=True)
         return open_store(path)
 

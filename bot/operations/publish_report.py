@@ -2,6 +2,9 @@
 (history), and what comes next (status).
 
 The commands print what these functions return; the states are ``bot.publishing.log.PostState``.
+Reading the log needs only its read side (``bot.publishing.log_reading``): ``status`` and
+``history`` import no adapter, template or scheduler; a dry run imports the day's machinery
+when it runs.
 """
 
 from __future__ import annotations
@@ -9,16 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config.channel import Channel
+from bot.clock import next_daily_run, zone
 from bot.daemon_state import DaemonState, daemon_state, last_sweep
-from bot.drafts import HeldThread, attention, held_back
-from bot.publishing.daily import day_plan
-from bot.publishing.log import PostState, PublishLog
-from bot.store import Store
-from bot.threads.render import Thread
+from bot.drafts import attention, held_back
+from bot.publishing.log_reading import PostState, PublishLogReader
 from bot.wording import plural
+
+if TYPE_CHECKING:
+    from bot.drafts import HeldThread
+    from bot.store import Store
+    from bot.threads.render import Thread
 
 # the rows a person should look at: not sent, and not going out by themselves as planned
 NEEDS_A_LOOK = (PostState.FAILED, PostState.UNCONFIRMED, PostState.SENDING, PostState.HELD)
@@ -60,9 +65,12 @@ class DryRun:
 
 
 def dry_run(store: Store, config: Any, destination: Any, day: dt.date) -> DryRun:
+    from bot.config.channel import Channel
+    from bot.publishing.daily import day_plan
+
     plan = day_plan(store, Channel.of(config, destination), day)
     threads = plan.threads
-    log = PublishLog(store)
+    log = PublishLogReader(store)
     already_sent = {}
     for thread in threads:
         rows = log.rows(destination.name, day, (PostState.SENT,), thread.event_id)
@@ -110,7 +118,7 @@ def history_rows(
     """The rows ``history`` shows (``HISTORY_FIELDS``), read one at a time as they are used:
     years of log are 100,000 rows and more."""
     states = NEEDS_A_LOOK if needs_a_look else None
-    return PublishLog(store).iter_rows(destination, day, states, HISTORY_FIELDS)
+    return PublishLogReader(store).iter_rows(destination, day, states, HISTORY_FIELDS)
 
 
 def write_history_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -124,7 +132,7 @@ def check_logged_destination(store: Store, config: Any, name: str) -> None:
     """``history --to NAME``, ``retry --to NAME``: a destination of the config, or one the publish log still has
     posts of (removed from the config since); else the config's one line for an unknown
     destination, as every command that names one says it."""
-    if name not in config.destinations and PublishLog(store).last_day(name)[0] is None:
+    if name not in config.destinations and PublishLogReader(store).last_day(name)[0] is None:
         config.destination(name)
 
 
@@ -253,12 +261,12 @@ def status(
     the posts that failed, were missed or are unconfirmed in the last ``days`` days (today
     included); the daemon (running, since when, its last sweep); and the drafts that wait for
     a person from ``today`` on."""
-    from bot.publishing.scheduler import next_runs  # APScheduler: only status needs it here
-
-    log = PublishLog(store)
+    log = PublishLogReader(store)
     since = today - dt.timedelta(days=days - 1)
     found = []
-    for name, when in next_runs(config, now).items():
+    for name, destination in config.destinations.items():
+        tz = zone(destination.timezone or config.timezone)
+        when = next_daily_run(destination.time, tz, now).astimezone(tz)
         last_day, sent, planned = log.last_day(name)
         problems = log.rows(name, None, PROBLEMS, since=since)
         found.append(
@@ -269,7 +277,7 @@ def status(
                 sent,
                 planned,
                 log.rows(name, None, NEEDS_A_LOOK),
-                config.destinations[name].type,
+                destination.type,
                 problems,
             )  # fmt: skip
         )

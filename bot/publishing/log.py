@@ -31,14 +31,27 @@ import datetime as dt
 import logging
 import os
 import socket
-from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Collection
 from typing import Any
 
-from bot import clock
 from bot.faults import checkpoint
 from bot.posters.base import Outcome, OutgoingPost, Poster, PostError, Published
+from bot.publishing.log_reading import (
+    FAILED,
+    HELD,
+    MISSED,
+    OPEN_STATES,
+    PLANNED,
+    SENDING,
+    SENT,
+    UNCONFIRMED,
+    Clock,
+    PostResult,
+    PostState,
+    PublishLogReader,
+    ThreadResult,
+    utc_now,
+)
 from bot.secrets_filter import PROGRESS_LOGGER, mask
 from bot.store import Store
 from bot.store.publish_log import PlannedRow
@@ -49,42 +62,22 @@ log = logging.getLogger("bot.publishing.log")
 progress = logging.getLogger(PROGRESS_LOGGER)
 
 
-class PostState(StrEnum):
-    """A publish-log row's state."""
-
-    PLANNED = "planned"
-    SENDING = "sending"  # claimed; or sent with no answer: its outcome is looked up first
-    SENT = "sent"
-    FAILED = "failed"  # refused, or not sent: retried at next_retry_at (None: by a person)
-    UNCONFIRMED = "unconfirmed"  # may have been sent and cannot be looked up: a person decides
-    MISSED = "missed"  # its day ended before it could be sent
-    # accepted by the platform and held for its moderators (Discourse's review queue): neither
-    # sent nor failed; looked up on each run, and the thread's later posts wait for it
-    HELD = "held"
-
-
-SENT, SENDING, PLANNED, FAILED, UNCONFIRMED, MISSED = (
-    PostState.SENT, PostState.SENDING, PostState.PLANNED, PostState.FAILED,
-    PostState.UNCONFIRMED, PostState.MISSED,
-)  # fmt: skip
-HELD = PostState.HELD
-OPEN_STATES = (PLANNED, SENDING, FAILED, UNCONFIRMED, HELD)
 RETRY_DELAYS = (60, 120, 300, 600, 1800, 3600)  # seconds after the 1st, 2nd, ... failure
 # an unknown outcome is looked up no sooner than this: a platform may still be storing a post
 # whose answer timed out, and a look-up at once would not find it yet
 LOOKUP_DELAY = 60
 HELD_WHY = "held by the forum's moderators for review"
 
-Clock = Callable[[], dt.datetime]
+__all__ = [
+    "FAILED", "HELD", "MISSED", "OPEN_STATES", "PLANNED", "SENDING", "SENT", "UNCONFIRMED",
+    "Clock", "PostResult", "PostState", "PublishLog", "ThreadResult", "make_poster",
+    "outgoing_posts", "publish_thread", "utc_now",
+]  # fmt: skip
 
 
 def retry_delay(attempts: int) -> int:
     """Seconds before the next try after the ``attempts``-th failed one."""
     return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
-
-
-def utc_now() -> dt.datetime:
-    return clock.now()
 
 
 def post_key(destination: str, event_id: str, day: dt.date, number: int) -> str:
@@ -96,93 +89,11 @@ def claimer() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
-@dataclass
-class PostResult:
-    key: str
-    number: int
-    state: str
-    remote_id: str | None = None
-    url: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class ThreadResult:
-    destination: str
-    event_id: str
-    day: dt.date
-    posts: list[PostResult] = field(default_factory=list)
-    sent_now: int = 0
-
-    @property
-    def state(self) -> str:
-        states = {p.state for p in self.posts}
-        for state in (UNCONFIRMED, FAILED, SENDING, HELD, PLANNED):
-            if state in states:
-                return state
-        return SENT if states == {SENT} else (MISSED if MISSED in states else "mixed")
-
-    @property
-    def failed(self) -> bool:
-        """Something of this thread did not go out, or may not have: a person should look."""
-        return self.state in (FAILED, UNCONFIRMED, SENDING, MISSED)
-
-    def summary(self) -> str:
-        done = sum(1 for p in self.posts if p.state == SENT)
-        text = f"{self.destination}: {self.event_id}: {done}/{len(self.posts)} posts sent"
-        if self.sent_now == 0 and done == len(self.posts):
-            text += " (already sent earlier)"
-        elif self.sent_now:
-            text += f" ({self.sent_now} now)"
-        problems = [
-            p for p in self.posts if p.state in (FAILED, UNCONFIRMED, SENDING, MISSED, HELD)
-        ]
-        if problems:
-            first = problems[0]
-            what = "outcome unknown" if first.state == SENDING else first.state
-            text += f"; post {first.number} {what}: {first.error}"
-        elif self.sent_now and self.posts and self.posts[0].url:
-            text += f"; see {self.posts[0].url}"
-        return text
-
-
-class PublishLog:
-    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
-        self.store = store
-        self.clock = clock
+class PublishLog(PublishLogReader):
+    """The publish log, read and written: the sending side's state changes."""
 
     def _now(self) -> str:
         return self.clock().astimezone(dt.UTC).isoformat(timespec="seconds")
-
-    def rows(
-        self,
-        destination: str | None = None,
-        day: dt.date | None = None,
-        states: tuple[str, ...] | None = None,
-        event_id: str | None = None,
-        since: dt.date | None = None,
-    ) -> list[dict[str, Any]]:
-        return self.store.publish_log_rows(destination, day, states, event_id, since)
-
-    def iter_rows(
-        self,
-        destination: str | None = None,
-        day: dt.date | None = None,
-        states: tuple[str, ...] | None = None,
-        columns: Sequence[str] = ("*",),
-    ) -> Iterator[dict[str, Any]]:
-        """``rows``, read as they are used, with only ``columns``."""
-        return self.store.iter_publish_log_rows(destination, day, states, columns=columns)
-
-    def last_day(self, destination: str) -> tuple[str | None, int, int]:
-        """The last day ``destination``'s log has (ISO), its posts sent and all its posts."""
-        return self.store.last_logged_day_counts(destination, PostState.SENT)
-
-    def row(self, key: str) -> dict[str, Any] | None:
-        return self.store.publish_log_row(key)
-
-    def planned_event_ids(self, destination: str, day: dt.date) -> list[str]:
-        return self.store.planned_event_ids(destination, day)
 
     def plan(self, posts: list[OutgoingPost], destination: str) -> dict[str, dict[str, Any]]:
         """Write a "planned" row for every post not in the log yet; keep rows that are."""

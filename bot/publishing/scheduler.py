@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.clock import zone
+from bot.clock import next_daily_run, scheduled_at, zone
 from bot.config.channel import Channel
 from bot.daemon_state import record_sweep
 from bot.errors import BotError, EventRenderError
@@ -79,31 +79,13 @@ class NoWatch:
         return None
 
 
-def scheduled_at(day: dt.date, hhmm: str, tz: dt.tzinfo) -> dt.datetime:
-    """The instant (UTC) of ``hhmm`` local time on ``day``, DST-safe (see module docstring)."""
-    hour, minute, *second = (int(part) for part in hhmm.split(":"))
-    local_time = dt.time(hour, minute, second[0] if second else 0)
-    local = dt.datetime.combine(day, local_time, tzinfo=tz)  # fold=0: the first occurrence
-    return local.astimezone(dt.UTC)
-
-
 class DailyTrigger(BaseTrigger):
     def __init__(self, hhmm: str, tz: dt.tzinfo) -> None:
         self.hhmm = hhmm
         self.tz = tz
 
     def get_next_fire_time(self, previous_fire_time, now):
-        after = (
-            previous_fire_time
-            if previous_fire_time is not None
-            else now - dt.timedelta(microseconds=1)
-        )
-        day = after.astimezone(self.tz).date() - dt.timedelta(days=1)
-        for offset in range(4):
-            candidate = scheduled_at(day + dt.timedelta(days=offset), self.hhmm, self.tz)
-            if candidate > after:
-                return candidate
-        raise AssertionError("unreachable: a day has a fire time")
+        return next_daily_run(self.hhmm, self.tz, now, previous_fire_time)
 
     def __str__(self) -> str:
         return f"daily at {self.hhmm} {self.tz}"
@@ -483,6 +465,8 @@ def build_scheduler(
 def run_forever(
     store_path: str | Path, config, clock: Clock = utc_now, watch: RunWatch | None = None
 ) -> None:
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+
     lock = InstanceLock(store_path)
     left_by = holder(lock.path)  # a holder named, yet the lock is free: it died holding it
     lock.acquire()
@@ -490,13 +474,26 @@ def run_forever(
     if left_by:
         job.watch.restarted(job.store(), left_by, clock())
     scheduler = build_scheduler(job, config)
+    # the handler only says so: it interrupts the main thread wherever it is, maybe inside the
+    # thread pool while it holds the pool's lock (handing a job to the worker), and shutting
+    # the scheduler down there would wait for that lock forever; a thread of its own does it
+    told_to_stop, started = threading.Event(), threading.Event()
+    scheduler.add_listener(lambda event: started.set(), EVENT_SCHEDULER_STARTED)
 
     def stop(signum, frame) -> None:
+        if told_to_stop.is_set():
+            return
         log.info(
             "received %s: finishing the post in flight, then stopping", signal.Signals(signum).name
         )
+        told_to_stop.set()
+
+    def shut_down_when_told() -> None:
+        told_to_stop.wait()
+        started.wait()  # told before it started: it stops as soon as it has
         scheduler.shutdown(wait=False)
 
+    threading.Thread(target=shut_down_when_told, name="stop", daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for destination in config.destinations.values():
@@ -513,23 +510,12 @@ def run_forever(
         log.info("stopped")
 
 
-def next_runs(config, now: dt.datetime) -> dict[str, dt.datetime]:
-    runs = {}
-    for destination in config.destinations.values():
-        tz = zone(destination.timezone or config.timezone)
-        runs[destination.name] = (
-            DailyTrigger(destination.time, tz).get_next_fire_time(None, now).astimezone(tz)
-        )
-    return runs
-
-
 __all__ = [
     "DailyJob",
     "DailyTrigger",
     "InstanceLock",
     "MISSED",
     "build_scheduler",
-    "next_runs",
     "run_forever",
     "scheduled_at",
 ]

@@ -68,15 +68,21 @@ class PublishLogTable:
         sql = f"select {', '.join(columns)} from publish_log"
         if where:
             sql += " where " + " and ".join(where)
-        sql += " order by day, destination, created_at, event_id, number"
+        # given states, the rows in them are found through the (destination, state, day) or the
+        # (state) index and then sorted: without the "+" SQLite walks every row of the
+        # destination in day order to spare that sort (years of sent posts to find a failed one)
+        day_order = "+day" if states else "day"
+        sql += f" order by {day_order}, destination, created_at, event_id, number"
         return self.db.query(sql, params)
 
     def last_logged_day_counts(self, destination: str, sent: str) -> tuple[str | None, int, int]:
         """The last day ``destination``'s log has, its posts in state ``sent`` and all its
-        posts: counted in the store (the log of years is 100,000 rows and more)."""
+        posts: counted in the store (the log of years is 100,000 rows and more), on that
+        day's rows alone: without ``indexed by`` SQLite counts through the (destination, state,
+        day) index, every row the destination ever had, because it holds the columns read."""
         day, posts, sent_posts = self.db.conn.execute(
             "select day, count(*), coalesce(sum(state = ?), 0) from publish_log "
-            "where destination = ? and day = "
+            "indexed by idx_publish_log_destination_day where destination = ? and day = "
             "(select max(day) from publish_log where destination = ?)",
             [sent, destination, destination],
         ).fetchone()
