@@ -24,9 +24,9 @@ def rows_made(monkeypatch):
     made = []
     make = bot.events.loader.wiki_record_row
 
-    def counted(record):
+    def counted(record, event_id=None):
         made.append(record["text"])
-        return make(record)
+        return make(record, event_id)
 
     monkeypatch.setattr(bot.events.loader, "wiki_record_row", counted)
     return made
@@ -185,3 +185,53 @@ def test_a_day_is_read_by_the_index_of_month_day_and_origin(tmp_path):
         "explain query plan select id from events where month = 1 and day = 10"
     ).fetchall()
     assert "idx_events_month_day_origin" in str(plan)
+
+
+# --- a first import: rows made by a second process while the store writes ------------------
+
+
+@pytest.fixture
+def in_background(monkeypatch):
+    """Every file large enough for a second process to make its rows; pieces of 2 records."""
+    monkeypatch.setattr(bot.events.loader, "BACKGROUND_BYTES", 0)
+    monkeypatch.setattr(bot.events.loader, "_CHUNK_BYTES", 400)
+
+
+def test_rows_made_in_a_second_process_are_the_same(tmp_path, cli_run, monkeypatch):
+    records = [*RECORDS, _record("A birth.", kind="birth"), RECORDS[2]]
+    path = write(tmp_path / "d.jsonl", _lines(records))
+    code, here, err = cli_run("--db", str(tmp_path / "here.db"), "import", str(path))
+    assert code == 0, err
+    monkeypatch.setattr(bot.events.loader, "BACKGROUND_BYTES", 0)
+    monkeypatch.setattr(bot.events.loader, "_CHUNK_BYTES", 400)
+    code, there, err = cli_run("--db", str(tmp_path / "there.db"), "import", str(path))
+    assert code == 0, err
+    assert "(6 new, 0 updated, 1 identical duplicate merged)" in there
+    assert here.replace("here.db", "there.db") == there
+    assert _stored(tmp_path / "there.db") == _stored(tmp_path / "here.db")
+
+
+def test_a_bad_record_read_in_a_second_process_names_its_line(tmp_path, cli_run, in_background):
+    lines = (
+        _lines(RECORDS) + '{"year": 1928, "month": 13, "day": 1, "kind": "event", "text": "x"}\n'
+    )
+    path = write(tmp_path / "d.jsonl", lines + _lines(RECORDS[:1]))
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"{path}:6: month/day: " in err
+    assert _stored(db) == []
+
+
+def test_a_repeat_found_while_a_second_process_reads_writes_nothing(
+    tmp_path, cli_run, in_background
+):
+    other = {**RECORDS[1], "source": "https://en.wikipedia.org/wiki/January_10"}
+    path = write(tmp_path / "d.jsonl", _lines([*RECORDS, other, *RECORDS[2:]]))
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"{path}:6: duplicate record id '1928-01-10-event-" in err and f"{path}:2" in err
+    assert _stored(db) == []

@@ -29,7 +29,7 @@ from bot.content.wording import (
     headline,
     person_wording,
 )
-from bot.errors import InputError
+from bot.errors import BotError, InputError
 from bot.input_rules import (
     MAX_TEXT_CHARS,
     MAX_URL_CHARS,
@@ -321,8 +321,9 @@ def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatc
 
 # --- Wikipedia on-this-day JSON lines ------------------------------------------------------
 
-# read in pieces, so that a file of any size (or a gzip bomb) takes bounded memory
-_CHUNK_BYTES = 4 * 1024 * 1024
+# read in pieces, so that a file of any size (or a gzip bomb) takes bounded memory: a piece
+# of 1 MB is some 2,500 records, read, checked and made into rows in 25 MB (4 MB took 100 MB)
+_CHUNK_BYTES = 1024 * 1024
 # a string as JSON (quoted and escaped): what json.dumps(ensure_ascii=False) writes for it
 _json_string = encode_basestring
 _TAGS = {kind: json.dumps([kind]) for kind in WIKI_KINDS}
@@ -334,7 +335,7 @@ _PARTS_LINKS_START = '[{"blocks":[{"type":"links","links":['
 _PARTS_LINKS_END = f'],"title":{_json_string(_CREDIT)}}}]}}]'
 
 
-def wiki_record_row(record: dict[str, Any]) -> tuple:
+def wiki_record_row(record: dict[str, Any], event_id: str | None = None) -> tuple:
     """One on-this-day record as the store row of a short event (``EVENT_COLUMNS`` and the
     ``FACT_COLUMNS`` of ``bot.content.importance``): one part with its links and the day page
     as attribution (CC BY-SA), its kind as a tag; a birth or death titled from its subject's
@@ -344,6 +345,7 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     This path skips the general validator and the Event object: it runs 133,026 times for the
     shared data set. ``_wiki_record_problem`` checked the record against the same rules
     (``bot.events.schema.EventIn``), so the row is an event an event file could hold.
+    ``event_id``: the record's id when it is known already (``wiki_record_pieces``).
     """
     year, month, day = record["year"], record["month"], record["day"]
     kind, raw = record["kind"], " ".join(record["text"].split())
@@ -370,7 +372,8 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
         parts = f"{_PARTS_LINKS_START}{encoded}{_PARTS_LINKS_END}"
     else:
         parts = _PARTS_WITHOUT_LINKS
-    return (_wiki_record_id(year, month, day, kind, raw), month, day, year, title, lead, None,
+    event_id = event_id or _wiki_record_id(year, month, day, kind, raw)
+    return (event_id, month, day, year, title, lead, None,
             _TAGS[kind], 0, 0, source, "wikipedia", parts, None,
             *facts((kind,), pages, text=text))  # fmt: skip
 
@@ -448,21 +451,101 @@ def _wiki_record_problem(record: Any) -> str | None:
     return None
 
 
-# a record of a JSON-lines file, checked: (line, event id, source digest, record); its row
-# is ``wiki_record_row(record)``, made only when the store does not hold it already
-WikiRecord = tuple[int, str, int, dict[str, Any]]
+# a record of a JSON-lines file, checked: (line, event id, source digest, record, row); its
+# row is ``wiki_record_row(record)``, made here when asked (``make_rows``: the record is then
+# None), else by the store only when it does not hold the record unchanged already
+WikiRecord = tuple[int, str, int, dict[str, Any] | None, tuple[Any, ...] | None]
+# files of this many bytes or more have their rows made in a second process, while the store
+# writes the rows made before (the shared data set is 7 MB)
+BACKGROUND_BYTES = 2 * 1024 * 1024
 
 
 def wiki_record_pieces(
-    paths: Iterable[Path], progress: Callable[[int], None] | None = None
+    paths: Iterable[Path], progress: Callable[[int], None] | None = None, make_rows: bool = False
 ) -> Iterator[tuple[str, list[WikiRecord]]]:
     """The records of JSON-lines files (``.gz`` too; each line one record), checked, a piece
-    of a file at a time: (file, [(line, id, digest, record), ...]). A bad record raises
+    of a file at a time: (file, [(line, id, digest, record, row), ...]). A bad record raises
     InputError naming its file and line; duplicates are the store's to find
     (``Store.import_events``), across pieces. The digest is of the line and of the code that
-    makes its row (``source_digest``): the same digest, the same row."""
+    makes its row (``source_digest``): the same digest, the same row. ``make_rows``: every
+    row made (for a store that holds none of them), in a second process when the files are
+    large, so that making rows and writing them take the time of the longer of the two."""
+    paths = list(paths)
+    if make_rows and sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES:
+        yield from _pieces_made_in_background(paths, progress)
+        return
     for path in paths:
         yield from _wiki_pieces(path, progress)
+
+
+def _with_rows(pieces: Iterable[tuple[str, list[WikiRecord]]]) -> Iterator[Any]:
+    for file, records in pieces:
+        rows = [(line, event_id, digest, None, wiki_record_row(record or {}, event_id))
+                for line, event_id, digest, record, _ in records]  # fmt: skip
+        yield file, rows
+
+
+def _pieces_made_in_background(
+    paths: list[Path], progress: Callable[[int], None] | None
+) -> Iterator[tuple[str, list[WikiRecord]]]:
+    """``wiki_record_pieces`` with rows, read and made by a child process a few pieces ahead
+    (a queue of 4: the memory of 4 pieces more). Its errors are this process's: the same
+    InputError, raised where the piece would have been; a child that dies is an error too,
+    and a child still working when the import stops (an error in the store) is stopped."""
+    import multiprocessing
+    import queue
+
+    # fork, not spawn: the child starts at once, with this process's modules; it touches
+    # nothing but the files and the queue, and leaves by os._exit (no store closed twice)
+    context = multiprocessing.get_context("fork")
+    pieces: Any = context.Queue(maxsize=4)
+    child = context.Process(target=_make_pieces, args=(paths, pieces), daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                kind, *item = pieces.get(timeout=1)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise BotError(
+                        f"{paths[0]}: the process reading the file stopped "
+                        f"(exit code {child.exitcode}): nothing was imported"
+                    ) from None
+                continue
+            if kind == "error":
+                raise InputError(item[0])
+            if kind == "end":
+                if progress is not None and item[0]:
+                    progress(item[0])
+                break
+            file, records, read = item
+            if progress is not None and read:
+                progress(read)
+            yield file, records
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _make_pieces(paths: list[Path], pieces: Any) -> None:
+    """The child of ``_pieces_made_in_background``: every piece with its rows on ``pieces``,
+    with the bytes read since the piece before; then ("end", bytes), or ("error", message)."""
+    read = [0]
+
+    def count(done: int) -> None:
+        read[0] += done
+
+    try:
+        for path in paths:
+            for file, records in _with_rows(_wiki_pieces(path, count)):
+                pieces.put(("piece", file, records, read[0]))
+                read[0] = 0
+        pieces.put(("end", read[0]))
+    except InputError as error:
+        pieces.put(("error", str(error)))
+    pieces.close()
+    pieces.join_thread()  # every piece handed over before the child leaves
 
 
 def source_digest(line: str) -> int:
@@ -639,5 +722,5 @@ def _wiki_lines(lines: list[str], first: int, path: Path) -> list[WikiRecord]:
             record["year"], record["month"], record["day"], record["kind"],
             " ".join(record["text"].split()),
         )  # fmt: skip
-        rows.append((line_number, event_id, source_digest(raw), record))
+        rows.append((line_number, event_id, source_digest(raw), record, None))
     return rows

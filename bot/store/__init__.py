@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from bot.events.loader import WikiRecord
     from bot.store_file import StoreDatabase
 
-    # a record of the data set with its row, None when the store holds it unchanged
-    _MadeRow = tuple[int, str, int, dict[str, Any], tuple[Any, ...] | None]
+    # a record of the data set: (line, id, digest, row), the row None when the store holds
+    # it unchanged
+    _MadeRow = tuple[int, str, int, tuple[Any, ...] | None]
 
 migrations = Migrations("anniversary-bot")
 
@@ -266,11 +267,14 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         conn.execute("pragma temp.cache_size = -32768")
         conn.execute(
             "create temp table if not exists import_seen (key integer primary key, id text, "
-            "file text, line integer, digest integer, row_hash integer)"
+            "file integer, line integer, digest integer, row_hash integer)"
         )
         conn.execute("delete from temp.import_seen")
         given = written = merged = 0
+        files: list[str] = []  # the table names a file by its place here: a smaller row
         for file, piece in pieces:
+            if not files or files[-1] != file:
+                files.append(file)
             records = []
             for record in piece:
                 if record[1] in taken:
@@ -283,30 +287,30 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                     merged += 1
                 else:
                     records.append(record)
-            stored = self._source_digests([event_id for _, event_id, _, _ in records])
+            stored = self._source_digests([event_id for _, event_id, _, _, _ in records])
             made: list[_MadeRow] = [
-                (line, event_id, digest, record,
-                 None if stored.get(event_id) == digest else wiki_record_row(record))
-                for line, event_id, digest, record in records
+                (line, event_id, digest, None if stored.get(event_id) == digest
+                 else row or wiki_record_row(record or {}, event_id))
+                for line, event_id, digest, record, row in records
             ]  # fmt: skip
             seen = conn.executemany(
                 "insert or ignore into temp.import_seen values (?, ?, ?, ?, ?, ?)",
-                [(hash(event_id), event_id, file, line, digest, row and hash(row))
-                 for line, event_id, digest, _, row in made],
+                [(hash(event_id), event_id, len(files) - 1, line, digest, row and hash(row))
+                 for line, event_id, digest, row in made],
             ).rowcount  # fmt: skip
             if seen != len(made):  # an id met before: rare (3 in the shared data set)
-                fresh = self._drop_repeats(file, made)
+                fresh = self._drop_repeats(files, made)
                 merged, made = merged + len(made) - len(fresh), fresh
             given += len(made)
             written += conn.executemany(
-                sql, [(*row, digest, now) for _, _, digest, _, row in made if row is not None]
+                sql, [(*row, digest, now) for _, _, digest, row in made if row is not None]
             ).rowcount
             # a stored record of another digest (made by older code, or stored before digests
             # were) whose row came out the same: its digest, so the next import skips it
             conn.executemany(
                 "update events set source_digest = ? where id = ? and origin = 'wikipedia' "
                 "and source_digest is not ?",
-                [(digest, event_id, digest) for _, event_id, digest, _, row in made
+                [(digest, event_id, digest) for _, event_id, digest, row in made
                  if row is not None and event_id in stored],
             )  # fmt: skip
             if progress is not None:
@@ -328,25 +332,31 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             )
         return digests
 
-    def _drop_repeats(self, file: str, made: list[_MadeRow]) -> list[_MadeRow]:
+    def holds_source_digests(self) -> bool:
+        """Whether a stored event has a source digest (a record of the data set): an import
+        into a store without one finds no record unchanged, and makes every row."""
+        found = self.conn.execute("select 1 from events where source_digest is not null limit 1")
+        return found.fetchone() is not None
+
+    def _drop_repeats(self, files: list[str], made: list[_MadeRow]) -> list[_MadeRow]:
         """``made`` without the records whose id came earlier with the same row (the same
         line, or lines that make equal rows: equal hashes in this process); an id that came
         with another row is an error naming both lines. Another id of the same hash is not a
-        repeat: kept. A first record left unchanged has its row in the store."""
-        from bot.events.loader import wiki_record_row
-
-        first: dict[int, tuple[str, str, int, int, int | None]] = {}
+        repeat: kept. A record left unchanged (no row made) has its row in the store: nothing
+        this import wrote changed it. ``files``: the files read so far, the last the one
+        ``made`` is of."""
+        first: dict[int, tuple[str, int, int, int, int | None]] = {}
         for start in range(0, len(made), 5000):  # SQLite's limit of parameters: 32,766
-            keys = [hash(event_id) for _, event_id, _, _, _ in made[start : start + 5000]]
+            keys = [hash(event_id) for _, event_id, _, _ in made[start : start + 5000]]
             found = self.conn.execute(
                 "select key, id, file, line, digest, row_hash from temp.import_seen "
                 f"where key in ({', '.join('?' * len(keys))})",
                 keys,
             )
             first.update((key, tuple(rest)) for key, *rest in found)
-        kept = []
+        kept, file = [], len(files) - 1
         for entry in made:
-            line, event_id, digest, record, row = entry
+            line, event_id, digest, row = entry
             first_id, first_file, first_line, first_digest, first_hash = first[hash(event_id)]
             if first_id != event_id or (first_file, first_line) == (file, line):
                 kept.append(entry)
@@ -355,10 +365,10 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                 continue  # the same line again
             if first_hash is None:
                 first_hash = hash(self._stored_wiki_row(event_id))
-            if hash(row or wiki_record_row(record)) != first_hash:
+            if hash(row or self._stored_wiki_row(event_id)) != first_hash:
                 raise InputError(
-                    f"{file}:{line}: duplicate record id {event_id!r}, also at "
-                    f"{first_file}:{first_line}"
+                    f"{files[file]}:{line}: duplicate record id {event_id!r}, also at "
+                    f"{files[first_file]}:{first_line}"
                 )
         return kept
 
