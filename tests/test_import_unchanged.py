@@ -235,3 +235,40 @@ def test_a_repeat_found_while_a_second_process_reads_writes_nothing(
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"{path}:6: duplicate record id '1928-01-10-event-" in err and f"{path}:2" in err
     assert _stored(db) == []
+
+
+def test_a_second_process_that_dies_is_an_error_and_writes_nothing(
+    tmp_path, cli_run, in_background, monkeypatch
+):
+    import os
+
+    monkeypatch.setattr(bot.events.loader, "_make_pieces", lambda *given: os._exit(3))
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert code != 0 and "the process reading the file stopped (exit code 3)" in err
+    assert _stored(db) == []
+
+
+def test_records_read_in_a_second_process_are_made_here_when_changed(
+    tmp_path, cli_run, monkeypatch
+):
+    """Into a store that holds records already, a second process reads and checks the lines;
+    this one makes the rows of the changed ones from their lines: the same as made here."""
+    changed = [*RECORDS[:4], {**RECORDS[4], "source": "https://en.wikipedia.org/wiki/January_10"}]
+    again = json.dumps(changed[1], separators=(",", ":"))  # the same row, another line
+    stored = {}
+    for where in ("here", "there"):
+        if where == "there":
+            monkeypatch.setattr(bot.events.loader, "BACKGROUND_BYTES", 0)
+            monkeypatch.setattr(bot.events.loader, "_CHUNK_BYTES", 400)
+        db = tmp_path / f"{where}.db"
+        path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+        assert cli_run("--db", str(db), "import", str(path))[0] == 0
+        write(path, _lines(changed) + again + "\n")
+        code, out, err = cli_run("--db", str(db), "import", str(path))
+        assert code == 0, err
+        assert "(0 new, 1 updated, 4 unchanged, 1 identical duplicate merged)" in out
+        stored[where] = _stored(db)
+    assert stored["there"] == stored["here"]

@@ -452,11 +452,13 @@ def _wiki_record_problem(record: Any) -> str | None:
 
 
 # a record of a JSON-lines file, checked: (line, event id, source digest, record, row); its
-# row is ``wiki_record_row(record)``, made here when asked (``make_rows``: the record is then
-# None), else by the store only when it does not hold the record unchanged already
-WikiRecord = tuple[int, str, int, dict[str, Any] | None, tuple[Any, ...] | None]
-# files of this many bytes or more have their rows made in a second process, while the store
-# writes the rows made before (the shared data set is 7 MB)
+# row is ``wiki_entry_row(record)``, made here when asked (``make_rows``: the record is then
+# None), else by the store only when it does not hold the record unchanged already. The
+# record is the decoded record, or its line (from a second process: a line is cheaper to
+# hand over than the record, and most are never decoded again)
+WikiRecord = tuple[int, str, int, dict[str, Any] | str | None, tuple[Any, ...] | None]
+# files of this many bytes or more are read and checked (and their rows made) in a second
+# process, while the store writes the pieces read before (the shared data set is 7 MB)
 BACKGROUND_BYTES = 2 * 1024 * 1024
 
 
@@ -468,30 +470,38 @@ def wiki_record_pieces(
     InputError naming its file and line; duplicates are the store's to find
     (``Store.import_events``), across pieces. The digest is of the line and of the code that
     makes its row (``source_digest``): the same digest, the same row. ``make_rows``: every
-    row made (for a store that holds none of them), in a second process when the files are
-    large, so that making rows and writing them take the time of the longer of the two."""
+    row made (for a store that holds none of them). Large files are read in a second
+    process, so that reading and writing take the time of the longer of the two."""
     paths = list(paths)
-    if make_rows and sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES:
-        yield from _pieces_made_in_background(paths, progress)
+    if sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES:
+        yield from _pieces_made_in_background(paths, progress, make_rows)
         return
     for path in paths:
-        yield from _wiki_pieces(path, progress)
+        pieces = _wiki_pieces(path, progress)
+        yield from (_with_rows(pieces) if make_rows else pieces)
+
+
+def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ...]:
+    """The row of a record of ``wiki_record_pieces``, given as the record or as its line
+    (checked when it was read: the plain parser reads it as the strict one did)."""
+    return wiki_record_row(json.loads(record) if isinstance(record, str) else record, event_id)
 
 
 def _with_rows(pieces: Iterable[tuple[str, list[WikiRecord]]]) -> Iterator[Any]:
     for file, records in pieces:
-        rows = [(line, event_id, digest, None, wiki_record_row(record or {}, event_id))
+        rows = [(line, event_id, digest, None, wiki_entry_row(record or {}, event_id))
                 for line, event_id, digest, record, _ in records]  # fmt: skip
         yield file, rows
 
 
 def _pieces_made_in_background(
-    paths: list[Path], progress: Callable[[int], None] | None
+    paths: list[Path], progress: Callable[[int], None] | None, make_rows: bool
 ) -> Iterator[tuple[str, list[WikiRecord]]]:
-    """``wiki_record_pieces`` with rows, read and made by a child process a few pieces ahead
-    (a queue of 4: the memory of 4 pieces more). Its errors are this process's: the same
-    InputError, raised where the piece would have been; a child that dies is an error too,
-    and a child still working when the import stops (an error in the store) is stopped."""
+    """``wiki_record_pieces``, read (and the rows made) by a child process a few pieces ahead
+    (a queue of 4: the memory of 4 pieces more); a record handed over as its line. Its
+    errors are this process's: the same InputError, raised where the piece would have been;
+    a child that dies is an error too, and a child still working when the import stops (an
+    error in the store) is stopped."""
     import multiprocessing
     import queue
 
@@ -499,7 +509,7 @@ def _pieces_made_in_background(
     # nothing but the files and the queue, and leaves by os._exit (no store closed twice)
     context = multiprocessing.get_context("fork")
     pieces: Any = context.Queue(maxsize=4)
-    child = context.Process(target=_make_pieces, args=(paths, pieces), daemon=True)
+    child = context.Process(target=_make_pieces, args=(paths, pieces, make_rows), daemon=True)
     child.start()
     try:
         while True:
@@ -528,9 +538,13 @@ def _pieces_made_in_background(
         child.join()
 
 
-def _make_pieces(paths: list[Path], pieces: Any) -> None:
-    """The child of ``_pieces_made_in_background``: every piece with its rows on ``pieces``,
+def _make_pieces(paths: list[Path], pieces: Any, make_rows: bool) -> None:
+    """The child of ``_pieces_made_in_background``: every piece (with its rows) on ``pieces``,
     with the bytes read since the piece before; then ("end", bytes), or ("error", message)."""
+    import signal
+
+    # Ctrl-C stops the import in the parent, which stops this child: no second traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     read = [0]
 
     def count(done: int) -> None:
@@ -538,7 +552,8 @@ def _make_pieces(paths: list[Path], pieces: Any) -> None:
 
     try:
         for path in paths:
-            for file, records in _with_rows(_wiki_pieces(path, count)):
+            read_pieces = _wiki_pieces(path, count, keep_lines=not make_rows)
+            for file, records in _with_rows(read_pieces) if make_rows else read_pieces:
                 pieces.put(("piece", file, records, read[0]))
                 read[0] = 0
         pieces.put(("end", read[0]))
@@ -572,7 +587,7 @@ def _row_code() -> hashlib.blake2b:
 
 
 def _wiki_pieces(
-    path: Path, progress: Callable[[int], None] | None = None
+    path: Path, progress: Callable[[int], None] | None = None, keep_lines: bool = False
 ) -> Iterator[tuple[str, list[WikiRecord]]]:
     line_number = 0
     records = 0
@@ -619,7 +634,7 @@ def _wiki_pieces(
                         f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON "
                         "record per line",
                     )
-                piece = _wiki_lines(lines, line_number, path)
+                piece = _wiki_lines(lines, line_number, path, keep_lines)
                 records += len(piece)
                 if piece:
                     yield str(path), piece
@@ -694,7 +709,9 @@ def _plainly_fine(
     return raw.count('":') <= keys and not _SPACE_BEFORE_COLON(raw)
 
 
-def _wiki_lines(lines: list[str], first: int, path: Path) -> list[WikiRecord]:
+def _wiki_lines(
+    lines: list[str], first: int, path: Path, keep_lines: bool = False
+) -> list[WikiRecord]:
     decode = _RECORD.raw_decode
     rows: list[WikiRecord] = []
     for line_number, raw in enumerate(lines, first + 1):
@@ -722,5 +739,7 @@ def _wiki_lines(lines: list[str], first: int, path: Path) -> list[WikiRecord]:
             record["year"], record["month"], record["day"], record["kind"],
             " ".join(record["text"].split()),
         )  # fmt: skip
-        rows.append((line_number, event_id, source_digest(raw), record, None))
+        rows.append(
+            (line_number, event_id, source_digest(raw), raw if keep_lines else record, None)
+        )
     return rows

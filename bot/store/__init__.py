@@ -258,7 +258,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         saved feed answer's richer row (None) or is an error naming where it is. The ids seen
         so far are kept in a temporary table, not in memory: the import's memory stays that
         of one piece however long the file."""
-        from bot.events.loader import wiki_record_row
+        from bot.events.loader import wiki_entry_row
 
         conn = self.conn
         # keyed by the id's hash (an integer key is the cheapest to insert at random); the id
@@ -290,7 +290,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             stored = self._source_digests([event_id for _, event_id, _, _, _ in records])
             made: list[_MadeRow] = [
                 (line, event_id, digest, None if stored.get(event_id) == digest
-                 else row or wiki_record_row(record or {}, event_id))
+                 else row or wiki_entry_row(record or {}, event_id))
                 for line, event_id, digest, record, row in records
             ]  # fmt: skip
             seen = conn.executemany(
@@ -386,8 +386,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
     @contextlib.contextmanager
     def _import_cache(self) -> Iterator[None]:
         """A page cache of 64 MB for the length of an import (the default is 2 MB): the rows
-        of a large file go into three B-trees at random places, and a page read back from the
-        file for each of them cost the import of the data set x10 most of its time."""
+        go into the table and its indexes, the id's at random places, and a page kept is a
+        page not read back (the shared data set: a tenth less CPU, 65 MB more memory)."""
         (before,) = self.conn.execute("pragma main.cache_size").fetchone()
         self.conn.execute("pragma main.cache_size = -65536")
         try:
