@@ -473,12 +473,18 @@ def wiki_record_pieces(
     row made (for a store that holds none of them). Large files are read in a second
     process, so that reading and writing take the time of the longer of the two."""
     paths = list(paths)
-    if sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES:
+    if sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES and _can_fork():
         yield from _pieces_made_in_background(paths, progress, make_rows)
         return
     for path in paths:
         pieces = _wiki_pieces(path, progress)
         yield from (_with_rows(pieces) if make_rows else pieces)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()  # not on Windows
 
 
 def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ...]:
