@@ -77,7 +77,7 @@ def wikipedia_article(url: str) -> tuple[str, str] | None:
 
 
 # url -> the title of its article ("" for none): the data set links the same articles again and
-# again (the import reads 180,000 links per copy of it, of 70,000 articles); kept for at most
+# again (180,000 links per copy of it, to 124,000 distinct URLs); kept for at most
 # this many URLs, so that a file of distinct ones cannot grow it without end
 _PAGE_NAMES: dict[str, str] = {}
 _PAGE_NAMES_KEPT = 100_000
