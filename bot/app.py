@@ -57,7 +57,7 @@ def import_paths(
     files read, checked and written a piece at a time inside it (``progress``: their bytes;
     a bad record anywhere writes nothing). ``batch``: the files already read by
     ``bot.events.loader.load_files``."""
-    from bot.events.loader import load_files, wiki_row_pieces
+    from bot.events.loader import load_files, wiki_record_pieces
 
     batch = batch or load_files(paths)
 
@@ -71,8 +71,12 @@ def import_paths(
     taken.update((event_id, where.at(("id",))) for event_id, where in batch.locations.items())
     result = store.import_events(
         batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
-        derived_ids=batch.derived_ids, pieces=wiki_row_pieces(batch.wiki_files, progress),
-        taken=taken,
+        derived_ids=batch.derived_ids, taken=taken,
+        # a store without records of the data set has none unchanged: their rows are made
+        # while the store writes (bot.events.loader.wiki_record_pieces)
+        pieces=wiki_record_pieces(
+            batch.wiki_files, progress, make_rows=not store.holds_source_digests()
+        ),
     )  # fmt: skip
     # curated events only: the data set's 133k records would cost an update each
     store.record_sources(

@@ -76,21 +76,34 @@ def wikipedia_article(url: str) -> tuple[str, str] | None:
     return lang, title
 
 
+# url -> the title of its article ("" for none): the data set links the same articles again and
+# again (180,000 links per copy of it, to 124,000 distinct URLs); kept for at most
+# this many URLs, so that a file of distinct ones cannot grow it without end
+_PAGE_NAMES: dict[str, str] = {}
+_PAGE_NAMES_KEPT = 100_000
+
+
 def page_names(urls: Iterable[str]) -> list[str]:
     """The distinct Wikipedia articles among ``urls``, as titles ("Robert Falcon Scott"), in
     order; day pages, other namespaces and other sites left out."""
     names: list[str] = []
     for url in urls:
-        if url.startswith(_EN_WIKI) and _PLAIN_TITLE.fullmatch(url, len(_EN_WIKI)):
-            name = url[len(_EN_WIKI) :].replace("_", " ")  # the common case, quickly
-        else:
-            article = wikipedia_article(url)
-            if article is None:
-                continue
-            name = article[1].replace("_", " ")
-        if name not in names:
+        name = _PAGE_NAMES.get(url)
+        if name is None:
+            name = _page_name(url)
+            if len(_PAGE_NAMES) < _PAGE_NAMES_KEPT:
+                _PAGE_NAMES[url] = name
+        if name and name not in names:
             names.append(name)
     return names
+
+
+def _page_name(url: str) -> str:
+    """The title of the Wikipedia article ``url`` is; "" when it is none (see ``page_names``)."""
+    if url.startswith(_EN_WIKI) and _PLAIN_TITLE.fullmatch(url, len(_EN_WIKI)):
+        return url[len(_EN_WIKI) :].replace("_", " ")  # the common case, quickly
+    article = wikipedia_article(url)
+    return "" if article is None else article[1].replace("_", " ")
 
 
 def kind_of(tags: Sequence[str]) -> str:

@@ -7,12 +7,17 @@ transaction, so one bad record anywhere means nothing is written.
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
+import importlib
 import json
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +29,7 @@ from bot.content.wording import (
     headline,
     person_wording,
 )
-from bot.errors import InputError
+from bot.errors import BotError, InputError
 from bot.input_rules import (
     MAX_TEXT_CHARS,
     MAX_URL_CHARS,
@@ -56,7 +61,7 @@ WIKI_KINDS = ("event", "birth", "death")
 
 __all__ = [
     "TextLoader", "format_path", "load_files", "wiki_record_row", "wiki_record_to_event",
-    "wiki_row_pieces",
+    "wiki_record_pieces",
 ]  # fmt: skip
 
 Path_ = tuple[str | int, ...]
@@ -75,7 +80,7 @@ class ImportBatch:
     wiki_rows: list[tuple] = field(default_factory=list)
     wiki_lines: dict[str, tuple[Path, int, int]] = field(default_factory=dict)
     # JSON-lines files: read, checked and written a piece at a time as the store imports them
-    # (``wiki_row_pieces``), never held whole: ten times the data set is 1.3 million records
+    # (``wiki_record_pieces``), never held whole: ten times the data set is 1.3 million records
     wiki_files: list[Path] = field(default_factory=list)
     # ids of rows from a saved on-this-day feed answer (bot.content.onthisday): richer than
     # the same record in the JSON lines, so they win over it
@@ -109,7 +114,7 @@ def load_files(
     paths: Iterable[str | Path], progress: Callable[[int], None] | None = None
 ) -> ImportBatch:
     """Read and validate every event in ``paths`` (files or folders); JSON-lines files are
-    only named in ``wiki_files``: ``wiki_row_pieces`` reads them (``progress``: its bytes)."""
+    only named in ``wiki_files``: ``wiki_record_pieces`` reads them (``progress``: its bytes)."""
     batch = ImportBatch()
     for path in find_event_files(paths):
         name = path.name.lower()
@@ -316,13 +321,21 @@ def _add_mention_item(key: str, data: Any, location: Location, batch: ImportBatc
 
 # --- Wikipedia on-this-day JSON lines ------------------------------------------------------
 
-# read in pieces, so that a file of any size (or a gzip bomb) takes bounded memory
-_CHUNK_BYTES = 4 * 1024 * 1024
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+# read in pieces, so that a file of any size (or a gzip bomb) takes bounded memory: a piece
+# of 1 MB is some 2,500 records, read, checked and made into rows in 25 MB (4 MB took 100 MB)
+_CHUNK_BYTES = 1024 * 1024
+# a string as JSON (quoted and escaped): what json.dumps(ensure_ascii=False) writes for it
+_json_string = encode_basestring
 _TAGS = {kind: json.dumps([kind]) for kind in WIKI_KINDS}
+_CREDIT = "From Wikipedia (CC BY-SA)"
+# the parts of a record without links, and the start of those of a record with links, as
+# json.dumps([{"blocks": [block]}], ensure_ascii=False, separators=(",", ":")) writes them
+_PARTS_WITHOUT_LINKS = f'[{{"blocks":[{{"type":"text","text":{_json_string(_CREDIT + ".")}}}]}}]'
+_PARTS_LINKS_START = '[{"blocks":[{"type":"links","links":['
+_PARTS_LINKS_END = f'],"title":{_json_string(_CREDIT)}}}]}}]'
 
 
-def wiki_record_row(record: dict[str, Any]) -> tuple:
+def wiki_record_row(record: dict[str, Any], event_id: str | None = None) -> tuple:
     """One on-this-day record as the store row of a short event (``EVENT_COLUMNS`` and the
     ``FACT_COLUMNS`` of ``bot.content.importance``): one part with its links and the day page
     as attribution (CC BY-SA), its kind as a tag; a birth or death titled from its subject's
@@ -332,11 +345,12 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
     This path skips the general validator and the Event object: it runs 133,026 times for the
     shared data set. ``_wiki_record_problem`` checked the record against the same rules
     (``bot.events.schema.EventIn``), so the row is an event an event file could hold.
+    ``event_id``: the record's id when it is known already (``wiki_record_pieces``).
     """
     year, month, day = record["year"], record["month"], record["day"]
     kind, raw = record["kind"], " ".join(record["text"].split())
-    links = [{"title": link["title"], "url": link["url"]} for link in record.get("links") or ()]
-    pages = page_names([link["url"] for link in links])
+    links = [(link["title"], link["url"]) for link in record.get("links") or ()]
+    pages = page_names([url for _, url in links])
     text = clean_feed_text(raw) or raw
     if kind in PERSON_KINDS:
         title, lead = person_wording(kind, text, pages[0] if pages else None)
@@ -344,21 +358,32 @@ def wiki_record_row(record: dict[str, Any]) -> tuple:
             title = headline(title, HEADLINE_CHARS)
     else:
         title = headline(text, HEADLINE_CHARS)
-        lead = after_formula(text, [link["title"] for link in links])
+        lead = after_formula(text, [link_title for link_title, _ in links])
     source = record.get("source") or None
     if source:
-        links.append({"title": f"Wikipedia: {MONTH_NAMES[month]} {day}", "url": source})
+        links.append((f"Wikipedia: {MONTH_NAMES[month]} {day}", source))
+    # the JSON of one part: a links block (the day page last), or a text block naming the
+    # licence; written piece by piece, byte for byte what json.dumps writes for it
     if links:
-        block = {"type": "links", "links": links, "title": "From Wikipedia (CC BY-SA)"}
+        encoded = ",".join(
+            f'{{"title":{_json_string(link_title)},"url":{_json_string(url)}}}'
+            for link_title, url in links
+        )
+        parts = f"{_PARTS_LINKS_START}{encoded}{_PARTS_LINKS_END}"
     else:
-        block = {"type": "text", "text": "From Wikipedia (CC BY-SA)."}
+        parts = _PARTS_WITHOUT_LINKS
+    event_id = event_id or _wiki_record_id(year, month, day, kind, raw)
+    return (event_id, month, day, year, title, lead, None,
+            _TAGS[kind], 0, 0, source, "wikipedia", parts, None,
+            *facts((kind,), pages, text=text))  # fmt: skip
+
+
+def _wiki_record_id(year: int, month: int, day: int, kind: str, text: str) -> str:
+    """The id of a record of the data set (``text``: its text with white space collapsed)."""
     prefix = f"{-year}bc" if year < 0 else f"{year:04d}"
     # crc32, not a cryptographic hash: it only tells apart records of one day and kind; of
     # the text as given, so that ids stay what they were before the wording was cleaned
-    event_id = f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(raw.encode()):08x}"
-    parts = _encode([{"blocks": [block]}])
-    return (event_id, month, day, year, title, lead, None, _TAGS[kind], 0, 0, source,
-            "wikipedia", parts, None, *facts((kind,), pages, text=text))  # fmt: skip
+    return f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(text.encode()):08x}"
 
 
 def wiki_record_to_event(record: dict[str, Any]) -> Event:
@@ -426,19 +451,150 @@ def _wiki_record_problem(record: Any) -> str | None:
     return None
 
 
-def wiki_row_pieces(
-    paths: Iterable[Path], progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[str, list[tuple[int, tuple]]]]:
-    """The store rows of JSON-lines files (``.gz`` too; each line one record), a piece of a
-    file at a time: (file, [(line, row), ...]). A bad record raises InputError naming its file
-    and line; duplicates are the store's to find (``Store.import_events``), across pieces."""
+# a record of a JSON-lines file, checked: (line, event id, source digest, record, row); its
+# row is ``wiki_entry_row(record)``, made here when asked (``make_rows``: the record is then
+# None), else by the store only when it does not hold the record unchanged already. The
+# record is the decoded record, or its line (from a second process: a line is cheaper to
+# hand over than the record, and most are never decoded again)
+WikiRecord = tuple[int, str, int, dict[str, Any] | str | None, tuple[Any, ...] | None]
+# files of this many bytes or more are read and checked (and their rows made) in a second
+# process, while the store writes the pieces read before (the shared data set is 7 MB)
+BACKGROUND_BYTES = 2 * 1024 * 1024
+
+
+def wiki_record_pieces(
+    paths: Iterable[Path], progress: Callable[[int], None] | None = None, make_rows: bool = False
+) -> Iterator[tuple[str, list[WikiRecord]]]:
+    """The records of JSON-lines files (``.gz`` too; each line one record), checked, a piece
+    of a file at a time: (file, [(line, id, digest, record, row), ...]). A bad record raises
+    InputError naming its file and line; duplicates are the store's to find
+    (``Store.import_events``), across pieces. The digest is of the line and of the code that
+    makes its row (``source_digest``): the same digest, the same row. ``make_rows``: every
+    row made (for a store that holds none of them). Large files are read in a second
+    process, so that reading and writing take the time of the longer of the two."""
+    paths = list(paths)
+    if sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES and _can_fork():
+        yield from _pieces_made_in_background(paths, progress, make_rows)
+        return
     for path in paths:
-        yield from _wiki_pieces(path, progress)
+        pieces = _wiki_pieces(path, progress)
+        yield from (_with_rows(pieces) if make_rows else pieces)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()  # not on Windows
+
+
+def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ...]:
+    """The row of a record of ``wiki_record_pieces``, given as the record or as its line
+    (checked when it was read: the plain parser reads it as the strict one did)."""
+    return wiki_record_row(json.loads(record) if isinstance(record, str) else record, event_id)
+
+
+def _with_rows(pieces: Iterable[tuple[str, list[WikiRecord]]]) -> Iterator[Any]:
+    for file, records in pieces:
+        rows = [(line, event_id, digest, None, wiki_entry_row(record or {}, event_id))
+                for line, event_id, digest, record, _ in records]  # fmt: skip
+        yield file, rows
+
+
+def _pieces_made_in_background(
+    paths: list[Path], progress: Callable[[int], None] | None, make_rows: bool
+) -> Iterator[tuple[str, list[WikiRecord]]]:
+    """``wiki_record_pieces``, read (and the rows made) by a child process a few pieces ahead
+    (a queue of 4: the memory of 4 pieces more); a record handed over as its line. Its
+    errors are this process's: the same InputError, raised where the piece would have been;
+    a child that dies is an error too, and a child still working when the import stops (an
+    error in the store) is stopped."""
+    import multiprocessing
+    import queue
+
+    # fork, not spawn: the child starts at once, with this process's modules; it touches
+    # nothing but the files and the queue, and leaves by os._exit (no store closed twice)
+    context = multiprocessing.get_context("fork")
+    pieces: Any = context.Queue(maxsize=4)
+    child = context.Process(target=_make_pieces, args=(paths, pieces, make_rows), daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                kind, *item = pieces.get(timeout=1)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise BotError(
+                        f"{paths[0]}: the process reading the file stopped "
+                        f"(exit code {child.exitcode}): nothing was imported"
+                    ) from None
+                continue
+            if kind == "error":
+                raise InputError(item[0])
+            if kind == "end":
+                if progress is not None and item[0]:
+                    progress(item[0])
+                break
+            file, records, read = item
+            if progress is not None and read:
+                progress(read)
+            yield file, records
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _make_pieces(paths: list[Path], pieces: Any, make_rows: bool) -> None:
+    """The child of ``_pieces_made_in_background``: every piece (with its rows) on ``pieces``,
+    with the bytes read since the piece before; then ("end", bytes), or ("error", message)."""
+    import signal
+
+    # Ctrl-C stops the import in the parent, which stops this child: no second traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    read = [0]
+
+    def count(done: int) -> None:
+        read[0] += done
+
+    try:
+        for path in paths:
+            read_pieces = _wiki_pieces(path, count, keep_lines=not make_rows)
+            for file, records in _with_rows(read_pieces) if make_rows else read_pieces:
+                pieces.put(("piece", file, records, read[0]))
+                read[0] = 0
+        pieces.put(("end", read[0]))
+    except InputError as error:
+        pieces.put(("error", str(error)))
+    pieces.close()
+    pieces.join_thread()  # every piece handed over before the child leaves
+
+
+def source_digest(line: str) -> int:
+    """A 64-bit digest of a record's line and of the code that makes its row: a row stored
+    with the same digest is the row this line would make (SQLite's INTEGER: signed)."""
+    digest = _row_code().copy()  # a copy of the keyed state: cheaper than keying anew
+    digest.update(line.encode())
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+@functools.cache
+def _row_code() -> hashlib.blake2b:
+    """A digest of the code that checks a record and makes its row (this module and those it
+    takes the rules, the wording and the facts from): after an upgrade that changes any of
+    it, every record's row is made again instead of being taken for unchanged."""
+    code = hashlib.blake2b(digest_size=32)
+    for name in (__name__, "bot.input_rules", "bot.content.wording", "bot.content.importance",
+                 "bot.model", "bot.model.dates"):  # fmt: skip
+        try:
+            code.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
+        except OSError:
+            code.update(os.urandom(16))  # code that cannot be read: nothing counts as unchanged
+    return hashlib.blake2b(digest_size=8, key=code.digest())
 
 
 def _wiki_pieces(
-    path: Path, progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[str, list[tuple[int, tuple]]]]:
+    path: Path, progress: Callable[[int], None] | None = None, keep_lines: bool = False
+) -> Iterator[tuple[str, list[WikiRecord]]]:
     line_number = 0
     records = 0
     reported = 0
@@ -484,7 +640,7 @@ def _wiki_pieces(
                         f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON "
                         "record per line",
                     )
-                piece = _wiki_lines(lines, line_number, path)
+                piece = _wiki_lines(lines, line_number, path, keep_lines)
                 records += len(piece)
                 if piece:
                     yield str(path), piece
@@ -559,9 +715,11 @@ def _plainly_fine(
     return raw.count('":') <= keys and not _SPACE_BEFORE_COLON(raw)
 
 
-def _wiki_lines(lines: list[str], first: int, path: Path) -> list[tuple[int, tuple]]:
+def _wiki_lines(
+    lines: list[str], first: int, path: Path, keep_lines: bool = False
+) -> list[WikiRecord]:
     decode = _RECORD.raw_decode
-    rows: list[tuple[int, tuple]] = []
+    rows: list[WikiRecord] = []
     for line_number, raw in enumerate(lines, first + 1):
         if not raw or raw.isspace():
             continue
@@ -583,5 +741,11 @@ def _wiki_lines(lines: list[str], first: int, path: Path) -> list[tuple[int, tup
             problem = _wiki_record_problem(record)
             if problem:
                 raise InputError(f"{path}:{line_number}: {problem}")
-        rows.append((line_number, wiki_record_row(record)))
+        event_id = _wiki_record_id(
+            record["year"], record["month"], record["day"], record["kind"],
+            " ".join(record["text"].split()),
+        )  # fmt: skip
+        rows.append(
+            (line_number, event_id, source_digest(raw), raw if keep_lines else record, None)
+        )
     return rows
