@@ -575,7 +575,7 @@ def plan_days(
     again, so the choice is the one the whole day gives."""
     import json
 
-    from bot.threads.select import order_events
+    from bot.threads.select import first_in_order
 
     settings = settings or pick_settings(destination)
     stand_in = (2, 28) if destination.leap_day == "feb28" else (3, 1)
@@ -583,8 +583,10 @@ def plan_days(
     wanted = dict.fromkeys((d.month, d.day) for d in dates)
     if any(not calendar.isleap(d.year) and (d.month, d.day) == stand_in for d in dates):
         wanted[(2, 29)] = None
-    preselect = settings.important if settings.enabled else None
-    by_day, facts, totals = _light_events(store, wanted, preselect)
+    if settings.enabled:
+        by_day, facts, totals = _light_events(store, wanted, settings.important)
+    else:  # the simple order: each day's first events found in the store (first_in_order)
+        by_day, facts, totals = {}, {}, {}
 
     def days_of(day: dt.date) -> list[tuple[int, int]]:
         if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
@@ -627,9 +629,12 @@ def plan_days(
                 result = choose(day, pool, settings, history, limit, with_text, facts)
         else:
             result = DayPick(day, note="the pick is not enabled: the simple order")
-            result.curated = sum(e.origin == CURATED for e in pool)
-            result.candidates = len(pool) - result.curated
-            for event in map(with_text, order_events(pool, day)[:limit]):
+            for key in keys:
+                curated, total = store.origin_counts_on(*key, CURATED)
+                result.curated += curated
+                result.candidates += total - curated
+            first = first_in_order(store, day, limit, destination.leap_day)
+            for event in map(store.get_event, first):
                 result.chosen.append(Choice(event, ["simple order: curated first, then "
                                                     "priority, then every 25 years"], None))  # fmt: skip
         for choice in result.chosen:

@@ -681,3 +681,11 @@ def m011_audit(db: Database) -> None:
         not_null={"at", "user", "role", "action", "target"},
     )  # fmt: skip
     db.table("audit").create_index(["day"])
+
+
+@migrations()
+def m014_day_order_index(db: Database) -> None:
+    # the simple order's first events of a day (EventLookups.first_in_order_candidates): those
+    # with a priority, of given years, and the earliest years, each found by the index without
+    # reading the day's other events
+    db.table("events").create_index(["month", "day", "priority", "year"])

@@ -3,7 +3,7 @@ import, promotion and the mention checks: each reads only the columns its caller
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.model import Event
@@ -210,3 +210,45 @@ class EventLookups:
             self.db.conn.execute("select 1 from members where id = ?", [member_id]).fetchone()
             is not None
         )
+
+    # --- the simple order ------------------------------------------------------------------
+
+    def first_in_order_candidates(
+        self, month: int, day: int, years: Sequence[int], limit: int, curated: str
+    ) -> list[tuple[str, int | None, str, int]]:
+        """(id, year, origin, priority) of the events of the day that can be among the first
+        ``limit`` of the simple order (``bot.threads.select.first_in_order``), each read
+        through the index on month, day, priority and year (m014): those of origin
+        ``curated``, those with a priority, those of ``years`` (the milestones), and of the
+        others the ``limit`` first by year (none last) and id, of ``years`` and of the rest.
+        An event may come twice."""
+        columns = "select id, year, origin, priority from events where month = ?1 and day = ?2"
+        # of ``years``, those between the day's first and last (a few seeks on the index)
+        first, last = (
+            self.db.conn.execute(
+                f"select {which}(year) from events where month = ? and day = ? and priority = 0",
+                [month, day],
+            ).fetchone()[0]
+            for which in ("min", "max")
+        )
+        years = [y for y in years if first is not None and first <= y <= last]
+        marks = ", ".join(f"?{number}" for number in range(5, 5 + len(years)))
+        rest = f"{columns} and priority = 0 and origin != ?3"
+        sql = (
+            f"{columns} and origin = ?3 "
+            f"union all {columns} and priority > 0 "
+            f"union all {columns} and priority < 0 "
+            f"union all select * from ({rest} and year in ({marks}) order by year, id limit ?4) "
+            f"union all select * from ({rest} and year is not null and year not in ({marks}) "
+            "order by year, id limit ?4) "
+            f"union all select * from ({rest} and year is null order by id limit ?4)"
+        )
+        return self.db.conn.execute(sql, [month, day, curated, limit, *years]).fetchall()
+
+    def origin_counts_on(self, month: int, day: int, curated: str) -> tuple[int, int]:
+        """(events of origin ``curated``, all events) of the day, counted on the indexes."""
+        sql = "select count(*) from events where month = ? and day = ?"
+        query = self.db.conn.execute
+        (curated_count,) = query(f"{sql} and origin = ?", [month, day, curated]).fetchone()
+        (total,) = query(sql, [month, day]).fetchone()
+        return curated_count, total
