@@ -3,6 +3,7 @@ import, promotion and the mention checks: each reads only the columns its caller
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -232,7 +233,7 @@ class EventLookups:
             for which in ("min", "max")
         )
         years = [y for y in years if first is not None and first <= y <= last]
-        marks = ", ".join(f"?{number}" for number in range(5, 5 + len(years)))
+        marks = "select value from json_each(?5)"  # one statement whatever the years
         rest = f"{columns} and priority = 0 and origin != ?3"
         sql = (
             f"{columns} and origin = ?3 "
@@ -243,7 +244,7 @@ class EventLookups:
             "order by year, id limit ?4) "
             f"union all select * from ({rest} and year is null order by id limit ?4)"
         )
-        return self.db.conn.execute(sql, [month, day, curated, limit, *years]).fetchall()
+        return self.db.conn.execute(sql, [month, day, curated, limit, json.dumps(years)]).fetchall()
 
     def origin_counts_on(self, month: int, day: int, curated: str) -> tuple[int, int]:
         """(events of origin ``curated``, all events) of the day, counted on the indexes."""
