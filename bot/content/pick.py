@@ -517,12 +517,38 @@ class DailyPick:
         facts: Mapping[str, tuple[int, str | None, str]] | None = None,
         prepare: Callable[[Event], Event] | None = None,
     ) -> list[Event]:
-        picked = self.choose(events, day, limit, facts, prepare)
-        return [replace(c.event, sensitive=True) if c.sensitive else c.event for c in picked.chosen]
+        return _flagged(self.choose(events, day, limit, facts, prepare))
+
+    def for_day(
+        self,
+        day: dt.date,
+        limit: int,
+        leap_day: str = "feb28",
+        prepare: Callable[[Event], Event] | None = None,
+    ) -> list[Event]:
+        """``__call__`` with the day's events as stored: ranked on those that can be its best
+        (its preselection, read without text and parts), and on the whole day only when the
+        preselection cannot decide (``preselection_decides``). ``prepare`` completes a chosen
+        event."""
+        from bot.threads.select import light_anniversary_events
+
+        light, facts, whole = light_anniversary_events(
+            self.store, day, leap_day, self.settings.important, PRESELECT_TOP
+        )
+        picked = self.choose(light, day, limit, facts, prepare)
+        if not whole and not preselection_decides(picked, limit):
+            light, facts, _ = light_anniversary_events(self.store, day, leap_day)
+            picked = self.choose(light, day, limit, facts, prepare)
+        return _flagged(picked)
 
     def is_sensitive(self, event: Event) -> bool:
         """For the publisher: whether to send ``event`` with a content warning."""
         return self.settings.sensitive_reason(event) is not None
+
+
+def _flagged(picked: DayPick) -> list[Event]:
+    """The chosen events, those the rules call sensitive flagged so."""
+    return [replace(c.event, sensitive=True) if c.sensitive else c.event for c in picked.chosen]
 
 
 def pick_settings(destination: Destination, **overrides: Any) -> PickSettings:
@@ -544,6 +570,15 @@ def pick_for(store: Store, destination: Destination) -> DailyPick | None:
 # the candidates of a day the plan reads beyond the important ones: enough for the best that
 # no rule excludes; a day whose preselection runs out is read whole
 PRESELECT_TOP = 12
+
+
+def preselection_decides(result: DayPick, limit: int) -> bool:
+    """Whether ``result``, the pick among a day's preselection (curated, of a priority, of
+    importance ``important`` or more, the ``PRESELECT_TOP`` most important), is the pick of the
+    whole day: ``limit`` events chosen and none of a negative priority (every event left
+    out is a candidate of priority 0, less important than each chosen one of priority 0
+    or more, and not an important one's milestone)."""
+    return len(result.chosen) >= limit and all(c.event.priority >= 0 for c in result.chosen)
 
 
 def _light_events(
@@ -621,7 +656,11 @@ def plan_days(
             of_day = sum(totals.get(key, 0) for key in keys) - curated
             result = choose(day, pool, settings, history, limit, with_text, facts, of_day)
             read_whole = all(len(by_day.get(key, ())) == totals.get(key, 0) for key in keys)
-            if len(result.chosen) < limit and settings.fallback == "candidate" and not read_whole:
+            if (
+                not preselection_decides(result, limit)
+                and settings.fallback == "candidate"
+                and not read_whole
+            ):
                 whole, more_facts, _ = _light_events(store, keys)
                 facts.update(more_facts)
                 by_day.update(whole)

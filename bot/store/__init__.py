@@ -689,3 +689,5 @@ def m014_day_order_index(db: Database) -> None:
     # with a priority, of given years, and the earliest years, each found by the index without
     # reading the day's other events
     db.table("events").create_index(["month", "day", "priority", "year"])
+    # the daily pick's candidates of a day (EventLookups.light_events_on): the most important
+    db.table("events").create_index(["month", "day", "importance"])

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.input_rules import INT64_MIN
 from bot.model import Event
 
 if TYPE_CHECKING:
@@ -42,14 +43,24 @@ class EventLookups:
             for month, day in days:
                 yield from self.db.conn.execute(sql, [month, day])
             return
+        # each part found through an index (m010, m014): the day's other events are not read;
+        # the ``top`` most important, ties included: those of the ``top``-th importance or more
+        day_is = "from events where month = ?1 and day = ?2"
+        parts = [f"select rowid {day_is} and {condition}" for condition in
+                 ("origin = 'curated'", "priority > 0", "priority < 0", "importance >= ?3")]  # fmt: skip
+        if top > 0:
+            parts.append(
+                f"select rowid {day_is} and importance >= coalesce((select importance {day_is} "
+                f"order by importance desc limit 1 offset ?4), {INT64_MIN})"
+            )
         sql = (
-            f"select {columns}, total from (select {columns}, count(*) over () as total, "
-            "rank() over (order by importance desc) as place from events "
-            "where month = ? and day = ?) "
-            "where origin = 'curated' or priority != 0 or importance >= ? or place <= ?"
+            f"select {columns}, ?5 from events where rowid in ({' union all '.join(parts)}) "
+            "order by importance desc, priority, year, rowid"
         )
+        count = f"select count(*) {day_is}"
         for month, day in days:
-            yield from self.db.conn.execute(sql, [month, day, important, top])
+            (total,) = self.db.conn.execute(count, [month, day]).fetchone()
+            yield from self.db.conn.execute(sql, [month, day, important, top - 1, total])
 
     def sent_event_facts(self, destination: str) -> list[tuple[Any, ...]]:
         """(event id, day sent, tags, year, month, day, subject, pages) of every event sent to

@@ -90,24 +90,27 @@ def light_events(
 
 
 def light_anniversary_events(
-    store: Store, day: dt.date, leap_day: str = "feb28"
-) -> tuple[list[Event], dict[str, LightFacts]]:
+    store: Store, day: dt.date, leap_day: str = "feb28", important: int | None = None, top: int = 0
+) -> tuple[list[Event], dict[str, LightFacts], bool]:
     """``anniversary_events`` without text and parts, in the same order, and their light
-    facts: what the simple order and the daily pick choose on."""
+    facts: what the simple order and the daily pick choose on; and whether that is the whole
+    day. With ``important`` and ``top``: only the events that can be the day's best
+    (``light_events``)."""
     keys = anniversary_days(day, leap_day)
-    mark = (store.change_mark(), keys)
+    mark = (store.change_mark(), keys, important, top)
     cached = _LAST_DAY.get(store)
     if cached is None or cached[0] != mark:  # each destination of a day reads the same
-        by_day, facts, _ = light_events(store, keys)
+        by_day, facts, totals = light_events(store, keys, important, top)
         pool = [e for key in keys for e in sorted(by_day.get(key, ()), key=lambda e: e.id)]
-        cached = _LAST_DAY[store] = (mark, pool, facts)
-    return list(cached[1]), cached[2]
+        whole = all(len(by_day.get(key, ())) == totals.get(key, 0) for key in keys)
+        cached = _LAST_DAY[store] = (mark, pool, facts, whole)
+    return list(cached[1]), cached[2], cached[3]
 
 
 # each store's last day read by light_anniversary_events, and the store's mark then
-_LAST_DAY: weakref.WeakKeyDictionary[Store, tuple[Any, list[Event], dict[str, LightFacts]]] = (
-    weakref.WeakKeyDictionary()
-)
+_LAST_DAY: weakref.WeakKeyDictionary[
+    Store, tuple[Any, list[Event], dict[str, LightFacts], bool]
+] = weakref.WeakKeyDictionary()
 
 
 def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVERY) -> bool:

@@ -1,0 +1,83 @@
+"""Issue 20: the daily pick ranks a day's preselection (the events that can be its best, read
+through the indexes) and reads the whole day only when that cannot decide; what it chooses is
+what the whole day gives, for `plan`, previews and posting alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from bot.app import threads_for_day
+from bot.config import Destination
+from bot.content.importance import IMPORTANT
+from bot.content.pick import PRESELECT_TOP, DailyPick, PickSettings, plan_days
+from bot.model import Event
+from bot.model.dates import AnniversaryDate
+from bot.store import Store
+from bot.threads.select import light_anniversary_events
+from tests.conftest import SAVED_FEED, SHARED_DATA
+
+DAY = dt.date(2027, 7, 20)
+
+
+@pytest.fixture(autouse=True)
+def empty_new_stores(monkeypatch):
+    monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "0")
+
+
+def candidate(event_id: str, kind: str, pages: int, priority: int = 0) -> Event:
+    """An imported candidate: its kind as its tag, ``pages`` linked pages (its importance)."""
+    links = [{"title": f"{event_id} {n}", "url": f"https://en.wikipedia.org/wiki/{event_id}_{n}"}
+             for n in range(pages)]  # fmt: skip
+    return Event(event_id, AnniversaryDate(7, 20, 1990), event_id, f"{event_id} happens.",
+                 [{"blocks": [{"type": "links", "links": links}]}], None, [kind], priority,
+                 False, None, "wikipedia")  # fmt: skip
+
+
+def test_a_candidate_of_negative_priority_does_not_win_over_one_left_out_of_the_preselection(
+    tmp_path,
+):
+    """The most important candidates are all excluded by a tag; of the two left, the one of
+    priority -1 is in the preselection (important), the other (priority 0, little importance)
+    is not: priority 0 ranks first, so the whole day must be read."""
+    store = Store(tmp_path / "s.db")
+    excluded = [candidate(f"excluded-{n}", "event", 3) for n in range(PRESELECT_TOP)]
+    store.import_events([*excluded, candidate("lowered", "selected", 3, priority=-1),
+                         candidate("plain", "death", 1)])  # fmt: skip
+    light = {row[0]: row for row in store.light_events_on([(7, 20)])}
+    assert light["lowered"][8] >= IMPORTANT > light["plain"][8]
+    assert "plain" not in {row[0] for row in store.light_events_on([(7, 20)], IMPORTANT,
+                                                                    PRESELECT_TOP)}  # fmt: skip
+    settings = {"enabled": True, "exclude_tags": ["event"]}
+    destination = Destination("forum", "outbox", "text", pick=settings)
+    pick = DailyPick(store, "forum", PickSettings.from_mapping(settings))
+    (day,) = plan_days(store, destination, DAY, 1)
+    assert [c.event.id for c in day.chosen] == ["plain"]
+    assert [t.event_id for t in threads_for_day(store, DAY, pick=pick)] == ["plain"]
+
+
+@pytest.mark.shared(SHARED_DATA, SAVED_FEED)
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"exclude_tags": ["event", "selected"]}, {"include_tags": ["birth"], "seed": 3},
+     {"milestones": [50, 100], "important": 60}],
+)  # fmt: skip
+def test_the_pick_of_a_preselection_is_the_pick_of_the_whole_day(
+    shared_data_store_path, tmp_path, settings
+):
+    path = tmp_path / "store.db"
+    shutil.copy(shared_data_store_path, path)
+    store = Store(path)
+    pick = DailyPick(store, "forum", PickSettings.from_mapping({"enabled": True, **settings}))
+    read_whole = 0
+    for offset in range(0, 366, 5):
+        day = DAY + dt.timedelta(days=offset)
+        pool, facts, whole = light_anniversary_events(store, day)
+        expected = [(e.id, e.sensitive) for e in pick(pool, day, 2, facts=facts)]
+        assert [(e.id, e.sensitive) for e in pick.for_day(day, 2)] == expected, day
+        _, _, whole = light_anniversary_events(store, day, "feb28", pick.settings.important,
+                                               PRESELECT_TOP)  # fmt: skip
+        read_whole += whole
+    assert read_whole < 10  # the preselection is a small part of the day's events
