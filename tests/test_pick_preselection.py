@@ -58,22 +58,40 @@ def test_a_candidate_of_negative_priority_does_not_win_over_one_left_out_of_the_
     assert [t.event_id for t in threads_for_day(store, DAY, pick=pick)] == ["plain"]
 
 
+def sent_before(store: Store, day: dt.date, event_ids: list[str]) -> None:
+    """``event_ids`` as sent to the forum a year before ``day`` (the publish log's rows)."""
+    sent = day.replace(year=day.year - 1).isoformat()
+    store.conn.executemany(
+        "insert into publish_log (key, destination, event_id, day, number, state, created_at) "
+        "values (?, 'forum', ?, ?, 1, 'sent', 'x')",
+        [(f"forum/{event_id}/{sent}/1", event_id, sent) for event_id in event_ids],
+    )
+    store.conn.commit()
+
+
 @pytest.mark.shared(SHARED_DATA, SAVED_FEED)
 @pytest.mark.parametrize(
     "settings",
     [{}, {"exclude_tags": ["event", "selected"]}, {"include_tags": ["birth"], "seed": 3},
-     {"milestones": [50, 100], "important": 60}],
+     {"milestones": [50, 100], "important": 60}, {"sent": 6}, {"sent": 40, "seed": 5}],
 )  # fmt: skip
 def test_the_pick_of_a_preselection_is_the_pick_of_the_whole_day(
     shared_data_store_path, tmp_path, settings
 ):
+    """``sent``: the day's most important events sent a year before (not to be repeated), so
+    that the pick reaches further down the preselection, or past it."""
     path = tmp_path / "store.db"
     shutil.copy(shared_data_store_path, path)
     store = Store(path)
+    sent = settings.pop("sent", 0)
     pick = DailyPick(store, "forum", PickSettings.from_mapping({"enabled": True, **settings}))
+    days = [DAY + dt.timedelta(days=offset) for offset in range(0, 366, 5)]
+    for day in days if sent else ():
+        pool, facts, _ = light_anniversary_events(store, day)
+        best = sorted(pool, key=lambda e: (-facts[e.id][0], e.id))[:sent]
+        sent_before(store, day, [e.id for e in best])
     read_whole = 0
-    for offset in range(0, 366, 5):
-        day = DAY + dt.timedelta(days=offset)
+    for day in days:
         pool, facts, whole = light_anniversary_events(store, day)
         expected = [(e.id, e.sensitive) for e in pick(pool, day, 2, facts=facts)]
         assert [(e.id, e.sensitive) for e in pick.for_day(day, 2)] == expected, day
