@@ -83,6 +83,7 @@ def test_the_pick_of_a_preselection_is_the_pick_of_the_whole_day(
     path = tmp_path / "store.db"
     shutil.copy(shared_data_store_path, path)
     store = Store(path)
+    settings = dict(settings)  # the parameter is shared between runs
     sent = settings.pop("sent", 0)
     pick = DailyPick(store, "forum", PickSettings.from_mapping({"enabled": True, **settings}))
     days = [DAY + dt.timedelta(days=offset) for offset in range(0, 366, 5)]
