@@ -29,8 +29,8 @@ def empty_new_stores(monkeypatch):
 
 def candidate(event_id: str, kind: str, pages: int, priority: int = 0) -> Event:
     """An imported candidate: its kind as its tag, ``pages`` linked pages (its importance)."""
-    links = [{"title": f"{event_id} {n}", "url": f"https://en.wikipedia.org/wiki/{event_id}_{n}"}
-             for n in range(pages)]  # fmt: skip
+    links = [{"title": f"{event_id} {letter}", "url": f"https://en.wikipedia.org/wiki/{event_id}_{letter}"}
+             for letter in "abcdef"[:pages]]  # fmt: skip
     return Event(event_id, AnniversaryDate(7, 20, 1990), event_id, f"{event_id} happens.",
                  [{"blocks": [{"type": "links", "links": links}]}], None, [kind], priority,
                  False, None, "wikipedia")  # fmt: skip
@@ -100,3 +100,26 @@ def test_the_pick_of_a_preselection_is_the_pick_of_the_whole_day(
                                                PRESELECT_TOP)  # fmt: skip
         read_whole += whole
     assert read_whole < 10  # the preselection is a small part of the day's events
+
+
+def test_a_preview_of_many_days_reads_what_was_sent_once(tmp_path, monkeypatch):
+    """The pick's history (every event sent to the destination) is read once per process
+    while the store stays the same, not once a day; a post sent since is read again."""
+    from bot.preview.html import write_site
+    from tests.test_html_preview import config_of
+
+    store = Store(tmp_path / "s.db")
+    store.import_events([candidate("first", "selected", 3), candidate("second", "event", 1)])
+    reads: list[str] = []
+    real = Store.sent_event_facts
+    monkeypatch.setattr(Store, "sent_event_facts",
+                        lambda self, name: reads.append(name) or real(self, name))  # fmt: skip
+    forum = Destination("forum", "outbox", "text", settings={"path": str(tmp_path / "out")},
+                        pick={"enabled": True})  # fmt: skip
+    write_site(store, config_of(forum), [forum], DAY - dt.timedelta(days=3), 7, tmp_path / "site")
+    assert reads == ["forum"]
+    pick = DailyPick(store, "forum", PickSettings(enabled=True))
+    assert [e.id for e in pick.for_day(DAY, 1)] == ["first"]
+    sent_before(store, DAY, ["first"])
+    assert [e.id for e in pick.for_day(DAY, 1)] == ["second"]
+    assert reads == ["forum", "forum"]

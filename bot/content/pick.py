@@ -29,6 +29,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import weakref
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -504,7 +505,7 @@ class DailyPick:
         prepare: Callable[[Event], Event] | None = None,
     ) -> DayPick:
         """``facts`` and ``prepare``: for ``events`` read without text and parts (``choose``)."""
-        history = History.from_log(self.store, self.destination)
+        history = sent_history(self.store, self.destination)
         known = {key: Facts(*found) for key, found in facts.items()} if facts else None
         self.last = choose(day, events, self.settings, history, limit, prepare, known)
         return self.last
@@ -707,3 +708,21 @@ def format_plan(plan: list[DayPick], destination: str, settings: PickSettings) -
             skipped = f"; skipped {', '.join(extra)}" if extra else ""
             out.append(f"{' ' * len(head)}    of {pool}{skipped}\n")
     return "".join(out)
+
+
+# each store's histories read by sent_history: by destination, with the store's mark then
+_HISTORIES: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, History]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def sent_history(store: Store, destination: str) -> History:
+    """``History.from_log``, read again only when the store may have changed since
+    (``Store.change_mark``): a preview of a year reads it once, not once a day. Shared: not to
+    be added to (``plan_days`` reads its own)."""
+    mark = store.change_mark()
+    histories = _HISTORIES.setdefault(store, {})
+    found = histories.get(destination)
+    if found is None or found[0] != mark:
+        found = histories[destination] = (mark, History.from_log(store, destination))
+    return found[1]
