@@ -12,7 +12,7 @@ import pytest
 from bot.app import threads_for_day
 from bot.config import Destination
 from bot.content.importance import IMPORTANT
-from bot.content.pick import PRESELECT_TOP, DailyPick, PickSettings, plan_days
+from bot.content.pick import PRESELECT_TOP, DailyPick, PickSettings, plan_days, sent_history
 from bot.model import Event
 from bot.model.dates import AnniversaryDate
 from bot.store import Store
@@ -58,9 +58,9 @@ def test_a_candidate_of_negative_priority_does_not_win_over_one_left_out_of_the_
     assert [t.event_id for t in threads_for_day(store, DAY, pick=pick)] == ["plain"]
 
 
-def sent_before(store: Store, day: dt.date, event_ids: list[str]) -> None:
-    """``event_ids`` as sent to the forum a year before ``day`` (the publish log's rows)."""
-    sent = day.replace(year=day.year - 1).isoformat()
+def sent_before(store: Store, day: dt.date, event_ids: list[str], years: int = 1) -> None:
+    """``event_ids`` as sent to the forum ``years`` before ``day`` (the publish log's rows)."""
+    sent = day.replace(year=day.year - years).isoformat()
     store.conn.executemany(
         "insert into publish_log (key, destination, event_id, day, number, state, created_at) "
         "values (?, 'forum', ?, ?, 1, 'sent', 'x')",
@@ -113,7 +113,7 @@ def test_a_preview_of_many_days_reads_what_was_sent_once(tmp_path, monkeypatch):
     reads: list[str] = []
     real = Store.sent_event_facts
     monkeypatch.setattr(Store, "sent_event_facts",
-                        lambda self, name: reads.append(name) or real(self, name))  # fmt: skip
+                        lambda self, name, *since: reads.append(name) or real(self, name, *since))  # fmt: skip
     forum = Destination("forum", "outbox", "text", settings={"path": str(tmp_path / "out")},
                         pick={"enabled": True})  # fmt: skip
     write_site(store, config_of(forum), [forum], DAY - dt.timedelta(days=3), 7, tmp_path / "site")
@@ -123,3 +123,21 @@ def test_a_preview_of_many_days_reads_what_was_sent_once(tmp_path, monkeypatch):
     sent_before(store, DAY, ["first"])
     assert [e.id for e in pick.for_day(DAY, 1)] == ["second"]
     assert reads == ["forum", "forum"]
+
+
+def test_the_pick_reads_only_the_history_its_rules_look_at(tmp_path):
+    """What was sent before ``no_repeat_years`` (and the week of ``balance_days``) is not read."""
+    store = Store(tmp_path / "s.db")
+    store.import_events([candidate("first", "selected", 3), candidate("second", "event", 1)])
+    sent_before(store, DAY, ["first"], years=4)
+    sent_before(store, DAY, ["second"], years=6)
+    settings = PickSettings(enabled=True, no_repeat_years=5)
+    history = sent_history(store, "forum", settings.history_since(DAY))
+    assert list(history.sent) == ["first"]
+    assert [e.id for e in DailyPick(store, "forum", settings).for_day(DAY, 1)] == ["second"]
+    everything = sent_history(store, "forum", dt.date(1, 1, 1))
+    assert sorted(everything.sent) == ["first", "second"]
+    assert PickSettings(no_repeat_years=0, balance_days=7).history_since(DAY) == dt.date(
+        2027, 7, 13
+    )
+    assert PickSettings().history_since(dt.date(1, 1, 3)) == dt.date(1, 1, 1)

@@ -96,6 +96,15 @@ class PickSettings:
             )
         return settings
 
+    def history_since(self, day: dt.date) -> dt.date:
+        """The last day before the history the rules read for ``day``: what was sent within
+        ``no_repeat_years``, the tags of the last ``balance_days``."""
+        back = min(max(self.balance_days, 1), day.toordinal() - 1)  # none before year 1
+        window = day - dt.timedelta(days=back)
+        if self.no_repeat_years > 0:
+            window = min(window, _years_before(day, self.no_repeat_years))
+        return window
+
     def milestone_years(self, date: AnniversaryDate, day: dt.date) -> int | None:
         """The anniversary's years when it is a milestone, else None."""
         if date.year is None:
@@ -199,11 +208,12 @@ class History:
         )
 
     @classmethod
-    def from_log(cls, store: Store, destination: str) -> History:
+    def from_log(cls, store: Store, destination: str, since: dt.date | None = None) -> History:
+        """What ``destination`` was sent (after the day ``since``, when given)."""
         import json
 
         history = cls()
-        for row in store.sent_event_facts(destination):
+        for row in store.sent_event_facts(destination, since.isoformat() if since else ""):
             event_id, day, tags, year, month, mday, subject, pages = row
             date = AnniversaryDate(month, mday, year) if month is not None else None
             facts = Facts(0, subject, pages or "")
@@ -505,7 +515,7 @@ class DailyPick:
         prepare: Callable[[Event], Event] | None = None,
     ) -> DayPick:
         """``facts`` and ``prepare``: for ``events`` read without text and parts (``choose``)."""
-        history = sent_history(self.store, self.destination)
+        history = sent_history(self.store, self.destination, self.settings.history_since(day))
         known = {key: Facts(*found) for key, found in facts.items()} if facts else None
         self.last = choose(day, events, self.settings, history, limit, prepare, known)
         return self.last
@@ -710,19 +720,20 @@ def format_plan(plan: list[DayPick], destination: str, settings: PickSettings) -
     return "".join(out)
 
 
-# each store's histories read by sent_history: by destination, with the store's mark then
-_HISTORIES: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, History]]] = (
+# each store's histories read by sent_history: by destination, with the store's mark then and
+# the day they begin after
+_HISTORIES: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, dt.date, History]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def sent_history(store: Store, destination: str) -> History:
-    """``History.from_log``, read again only when the store may have changed since
-    (``Store.change_mark``): a preview of a year reads it once, not once a day. Shared: not to
-    be added to (``plan_days`` reads its own)."""
+def sent_history(store: Store, destination: str, since: dt.date) -> History:
+    """``History.from_log`` after the day ``since``, read again only when the store may have
+    changed since (``Store.change_mark``) or an earlier day is asked for: a preview of a year
+    reads it once, not once a day. Shared: not to be added to (``plan_days`` reads its own)."""
     mark = store.change_mark()
     histories = _HISTORIES.setdefault(store, {})
     found = histories.get(destination)
-    if found is None or found[0] != mark:
-        found = histories[destination] = (mark, History.from_log(store, destination))
-    return found[1]
+    if found is None or found[0] != mark or found[1] > since:
+        found = histories[destination] = (mark, since, History.from_log(store, destination, since))
+    return found[2]

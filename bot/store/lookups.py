@@ -62,14 +62,16 @@ class EventLookups:
             (total,) = self.db.conn.execute(count, [month, day]).fetchone()
             yield from self.db.conn.execute(sql, [month, day, important, top - 1, total])
 
-    def sent_event_facts(self, destination: str) -> list[tuple[Any, ...]]:
+    def sent_event_facts(self, destination: str, since: str = "") -> list[tuple[Any, ...]]:
         """(event id, day sent, tags, year, month, day, subject, pages) of every event sent to
-        ``destination``, once per day: what the daily pick must not repeat."""
+        ``destination`` (after the day ``since``, YYYY-MM-DD, when given), once per day: what
+        the daily pick must not repeat."""
         return self.db.conn.execute(
             "select p.event_id, p.day, e.tags, e.year, e.month, e.day, e.subject, e.pages "
             "from publish_log p left join events e on e.id = p.event_id "
-            "where p.destination = ? and p.state = 'sent' group by p.event_id, p.day",
-            [destination],
+            "where p.destination = ? and p.state = 'sent' and p.day > ? "
+            "group by p.event_id, p.day",
+            [destination, since],
         ).fetchall()
 
     def order_columns_on(self, month: int, day: int) -> list[tuple[str, int | None, str, int]]:
