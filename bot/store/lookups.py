@@ -74,14 +74,6 @@ class EventLookups:
             [destination, since],
         ).fetchall()
 
-    def order_columns_on(self, month: int, day: int) -> list[tuple[str, int | None, str, int]]:
-        """(id, year, origin, priority) of each event of the day: what the simple order
-        reads (``bot.threads.select.first_in_order``)."""
-        return self.db.conn.execute(
-            "select id, year, origin, priority from events where month = ? and day = ?",
-            [month, day],
-        ).fetchall()
-
     def change_mark(self) -> tuple[int, int]:
         """Differs from an earlier mark when the store may have changed since: a commit by
         another connection (SQLite's ``data_version``) or a change through this one."""
