@@ -162,6 +162,11 @@ def bench_commands(scale: Scale, which: list[str]) -> None:
             run([*bot, "plan", "--days", "366", "--from", "2027-01-01"], env) for _ in range(3)
         )
         line(scale.label("plan --days 366"), f"{seconds:.2f} s", "-", None, "< 1.5 s at x10")
+        seconds = statistics.median(
+            run([*picking(scale), "plan", "--days", "366", "--from", "2027-01-01"], env)
+            for _ in range(3)
+        )
+        line(scale.label("plan --days 366, pick on"), f"{seconds:.2f} s", "-", None, "-")
     if "calendar" in which:
         compare(scale.label("calendar"), [*bot, "calendar"], env, "< 200 ms at x10")
     if "search" in which:
@@ -170,6 +175,8 @@ def bench_commands(scale: Scale, which: list[str]) -> None:
     if "dryrun" in which:
         compare(scale.label("post --dry-run"), [*bot, "post", "--dry-run", "--date", "01-10"],
                 env, "-", repeat=3)  # fmt: skip
+        compare(scale.label("post --dry-run, pick on"),
+                [*picking(scale), "post", "--dry-run", "--date", "01-10"], env, "-", repeat=3)  # fmt: skip
 
 
 def bench_members(scale: Scale, count: int = 10_000) -> None:
@@ -235,6 +242,22 @@ def bench_html(scale: Scale) -> None:
                    "--year", "2027", "--out", str(out)], scale.env)  # fmt: skip
     goal = "< 1 s" if scale.factor == 1 else "< 5 s"
     line(scale.label("HTML preview, 366 days"), f"{seconds:.2f} s", "-", None, goal)
+    seconds = run([*picking(scale), "preview", "--format", "html", "--days", "366", "--year",
+                   "2027", "--out", str(out)], scale.env)  # fmt: skip
+    line(scale.label("HTML preview, pick on"), f"{seconds:.2f} s", "-", None, goal)
+
+
+def picking(scale: Scale) -> list[str]:
+    """The bot's command with a config of one outbox whose daily pick is on (as in the
+    embedded config), for the pick's cases."""
+    config = scale.work / "pick.yaml"
+    config.write_text(
+        "destinations:\n"
+        f"  outbox:\n    type: outbox\n    path: {scale.work / 'outbox'}\n"
+        "    pick: {enabled: true}\n",
+        encoding="utf-8",
+    )
+    return [*BOT, "--config", str(config), "--db", str(scale.db)]
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from bot.threads.render import Thread, render_thread
 from bot.threads.select import (
     anniversary_events,
     first_in_order,
-    light_anniversary_events,
     order_events,
 )
 
@@ -207,9 +206,8 @@ def threads_for_day(
         if pick is None:
             events = [store.get_event(i) for i in first_in_order(store, day, limit, leap_day)]
         else:
-            light, facts = light_anniversary_events(store, day, leap_day)
             whole = lambda event: store.get_event(event.id)  # noqa: E731
-            events = pick(light, day, limit, facts=facts, prepare=whole)[:limit]
+            events = pick.for_day(day, limit, leap_day, prepare=whole)[:limit]
     directory = MentionDirectory.from_store(store, list(config_lists)) if events else None
     threads = []
     for event in events:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import weakref
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -94,6 +95,15 @@ class PickSettings:
                 f"pick.fallback: expected candidate or none, got {settings.fallback!r}"
             )
         return settings
+
+    def history_since(self, day: dt.date) -> dt.date:
+        """The last day before the history the rules read for ``day``: what was sent within
+        ``no_repeat_years``, the tags of the last ``balance_days``."""
+        back = min(max(self.balance_days, 1), day.toordinal() - 1)  # none before year 1
+        window = day - dt.timedelta(days=back)
+        if self.no_repeat_years > 0:
+            window = min(window, _years_before(day, self.no_repeat_years))
+        return window
 
     def milestone_years(self, date: AnniversaryDate, day: dt.date) -> int | None:
         """The anniversary's years when it is a milestone, else None."""
@@ -198,11 +208,12 @@ class History:
         )
 
     @classmethod
-    def from_log(cls, store: Store, destination: str) -> History:
+    def from_log(cls, store: Store, destination: str, since: dt.date | None = None) -> History:
+        """What ``destination`` was sent (after the day ``since``, when given)."""
         import json
 
         history = cls()
-        for row in store.sent_event_facts(destination):
+        for row in store.sent_event_facts(destination, since.isoformat() if since else ""):
             event_id, day, tags, year, month, mday, subject, pages = row
             date = AnniversaryDate(month, mday, year) if month is not None else None
             facts = Facts(0, subject, pages or "")
@@ -504,7 +515,7 @@ class DailyPick:
         prepare: Callable[[Event], Event] | None = None,
     ) -> DayPick:
         """``facts`` and ``prepare``: for ``events`` read without text and parts (``choose``)."""
-        history = History.from_log(self.store, self.destination)
+        history = sent_history(self.store, self.destination, self.settings.history_since(day))
         known = {key: Facts(*found) for key, found in facts.items()} if facts else None
         self.last = choose(day, events, self.settings, history, limit, prepare, known)
         return self.last
@@ -517,12 +528,38 @@ class DailyPick:
         facts: Mapping[str, tuple[int, str | None, str]] | None = None,
         prepare: Callable[[Event], Event] | None = None,
     ) -> list[Event]:
-        picked = self.choose(events, day, limit, facts, prepare)
-        return [replace(c.event, sensitive=True) if c.sensitive else c.event for c in picked.chosen]
+        return _flagged(self.choose(events, day, limit, facts, prepare))
+
+    def for_day(
+        self,
+        day: dt.date,
+        limit: int,
+        leap_day: str = "feb28",
+        prepare: Callable[[Event], Event] | None = None,
+    ) -> list[Event]:
+        """``__call__`` with the day's events as stored: ranked on those that can be its best
+        (its preselection, read without text and parts), and on the whole day only when the
+        preselection cannot decide (``preselection_decides``). ``prepare`` completes a chosen
+        event."""
+        from bot.threads.select import light_anniversary_events
+
+        light, facts, whole = light_anniversary_events(
+            self.store, day, leap_day, self.settings.important, PRESELECT_TOP
+        )
+        picked = self.choose(light, day, limit, facts, prepare)
+        if not whole and not preselection_decides(picked, limit):
+            light, facts, _ = light_anniversary_events(self.store, day, leap_day)
+            picked = self.choose(light, day, limit, facts, prepare)
+        return _flagged(picked)
 
     def is_sensitive(self, event: Event) -> bool:
         """For the publisher: whether to send ``event`` with a content warning."""
         return self.settings.sensitive_reason(event) is not None
+
+
+def _flagged(picked: DayPick) -> list[Event]:
+    """The chosen events, those the rules call sensitive flagged so."""
+    return [replace(c.event, sensitive=True) if c.sensitive else c.event for c in picked.chosen]
 
 
 def pick_settings(destination: Destination, **overrides: Any) -> PickSettings:
@@ -544,6 +581,15 @@ def pick_for(store: Store, destination: Destination) -> DailyPick | None:
 # the candidates of a day the plan reads beyond the important ones: enough for the best that
 # no rule excludes; a day whose preselection runs out is read whole
 PRESELECT_TOP = 12
+
+
+def preselection_decides(result: DayPick, limit: int) -> bool:
+    """Whether ``result``, the pick among a day's preselection (curated, of a priority, of
+    importance ``important`` or more, the ``PRESELECT_TOP`` most important), is the pick of the
+    whole day: ``limit`` events chosen and none of a negative priority (every event left
+    out is a candidate of priority 0, less important than each chosen one of priority 0
+    or more, and not an important one's milestone)."""
+    return len(result.chosen) >= limit and all(c.event.priority >= 0 for c in result.chosen)
 
 
 def _light_events(
@@ -575,7 +621,7 @@ def plan_days(
     again, so the choice is the one the whole day gives."""
     import json
 
-    from bot.threads.select import order_events
+    from bot.threads.select import first_in_order
 
     settings = settings or pick_settings(destination)
     stand_in = (2, 28) if destination.leap_day == "feb28" else (3, 1)
@@ -583,8 +629,10 @@ def plan_days(
     wanted = dict.fromkeys((d.month, d.day) for d in dates)
     if any(not calendar.isleap(d.year) and (d.month, d.day) == stand_in for d in dates):
         wanted[(2, 29)] = None
-    preselect = settings.important if settings.enabled else None
-    by_day, facts, totals = _light_events(store, wanted, preselect)
+    if settings.enabled:
+        by_day, facts, totals = _light_events(store, wanted, settings.important)
+    else:  # the simple order: each day's first events found in the store (first_in_order)
+        by_day, facts, totals = {}, {}, {}
 
     def days_of(day: dt.date) -> list[tuple[int, int]]:
         if not calendar.isleap(day.year) and (day.month, day.day) == stand_in:
@@ -619,7 +667,11 @@ def plan_days(
             of_day = sum(totals.get(key, 0) for key in keys) - curated
             result = choose(day, pool, settings, history, limit, with_text, facts, of_day)
             read_whole = all(len(by_day.get(key, ())) == totals.get(key, 0) for key in keys)
-            if len(result.chosen) < limit and settings.fallback == "candidate" and not read_whole:
+            if (
+                not preselection_decides(result, limit)
+                and settings.fallback == "candidate"
+                and not read_whole
+            ):
                 whole, more_facts, _ = _light_events(store, keys)
                 facts.update(more_facts)
                 by_day.update(whole)
@@ -627,9 +679,12 @@ def plan_days(
                 result = choose(day, pool, settings, history, limit, with_text, facts)
         else:
             result = DayPick(day, note="the pick is not enabled: the simple order")
-            result.curated = sum(e.origin == CURATED for e in pool)
-            result.candidates = len(pool) - result.curated
-            for event in map(with_text, order_events(pool, day)[:limit]):
+            for key in keys:
+                curated, total = store.origin_counts_on(*key, CURATED)
+                result.curated += curated
+                result.candidates += total - curated
+            first = first_in_order(store, day, limit, destination.leap_day)
+            for event in map(store.get_event, first):
                 result.chosen.append(Choice(event, ["simple order: curated first, then "
                                                     "priority, then every 25 years"], None))  # fmt: skip
         for choice in result.chosen:
@@ -663,3 +718,22 @@ def format_plan(plan: list[DayPick], destination: str, settings: PickSettings) -
             skipped = f"; skipped {', '.join(extra)}" if extra else ""
             out.append(f"{' ' * len(head)}    of {pool}{skipped}\n")
     return "".join(out)
+
+
+# each store's histories read by sent_history: by destination, with the store's mark then and
+# the day they begin after
+_HISTORIES: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, dt.date, History]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def sent_history(store: Store, destination: str, since: dt.date) -> History:
+    """``History.from_log`` after the day ``since``, read again only when the store may have
+    changed since (``Store.change_mark``) or an earlier day is asked for: a preview of a year
+    reads it once, not once a day. Shared: not to be added to (``plan_days`` reads its own)."""
+    mark = store.change_mark()
+    histories = _HISTORIES.setdefault(store, {})
+    found = histories.get(destination)
+    if found is None or found[0] != mark or found[1] > since:
+        found = histories[destination] = (mark, since, History.from_log(store, destination, since))
+    return found[2]

@@ -23,14 +23,18 @@ from bot.posters.base import Capabilities, OutgoingPost, Poster, PostError, Publ
 EXTENSIONS = {"text": ".txt", "markdown": ".md", "html": ".html"}
 
 
-def write_atomically(path: Path, content: str) -> None:
+def write_atomically(path: Path, content: str, durable: bool = True) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed); ``durable``: on the disk
+    before the rename, so that a crash cannot leave it empty (a post must survive; a page of
+    the preview site, which is written again in a moment, need not wait for the disk)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

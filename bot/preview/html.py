@@ -50,7 +50,7 @@ from bot.threads.render import Thread
 if TYPE_CHECKING:
     from bot.config import Config, Destination
     from bot.drafts import Draft
-    from bot.model import Member
+    from bot.model import Event, Member
     from bot.posters.base import Poster
     from bot.store import Store
 
@@ -237,6 +237,7 @@ class Builder:
         self.config = config
         self.directory = MentionDirectory.from_store(store, config.lists)
         self._videos: dict[str, frozenset[str]] = {}
+        self._events: dict[str, Event | None] = {}
 
     def day(self, destinations: Iterable[Destination], day: dt.date) -> DayView:
         return DayView(day, [self.destination_day(d, day) for d in destinations])
@@ -281,12 +282,10 @@ class Builder:
 
     def html_parts(self, event_id: str, destination: Destination, day: dt.date) -> list[str] | None:
         """The event's parts drawn by the ``html`` block templates (names in the FYI chips)."""
-        from bot.errors import InputError
         from bot.threads.render import render_thread
 
-        try:
-            event = self.store.get_event(event_id)
-        except InputError:
+        event = self._event(event_id)
+        if event is None:
             return None
         thread = render_thread(
             event, day, "html", self.directory, None, self.config.templates,
@@ -367,13 +366,9 @@ class Builder:
         )  # fmt: skip
 
     def _video_urls(self, event_id: str) -> frozenset[str]:
-        from bot.errors import InputError
-
         if event_id not in self._videos:
-            try:
-                parts = self.store.get_event(event_id).parts
-            except InputError:
-                parts = []
+            event = self._event(event_id)
+            parts = event.parts if event is not None else []
             # as the post prints them: through the URL sanitiser
             self._videos[event_id] = frozenset(
                 _printed_url(block["url"])
@@ -382,6 +377,18 @@ class Builder:
                 if block["type"] == "video" and block.get("url")
             )
         return self._videos[event_id]
+
+    def _event(self, event_id: str) -> Event | None:
+        """The stored event, read once for the page's parts and its videos; None when it is
+        no longer stored."""
+        from bot.errors import InputError
+
+        if event_id not in self._events:
+            try:
+                self._events[event_id] = self.store.get_event(event_id)
+            except InputError:
+                self._events[event_id] = None
+        return self._events[event_id]
 
 
 def _printed_url(url: Any) -> str:
@@ -520,7 +527,8 @@ def write_site(
     out: Path,
 ) -> Path:
     """Write ``count`` day pages from ``start`` and ``index.html`` into ``out``; returns the
-    index's path. Each file is written whole (to a temporary name, then renamed)."""
+    index's path. Each file is written whole (to a temporary name, then renamed), without
+    waiting for the disk (``write_atomically``)."""
     from bot.posters.outbox import write_atomically
 
     out.mkdir(parents=True, exist_ok=True)
@@ -529,9 +537,10 @@ def write_site(
     for position, view in enumerate(views):
         previous = views[position - 1].page if position else None
         following = views[position + 1].page if position + 1 < len(views) else None
-        write_atomically(out / view.page, render_day(config, view, previous, following))
+        page = render_day(config, view, previous, following)
+        write_atomically(out / view.page, page, durable=False)  # a preview: written again at will
     index = out / "index.html"
-    write_atomically(index, render_index(config, views, destinations))
+    write_atomically(index, render_index(config, views, destinations), durable=False)
     return index
 
 

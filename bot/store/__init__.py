@@ -832,3 +832,13 @@ def m013_day_counts_and_member_indexes(db: Database) -> None:
     # events); each index costs the import a test of the row it writes
     db.execute("create index events_credited on events (id, credit) where credit is not null")
     db.execute("create index events_naming_members on events (id) where parts like '%mentions%'")
+
+
+@migrations()
+def m014_day_order_index(db: Database) -> None:
+    # the simple order's first events of a day (EventLookups.first_in_order_candidates): those
+    # with a priority, of given years, and the earliest years, each found by the index without
+    # reading the day's other events
+    db.table("events").create_index(["month", "day", "priority", "year"])
+    # the daily pick's candidates of a day (EventLookups.light_events_on): the most important
+    db.table("events").create_index(["month", "day", "importance"])

@@ -3,9 +3,11 @@ import, promotion and the mention checks: each reads only the columns its caller
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.input_rules import INT64_MIN
 from bot.model import Event
 
 if TYPE_CHECKING:
@@ -41,31 +43,35 @@ class EventLookups:
             for month, day in days:
                 yield from self.db.conn.execute(sql, [month, day])
             return
+        # each part found through an index (m010, m014): the day's other events are not read;
+        # the ``top`` most important, ties included: those of the ``top``-th importance or more
+        day_is = "from events where month = ?1 and day = ?2"
+        parts = [f"select rowid {day_is} and {condition}" for condition in
+                 ("origin = 'curated'", "priority > 0", "priority < 0", "importance >= ?3")]  # fmt: skip
+        if top > 0:
+            parts.append(
+                f"select rowid {day_is} and importance >= coalesce((select importance {day_is} "
+                f"order by importance desc limit 1 offset ?4), {INT64_MIN})"
+            )
         sql = (
-            f"select {columns}, total from (select {columns}, count(*) over () as total, "
-            "rank() over (order by importance desc) as place from events "
-            "where month = ? and day = ?) "
-            "where origin = 'curated' or priority != 0 or importance >= ? or place <= ?"
+            f"select {columns}, ?5 from events where rowid in ({' union all '.join(parts)}) "
+            "order by importance desc, priority, year, rowid"
         )
+        count = f"select count(*) {day_is}"
         for month, day in days:
-            yield from self.db.conn.execute(sql, [month, day, important, top])
+            (total,) = self.db.conn.execute(count, [month, day]).fetchone()
+            yield from self.db.conn.execute(sql, [month, day, important, top - 1, total])
 
-    def sent_event_facts(self, destination: str) -> list[tuple[Any, ...]]:
+    def sent_event_facts(self, destination: str, since: str = "") -> list[tuple[Any, ...]]:
         """(event id, day sent, tags, year, month, day, subject, pages) of every event sent to
-        ``destination``, once per day: what the daily pick must not repeat."""
+        ``destination`` (after the day ``since``, YYYY-MM-DD, when given), once per day: what
+        the daily pick must not repeat."""
         return self.db.conn.execute(
             "select p.event_id, p.day, e.tags, e.year, e.month, e.day, e.subject, e.pages "
             "from publish_log p left join events e on e.id = p.event_id "
-            "where p.destination = ? and p.state = 'sent' group by p.event_id, p.day",
-            [destination],
-        ).fetchall()
-
-    def order_columns_on(self, month: int, day: int) -> list[tuple[str, int | None, str, int]]:
-        """(id, year, origin, priority) of each event of the day: what the simple order
-        reads (``bot.threads.select.first_in_order``)."""
-        return self.db.conn.execute(
-            "select id, year, origin, priority from events where month = ? and day = ?",
-            [month, day],
+            "where p.destination = ? and p.state = 'sent' and p.day > ? "
+            "group by p.event_id, p.day",
+            [destination, since],
         ).fetchall()
 
     def change_mark(self) -> tuple[int, int]:
@@ -209,3 +215,45 @@ class EventLookups:
             self.db.conn.execute("select 1 from members where id = ?", [member_id]).fetchone()
             is not None
         )
+
+    # --- the simple order ------------------------------------------------------------------
+
+    def first_in_order_candidates(
+        self, month: int, day: int, years: Sequence[int], limit: int, curated: str
+    ) -> list[tuple[str, int | None, str, int]]:
+        """(id, year, origin, priority) of the events of the day that can be among the first
+        ``limit`` of the simple order (``bot.threads.select.first_in_order``), each read
+        through the index on month, day, priority and year (m014): those of origin
+        ``curated``, those with a priority, those of ``years`` (the milestones), and of the
+        others the ``limit`` first by year (none last) and id, of ``years`` and of the rest.
+        An event may come twice."""
+        columns = "select id, year, origin, priority from events where month = ?1 and day = ?2"
+        # of ``years``, those between the day's first and last (a few seeks on the index)
+        first, last = (
+            self.db.conn.execute(
+                f"select {which}(year) from events where month = ? and day = ? and priority = 0",
+                [month, day],
+            ).fetchone()[0]
+            for which in ("min", "max")
+        )
+        years = [y for y in years if first is not None and first <= y <= last]
+        marks = "select value from json_each(?5)"  # one statement whatever the years
+        rest = f"{columns} and priority = 0 and origin != ?3"
+        sql = (
+            f"{columns} and origin = ?3 "
+            f"union all {columns} and priority > 0 "
+            f"union all {columns} and priority < 0 "
+            f"union all select * from ({rest} and year in ({marks}) order by year, id limit ?4) "
+            f"union all select * from ({rest} and year is not null and year not in ({marks}) "
+            "order by year, id limit ?4) "
+            f"union all select * from ({rest} and year is null order by id limit ?4)"
+        )
+        return self.db.conn.execute(sql, [month, day, curated, limit, json.dumps(years)]).fetchall()
+
+    def origin_counts_on(self, month: int, day: int, curated: str) -> tuple[int, int]:
+        """(events of origin ``curated``, all events) of the day, counted on the indexes."""
+        sql = "select count(*) from events where month = ? and day = ?"
+        query = self.db.conn.execute
+        (curated_count,) = query(f"{sql} and origin = ?", [month, day, curated]).fetchone()
+        (total,) = query(sql, [month, day]).fetchone()
+        return curated_count, total

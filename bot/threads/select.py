@@ -10,8 +10,11 @@ import json
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
+from bot.content import CURATED
+from bot.input_rules import MAX_YEAR, MIN_YEAR
 from bot.model import Event
 from bot.model.dates import AnniversaryDate, years_between
 from bot.store import Store
@@ -87,24 +90,27 @@ def light_events(
 
 
 def light_anniversary_events(
-    store: Store, day: dt.date, leap_day: str = "feb28"
-) -> tuple[list[Event], dict[str, LightFacts]]:
+    store: Store, day: dt.date, leap_day: str = "feb28", important: int | None = None, top: int = 0
+) -> tuple[list[Event], dict[str, LightFacts], bool]:
     """``anniversary_events`` without text and parts, in the same order, and their light
-    facts: what the simple order and the daily pick choose on."""
+    facts: what the simple order and the daily pick choose on; and whether that is the whole
+    day. With ``important`` and ``top``: only the events that can be the day's best
+    (``light_events``)."""
     keys = anniversary_days(day, leap_day)
-    mark = (store.change_mark(), keys)
+    mark = (store.change_mark(), keys, important, top)
     cached = _LAST_DAY.get(store)
     if cached is None or cached[0] != mark:  # each destination of a day reads the same
-        by_day, facts, _ = light_events(store, keys)
+        by_day, facts, totals = light_events(store, keys, important, top)
         pool = [e for key in keys for e in sorted(by_day.get(key, ()), key=lambda e: e.id)]
-        cached = _LAST_DAY[store] = (mark, pool, facts)
-    return list(cached[1]), cached[2]
+        whole = all(len(by_day.get(key, ())) == totals.get(key, 0) for key in keys)
+        cached = _LAST_DAY[store] = (mark, pool, facts, whole)
+    return list(cached[1]), cached[2], cached[3]
 
 
 # each store's last day read by light_anniversary_events, and the store's mark then
-_LAST_DAY: weakref.WeakKeyDictionary[Store, tuple[Any, list[Event], dict[str, LightFacts]]] = (
-    weakref.WeakKeyDictionary()
-)
+_LAST_DAY: weakref.WeakKeyDictionary[
+    Store, tuple[Any, list[Event], dict[str, LightFacts], bool]
+] = weakref.WeakKeyDictionary()
 
 
 def is_milestone(date: AnniversaryDate, day: dt.date, every: int = MILESTONE_EVERY) -> bool:
@@ -136,8 +142,18 @@ def order_events(events: list[Event], day: dt.date) -> list[Event]:
 
 def first_in_order(store: Store, day: dt.date, limit: int, leap_day: str = "feb28") -> list[str]:
     """The ids of the first ``limit`` of ``anniversary_events`` in ``order_events``'s order,
-    ranked on the four columns the order reads (the rest of each event is not read)."""
-    rows = [row for month, of in anniversary_days(day, leap_day)
-            for row in store.order_columns_on(month, of)]  # fmt: skip
-    rows.sort(key=lambda row: _order_key(row[2], row[3], row[1], row[0], day))
-    return [row[0] for row in rows[:limit]]
+    ranked on the four columns the order reads, among the few events of the day that can be
+    first (``Store.first_in_order_candidates``; the rest of the day is not read)."""
+    years = milestone_years(day.year)
+    rows = {row[0]: row for month, of in anniversary_days(day, leap_day)
+            for row in store.first_in_order_candidates(month, of, years, limit, CURATED)}  # fmt: skip
+    ranked = sorted(rows.values(), key=lambda row: _order_key(row[2], row[3], row[1], row[0], day))
+    return [row[0] for row in ranked[:limit]]
+
+
+@lru_cache(maxsize=4)
+def milestone_years(year: int) -> tuple[int, ...]:
+    """The years whose anniversary in ``year`` is a milestone (``is_milestone``), of those an
+    event may have."""
+    day = dt.date(year, 1, 1)
+    return tuple(y for y in range(MIN_YEAR, MAX_YEAR + 1) if _is_milestone_year(y, day))
