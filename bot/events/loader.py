@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import re
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -482,9 +483,9 @@ def wiki_record_pieces(
 
 
 def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()  # not on Windows
+    # Linux only: macOS offers fork, but its system libraries are not safe in a forked child
+    # (why Python spawns there by default); Windows has no fork
+    return sys.platform.startswith("linux")
 
 
 def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ...]:
