@@ -9,10 +9,17 @@ import datetime as dt
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.input_rules import MAX_YEAR, MIN_YEAR
 from bot.model import Event
 from bot.model.dates import AnniversaryDate
 from bot.store import Store
-from bot.threads.select import anniversary_events, first_in_order, order_events
+from bot.threads.select import (
+    anniversary_events,
+    first_in_order,
+    is_milestone,
+    milestone_years,
+    order_events,
+)
 
 DAYS = [(1, 10), (2, 28), (2, 29), (3, 1)]
 # the days posted on: common and leap years, February 29's stand-ins
@@ -80,3 +87,20 @@ def test_the_first_in_order_are_read_through_the_day_order_index():
         )
     ]
     assert any("idx_events_month_day_priority_year" in plan for plan in plans), plans
+
+
+@settings(max_examples=30)
+@given(st.integers(1, 9999))
+@example(1)
+@example(25)
+@example(26)
+@example(2027)
+@example(9999)
+def test_the_milestone_years_are_every_year_the_order_calls_a_milestone(year):
+    # the years ``first_in_order`` asks the store for, found without trying every year (a
+    # start-up cost of ``preview``), are exactly those ``is_milestone`` says, BC ones included
+    day = dt.date(year, 1, 1)
+    every_year = (y for y in range(MIN_YEAR, MAX_YEAR + 1) if y)  # no event has a year 0
+    assert tuple(y for y in milestone_years(year) if y) == tuple(
+        y for y in every_year if is_milestone(AnniversaryDate(1, 1, y), day)
+    )

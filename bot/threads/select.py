@@ -156,4 +156,14 @@ def milestone_years(year: int) -> tuple[int, ...]:
     """The years whose anniversary in ``year`` is a milestone (``is_milestone``), of those an
     event may have."""
     day = dt.date(year, 1, 1)
-    return tuple(y for y in range(MIN_YEAR, MAX_YEAR + 1) if _is_milestone_year(y, day))
+    # a milestone is a whole number of periods before ``year``, counted with or without the
+    # missing year zero: two arithmetic series, checked by the rule itself (not all 19,999
+    # years of the range: this runs at every start-up of ``preview``)
+    candidates = {
+        first - periods * MILESTONE_EVERY
+        for first in (year, year - 1)
+        for periods in range(1, (first - MIN_YEAR) // MILESTONE_EVERY + 1)
+    }
+    return tuple(
+        y for y in sorted(candidates) if MIN_YEAR <= y <= MAX_YEAR and _is_milestone_year(y, day)
+    )
