@@ -11,6 +11,8 @@ Every figure is printed beside a floor measured in the same run:
 - import: as a ratio to a plain sqlite3 executemany of the same rows (bench/run.py's floor), and
   the peak resident memory of the importing process;
 - mentions import: as a ratio to the same floor command.
+Commands run with their modules compiled, the floor's and the bot's alike, as an installed bot
+runs (``run.with_bytecode``), whatever ``PYTHONDONTWRITEBYTECODE`` says.
 The x10 data set is generated from `../shared/data` into a temporary folder (each copy's text
 marked, so every record keeps a distinct id) and removed afterwards: nothing is written into the
 repository. Prints a report; exits non-zero only when a benchmark cannot run, never on a goal.
@@ -41,7 +43,8 @@ CASES = ["config", "import", "plan", "preview", "calendar", "search", "members",
          "html", "dryrun"]  # fmt: skip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import floor_import, line  # noqa: E402  (bench/ is a folder of scripts, not a package)
+# bench/ is a folder of scripts, not a package
+from run import floor_import, line, with_bytecode  # noqa: E402
 
 
 def scaled_dataset(factor: int, folder: Path) -> Path:
@@ -94,7 +97,8 @@ def peak_rss_mb(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def compare(name: str, command: list[str], env: dict[str, str], goal: str, repeat: int = 5) -> None:
     """Median of ``repeat`` runs of ``command`` beside the floor command, interleaved."""
-    run(command, env)  # warm the OS file cache and the template cache
+    run(FLOOR, env)  # compile the floor's modules (with_bytecode)
+    run(command, env)  # warm the OS file cache and the template cache, compile
     ours, floor = [], []
     for _ in range(repeat):
         floor.append(run(FLOOR, env))
@@ -113,7 +117,8 @@ class Scale:
         self.work.mkdir(parents=True, exist_ok=True)
         self.db = self.work / "store.db"
         self.config = self.work / "bot.yaml"
-        self.env = {**os.environ, "ANNIVERSARY_BOT_HOME": str(self.work / "home"),
+        self.env = {**with_bytecode(dict(os.environ), self.work),
+                    "ANNIVERSARY_BOT_HOME": str(self.work / "home"),
                     "ANNIVERSARY_BOT_LOG": "WARNING", "ANNIVERSARY_BOT_CONFIG": str(self.config),
                     "BENCH_TOKEN": "bench-token-not-a-secret",
                     "BENCH_DISCORD_URL": "https://discord.com/api/webhooks/1234567890/bench-token"}  # fmt: skip

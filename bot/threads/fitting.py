@@ -31,7 +31,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from bot.content.wording import headline
 from bot.i18n import N_, phrase
 from bot.model import Member
 from bot.posters.base import Capabilities
@@ -406,6 +405,9 @@ def _fit_title(
         warnings.append(f"title under {low} characters: lengthened to {fitted!r}")
         return fitted
     if len(title) > high:
+        # imported here: its patterns are compiled at import, and most titles fit (start-up)
+        from bot.content.wording import headline
+
         fitted = headline(title, high)  # where a clause or phrase ends, never mid-phrase
         warnings.append(f"title over {high} characters: cut to {len(fitted)}")
         return fitted
