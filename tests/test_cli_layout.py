@@ -140,6 +140,22 @@ def test_preview_loads_no_other_topic_and_no_publishing_machinery(tmp_path):
     assert not loaded & not_needed, sorted(loaded & not_needed)
 
 
+def write_destinations_config(tmp_path, more: str = ""):
+    """A config of the benchmark's four destinations (secrets as unread references), and
+    ``more`` lines of destinations."""
+    config = tmp_path / "bot.yaml"
+    config.write_text(
+        "destinations:\n"
+        f"  outbox: {{type: outbox, path: {tmp_path / 'outbox'}}}\n"
+        "  forum: {type: discourse, url: 'https://forum.invalid', api_key: {$env: BOT_TOKEN},\n"
+        "          api_username: bot, category: 1}\n"
+        "  social: {type: mastodon, url: 'https://social.invalid', access_token: {$env: BOT_TOKEN}}\n"
+        "  chat: {type: discord, webhook_url: {$env: BOT_WEBHOOK}}\n" + more,
+        encoding="utf-8",
+    )
+    return config
+
+
 @pytest.mark.processes
 def test_help_loads_the_commands_but_none_of_the_library(tmp_path):
     loaded = modules_loaded_by(["--help"], tmp_path)
@@ -151,16 +167,8 @@ def test_help_loads_the_commands_but_none_of_the_library(tmp_path):
 
 @pytest.mark.processes
 def test_a_read_command_with_a_config_loads_no_http_stack(tmp_path):
-    config = tmp_path / "bot.yaml"
-    config.write_text(
-        "destinations:\n"
-        f"  outbox: {{type: outbox, path: {tmp_path / 'outbox'}}}\n"
-        "  forum: {type: discourse, url: 'https://forum.invalid', api_key: {$env: BOT_TOKEN},\n"
-        "          api_username: bot, category: 1}\n"
-        "  social: {type: mastodon, url: 'https://social.invalid', access_token: {$env: BOT_TOKEN}}\n"
-        "  chat: {type: discord, webhook_url: {$env: BOT_WEBHOOK}}\n"
-        "  team: {type: slack, token: {$env: BOT_TOKEN}, channel: C0123ABCD}\n",
-        encoding="utf-8",
+    config = write_destinations_config(
+        tmp_path, "  team: {type: slack, token: {$env: BOT_TOKEN}, channel: C0123ABCD}\n"
     )
     loaded = modules_loaded_by(
         ["--config", str(config), "--db", str(tmp_path / "x.db"), "status"], tmp_path
@@ -190,16 +198,7 @@ def test_status_and_config_show_load_no_templates_scheduler_or_event_files(tmp_p
     # library's front door, or the event schema and loader (issue 20, item 1); and once a
     # config file was validated, an unchanged one is not validated again (no pydantic).
     # `status` reads the drafts that wait for a person (bot.drafts), which imports none of these.
-    config = tmp_path / "bot.yaml"
-    config.write_text(
-        "destinations:\n"
-        f"  outbox: {{type: outbox, path: {tmp_path / 'outbox'}}}\n"
-        "  forum: {type: discourse, url: 'https://forum.invalid', api_key: {$env: BOT_TOKEN},\n"
-        "          api_username: bot, category: 1}\n"
-        "  social: {type: mastodon, url: 'https://social.invalid', access_token: {$env: BOT_TOKEN}}\n"
-        "  chat: {type: discord, webhook_url: {$env: BOT_WEBHOOK}}\n",
-        encoding="utf-8",
-    )
+    config = write_destinations_config(tmp_path)
     db = tmp_path / "store.db"
     Store(str(db)).close()
     not_needed = {
