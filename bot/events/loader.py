@@ -668,9 +668,22 @@ _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SPACE_BEFORE_COLON = re.compile(r'"[ \t\r]+:').search
 
 
-def _plainly_fine(
-    record: Any, raw: str, plain_url: Callable[[str], re.Match[str] | None] = PLAIN_URL.match
-) -> bool:
+# URLs found plain (``_new_plain``): the data set links the same pages again and again; at most
+# this many kept, so that a file of distinct ones cannot grow it without end
+_PLAIN_URLS: set[str] = set()
+_PLAIN_URLS_KEPT = 100_000
+
+
+def _new_plain(url: str) -> bool:
+    """Whether ``url`` is a plain URL of at most ``MAX_URL_CHARS`` (remembered when it is)."""
+    if len(url) > MAX_URL_CHARS or not PLAIN_URL.match(url):
+        return False
+    if len(_PLAIN_URLS) < _PLAIN_URLS_KEPT:
+        _PLAIN_URLS.add(url)
+    return True
+
+
+def _plainly_fine(record: Any, raw: str, plain: set[str] = _PLAIN_URLS) -> bool:
     """Whether a record passes every rule of ``_wiki_record_problem``, checked the quick way
     (no function per field): True for the common record; False sends it to the full check.
 
@@ -696,7 +709,7 @@ def _plainly_fine(
     ):
         return False
     source = record.get("source")
-    if source and (type(source) is not str or len(source) > MAX_URL_CHARS or not plain_url(source)):
+    if source and (type(source) is not str or (source not in plain and not _new_plain(source))):
         return False
     keys = len(record)
     links = record.get("links", ())
@@ -711,12 +724,15 @@ def _plainly_fine(
             or not 0 < len(title) <= MAX_TEXT_CHARS
             or title.isspace()
             or type(url) is not str
-            or len(url) > MAX_URL_CHARS
-            or not plain_url(url)
+            or (url not in plain and not _new_plain(url))
         ):
             return False
         keys += len(link)
-    return raw.count('":') <= keys and not _SPACE_BEFORE_COLON(raw)
+    if raw.count('":') > keys:
+        return False
+    # a quote before white space is rare (an escaped quote in a text): the pattern only then
+    spaced = '" ' in raw or '"\t' in raw or '"\r' in raw
+    return not (spaced and _SPACE_BEFORE_COLON(raw))
 
 
 def _wiki_lines(
