@@ -274,3 +274,30 @@ def test_records_read_in_a_second_process_are_made_here_when_changed(
         assert "(0 new, 1 updated, 4 unchanged, 1 identical duplicate merged)" in out
         stored[where] = _stored(db)
     assert stored["there"] == stored["here"]
+
+
+def _event_indexes(db) -> list[tuple]:
+    store = Store(db)
+    try:
+        found = "select name, sql from sqlite_master where tbl_name = 'events' and type = 'index'"
+        return sorted(store.conn.execute(found).fetchall())
+    finally:
+        store.close()
+
+
+def test_an_import_into_an_empty_store_keeps_its_indexes_and_leaves_none_on_error(
+    tmp_path, cli_run
+):
+    # into a store with no events the indexes are built after the rows: the same indexes
+    # after an import, and after one that fails half-way (a duplicate id with another row)
+    db = tmp_path / "s.db"
+    indexes = _event_indexes(db)
+    assert len(indexes) > 2
+    other = {**RECORDS[1], "links": []}
+    path = write(tmp_path / "bad.jsonl", _lines([*RECORDS, other]))
+    code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 2 and "duplicate record id" in err
+    assert _event_indexes(db) == indexes and _stored(db) == []
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+    assert cli_run("--db", str(db), "import", str(path))[0] == 0
+    assert _event_indexes(db) == indexes and len(_stored(db)) == 5

@@ -16,6 +16,7 @@ same happening apart from two different things of the same day.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -147,12 +148,19 @@ def facts(
     """The ``FACT_COLUMNS`` of an item: its importance, its subject, its pages (the main one
     first: a page that only sets the scene, "World War II: ...", goes last)."""
     kind = kind_of(tags)
-    importance = sum(_points(kind, len(pages), extract, picture))
+    importance = _importance(kind, min(len(pages), MAX_PAGES), extract, picture)
     subject = pages[0] if kind in PERSON_KINDS and pages and _names_in(pages[0], text) else None
     scene = text.partition(": ")[0].casefold() if ": " in text[:80] else None
     if scene and len(pages) > 1 and pages[0].casefold() == scene:
         pages = [*pages[1:], pages[0]]
     return importance, subject, "\n".join(pages)
+
+
+@functools.cache
+def _importance(kind: str, pages: int, extract: bool, picture: bool) -> int:
+    """The importance score: the sum of ``_points`` (remembered: a handful of distinct
+    arguments, met once per event of an import)."""
+    return sum(_points(kind, pages, extract, picture))
 
 
 def _names_in(page: str, text: str) -> bool:

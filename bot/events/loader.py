@@ -28,6 +28,7 @@ from bot.content.wording import (
     after_formula,
     clean_feed_text,
     headline,
+    one_line,
     person_wording,
 )
 from bot.errors import BotError, InputError
@@ -349,9 +350,9 @@ def wiki_record_row(record: dict[str, Any], event_id: str | None = None) -> tupl
     ``event_id``: the record's id when it is known already (``wiki_record_pieces``).
     """
     year, month, day = record["year"], record["month"], record["day"]
-    kind, raw = record["kind"], " ".join(record["text"].split())
-    links = [(link["title"], link["url"]) for link in record.get("links") or ()]
-    pages = page_names([url for _, url in links])
+    kind, raw = record["kind"], one_line(record["text"])
+    links = record.get("links") or ()
+    pages = page_names([link["url"] for link in links])
     text = clean_feed_text(raw) or raw
     if kind in PERSON_KINDS:
         title, lead = person_wording(kind, text, pages[0] if pages else None)
@@ -359,18 +360,19 @@ def wiki_record_row(record: dict[str, Any], event_id: str | None = None) -> tupl
             title = headline(title, HEADLINE_CHARS)
     else:
         title = headline(text, HEADLINE_CHARS)
-        lead = after_formula(text, [link_title for link_title, _ in links])
-    source = record.get("source") or None
-    if source:
-        links.append((f"Wikipedia: {MONTH_NAMES[month]} {day}", source))
+        lead = after_formula(text, [link["title"] for link in links])
     # the JSON of one part: a links block (the day page last), or a text block naming the
     # licence; written piece by piece, byte for byte what json.dumps writes for it
-    if links:
-        encoded = ",".join(
-            f'{{"title":{_json_string(link_title)},"url":{_json_string(url)}}}'
-            for link_title, url in links
-        )
-        parts = f"{_PARTS_LINKS_START}{encoded}{_PARTS_LINKS_END}"
+    encoded = [
+        f'{{"title":{_json_string(link["title"])},"url":{_json_string(link["url"])}}}'
+        for link in links
+    ]
+    source = record.get("source") or None
+    if source:
+        day_page = _json_string(f"Wikipedia: {MONTH_NAMES[month]} {day}")
+        encoded.append(f'{{"title":{day_page},"url":{_json_string(source)}}}')
+    if encoded:
+        parts = f"{_PARTS_LINKS_START}{','.join(encoded)}{_PARTS_LINKS_END}"
     else:
         parts = _PARTS_WITHOUT_LINKS
     event_id = event_id or _wiki_record_id(year, month, day, kind, raw)
@@ -384,7 +386,14 @@ def _wiki_record_id(year: int, month: int, day: int, kind: str, text: str) -> st
     prefix = f"{-year}bc" if year < 0 else f"{year:04d}"
     # crc32, not a cryptographic hash: it only tells apart records of one day and kind; of
     # the text as given, so that ids stay what they were before the wording was cleaned
-    return f"{prefix}-{month:02d}-{day:02d}-{kind}-{zlib.crc32(text.encode()):08x}"
+    month_day = (
+        _MONTH_DAYS[month][day] if 0 < month < 13 and 0 < day < 32 else f"-{month:02d}-{day:02d}-"
+    )
+    return f"{prefix}{month_day}{kind}-{zlib.crc32(text.encode()):08x}"
+
+
+# "-01-10-" for January 10: formatted once, not once per record
+_MONTH_DAYS = [[f"-{month:02d}-{day:02d}-" for day in range(32)] for month in range(13)]
 
 
 def wiki_record_to_event(record: dict[str, Any]) -> Event:
@@ -478,8 +487,7 @@ def wiki_record_pieces(
         yield from _pieces_made_in_background(paths, progress, make_rows)
         return
     for path in paths:
-        pieces = _wiki_pieces(path, progress)
-        yield from (_with_rows(pieces) if make_rows else pieces)
+        yield from _wiki_pieces(path, progress, make_rows=make_rows)
 
 
 def _can_fork() -> bool:
@@ -492,13 +500,6 @@ def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ..
     """The row of a record of ``wiki_record_pieces``, given as the record or as its line
     (checked when it was read: the plain parser reads it as the strict one did)."""
     return wiki_record_row(json.loads(record) if isinstance(record, str) else record, event_id)
-
-
-def _with_rows(pieces: Iterable[tuple[str, list[WikiRecord]]]) -> Iterator[Any]:
-    for file, records in pieces:
-        rows = [(line, event_id, digest, None, wiki_entry_row(record or {}, event_id))
-                for line, event_id, digest, record, _ in records]  # fmt: skip
-        yield file, rows
 
 
 def _pieces_made_in_background(
@@ -559,8 +560,7 @@ def _make_pieces(paths: list[Path], pieces: Any, make_rows: bool) -> None:
 
     try:
         for path in paths:
-            read_pieces = _wiki_pieces(path, count, keep_lines=not make_rows)
-            for file, records in _with_rows(read_pieces) if make_rows else read_pieces:
+            for file, records in _wiki_pieces(path, count, not make_rows, make_rows):
                 pieces.put(("piece", file, records, read[0]))
                 read[0] = 0
         pieces.put(("end", read[0]))
@@ -594,7 +594,10 @@ def _row_code() -> hashlib.blake2b:
 
 
 def _wiki_pieces(
-    path: Path, progress: Callable[[int], None] | None = None, keep_lines: bool = False
+    path: Path,
+    progress: Callable[[int], None] | None = None,
+    keep_lines: bool = False,
+    make_rows: bool = False,
 ) -> Iterator[tuple[str, list[WikiRecord]]]:
     line_number = 0
     records = 0
@@ -641,7 +644,7 @@ def _wiki_pieces(
                         f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON "
                         "record per line",
                     )
-                piece = _wiki_lines(lines, line_number, path, keep_lines)
+                piece = _wiki_lines(lines, line_number, path, keep_lines, make_rows)
                 records += len(piece)
                 if piece:
                     yield str(path), piece
@@ -665,9 +668,22 @@ _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SPACE_BEFORE_COLON = re.compile(r'"[ \t\r]+:').search
 
 
-def _plainly_fine(
-    record: Any, raw: str, plain_url: Callable[[str], re.Match[str] | None] = PLAIN_URL.match
-) -> bool:
+# URLs found plain (``_new_plain``): the data set links the same pages again and again; at most
+# this many kept, so that a file of distinct ones cannot grow it without end
+_PLAIN_URLS: set[str] = set()
+_PLAIN_URLS_KEPT = 100_000
+
+
+def _new_plain(url: str) -> bool:
+    """Whether ``url`` is a plain URL of at most ``MAX_URL_CHARS`` (remembered when it is)."""
+    if len(url) > MAX_URL_CHARS or not PLAIN_URL.match(url):
+        return False
+    if len(_PLAIN_URLS) < _PLAIN_URLS_KEPT:
+        _PLAIN_URLS.add(url)
+    return True
+
+
+def _plainly_fine(record: Any, raw: str, plain: set[str] = _PLAIN_URLS) -> bool:
     """Whether a record passes every rule of ``_wiki_record_problem``, checked the quick way
     (no function per field): True for the common record; False sends it to the full check.
 
@@ -693,7 +709,7 @@ def _plainly_fine(
     ):
         return False
     source = record.get("source")
-    if source and (type(source) is not str or len(source) > MAX_URL_CHARS or not plain_url(source)):
+    if source and (type(source) is not str or (source not in plain and not _new_plain(source))):
         return False
     keys = len(record)
     links = record.get("links", ())
@@ -708,17 +724,22 @@ def _plainly_fine(
             or not 0 < len(title) <= MAX_TEXT_CHARS
             or title.isspace()
             or type(url) is not str
-            or len(url) > MAX_URL_CHARS
-            or not plain_url(url)
+            or (url not in plain and not _new_plain(url))
         ):
             return False
         keys += len(link)
-    return raw.count('":') <= keys and not _SPACE_BEFORE_COLON(raw)
+    if raw.count('":') > keys:
+        return False
+    # a quote before white space is rare (an escaped quote in a text): the pattern only then
+    spaced = '" ' in raw or '"\t' in raw or '"\r' in raw
+    return not (spaced and _SPACE_BEFORE_COLON(raw))
 
 
 def _wiki_lines(
-    lines: list[str], first: int, path: Path, keep_lines: bool = False
+    lines: list[str], first: int, path: Path, keep_lines: bool = False, make_rows: bool = False
 ) -> list[WikiRecord]:
+    """The records of ``lines`` (a piece of the file, from line ``first`` + 1), each read,
+    checked, given its id and digest and (``make_rows``) its row in one pass."""
     decode = _RECORD.raw_decode
     rows: list[WikiRecord] = []
     for line_number, raw in enumerate(lines, first + 1):
@@ -744,9 +765,14 @@ def _wiki_lines(
                 raise InputError(f"{path}:{line_number}: {problem}")
         event_id = _wiki_record_id(
             record["year"], record["month"], record["day"], record["kind"],
-            " ".join(record["text"].split()),
+            one_line(record["text"]),
         )  # fmt: skip
-        rows.append(
-            (line_number, event_id, source_digest(raw), raw if keep_lines else record, None)
-        )
+        if make_rows:
+            rows.append(
+                (line_number, event_id, source_digest(raw), None, wiki_record_row(record, event_id))
+            )
+        else:
+            rows.append(
+                (line_number, event_id, source_digest(raw), raw if keep_lines else record, None)
+            )
     return rows

@@ -218,6 +218,9 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             # upsert writes only a new or changed row, and an import never removes one
             before, written = self.count_events(), 0
             last_rowid = self.conn.execute("select max(rowid) from events").fetchone()[0] or 0
+            # into a store with no events yet: the indexes built once after the rows (a sort),
+            # not row by row; in this transaction, so an error leaves them as they were
+            indexes = self._drop_event_indexes() if before == 0 else []
             for start in range(0, len(all_rows), chunk):
                 part = all_rows[start : start + chunk]
                 written += self.conn.executemany(sql, [(*row, None, now) for row in part]).rowcount
@@ -225,6 +228,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                     progress(len(part))
             given, streamed, merged = self._write_pieces(sql, now, pieces, taken or {}, progress)
             given, written = given + len(all_rows), written + streamed
+            for index in indexes:
+                self.conn.execute(index)
             # the new rows into the search index in one statement: a trigger per row took three
             # times as long (changed rows: the update trigger of m010)
             self.conn.execute(
@@ -325,6 +330,17 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             if progress is not None:
                 progress(len(made))
         return given, written, merged
+
+    def _drop_event_indexes(self) -> list[str]:
+        """Drop the indexes of the events table but its primary key's (every import looks
+        rows up by id); their ``create index`` statements, to build them again."""
+        found = self.conn.execute(
+            "select name, sql from sqlite_master where type = 'index' and tbl_name = 'events' "
+            "and sql is not null order by rowid"
+        ).fetchall()
+        for name, _ in found:
+            self.conn.execute(f'drop index "{name}"')
+        return [sql for _, sql in found]
 
     def _source_digests(self, ids: list[str]) -> dict[str, int | None]:
         """The source digest of each of ``ids`` stored as a record of the data set (origin
