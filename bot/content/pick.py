@@ -121,14 +121,22 @@ class PickSettings:
         """One pattern of every keyword, a group each (``k0``, ``k1``, ...): one search finds
         the first keyword in the text."""
         patterns = []
+        firsts = set()
         for index, keyword in enumerate(self.sensitive_keywords):
             word = keyword.strip().lower()
             prefix = word.endswith("*")
-            body = r"\s+".join(re.escape(w) for w in word.rstrip("*").split())
-            if body:
+            words = word.rstrip("*").split()
+            if words:
+                firsts.add(words[0][0])
+                body = r"\s+".join(re.escape(w) for w in words)
                 tail = r"\w*" if prefix else r"\b"
-                patterns.append(rf"(?P<k{index}>\b{body}{tail})")
-        return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+                patterns.append(rf"(?P<k{index}>{body}{tail})")
+        if not patterns:
+            return None
+        # each keyword starts a word: one test of the word start and its letter, not one a
+        # keyword, at each place of the text (several times faster on 57 keywords)
+        start = "".join(re.escape(letter) for letter in sorted(firsts))
+        return re.compile(rf"\b(?=[{start}])(?:{'|'.join(patterns)})", re.IGNORECASE)
 
     def sensitive_reason(self, event: Event) -> str | None:
         """Why ``event`` is sensitive (its flag, a tag, a keyword in title or lead), or None."""
