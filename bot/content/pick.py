@@ -628,10 +628,10 @@ def plan_days(
     pick (or, when it is not enabled, the simple order) run day after day, each day's choice
     counting as sent for the days after it. A day already in the publish log keeps its events.
 
-    The pick ranks each day's preselection (``Store.light_events_on``, read without text
-    and parts, which are read only for the events chosen: ``with_text``): the events that
-    can be the best the rules allow; a day where the rules exclude all of them is read whole and ranked
-    again, so the choice is the one the whole day gives."""
+    The pick ranks each day's preselection (``Store.light_events_on``, read without text and
+    parts, which are read only for the events chosen: ``with_text``): the events that can be
+    the best the rules allow; a day where the rules exclude all of them is read whole and
+    ranked again, so the choice is the one the whole day gives."""
     import json
 
     from bot.threads.select import first_in_order, light_event, light_rows
@@ -649,6 +649,7 @@ def plan_days(
         by_day, totals = {}, {}
     tag_lists: dict[str, list[str]] = {}
     include, exclude = set(settings.include_tags), set(settings.exclude_tags)
+    tag_rules = bool(include or exclude)
     excluded_tags: dict[str, bool] = {}  # by the tags' JSON: whether the tag rules exclude
 
     def excluded(tags: str) -> bool:
@@ -686,6 +687,7 @@ def plan_days(
         rows = [row for key in keys for row in by_day.get(key, ())]
         planned = store.planned_event_ids(destination.name, day)
         if planned:
+            pool_of(rows)  # the facts of the day's events as stored, for the history
             result = DayPick(day, note="already in the publish log: these are posted")
             for event_id in planned:
                 try:
@@ -701,7 +703,7 @@ def plan_days(
             # the day is ranked on the curated events and the candidates a rule may skip,
             # and again on all when the choice is a candidate or nothing
             may_repeat = {key: history.may_repeat(*key) for key in keys}
-            read = [row for row in rows if row[7] == CURATED or excluded(row[4])
+            read = [row for row in rows if row[7] == CURATED or (tag_rules and excluded(row[4]))
                     or may_repeat[(row[1], row[2])](row[0], row[3], row[9])]  # fmt: skip
             pool = pool_of(read)
             result = choose(day, pool, settings, history, limit, with_text, facts, of_day)
