@@ -60,33 +60,40 @@ def light_events(
     gc.disable()  # many small objects and no cycles: collecting while building costs half
     try:
         for row in store.light_events_on(days, important, top):
-            (event_id, month, day, year, tags, priority, sensitive, origin, importance,
-             subject, pages, total) = row  # fmt: skip
-            parsed = tag_lists.get(tags)
-            if parsed is None:
-                parsed = tag_lists[tags] = json.loads(tags)
-            date = AnniversaryDate(month, day, year)
-            by_day[(month, day)].append(
-                Event(
-                    event_id,
-                    date,
-                    "",
-                    "",
-                    (),
-                    None,
-                    parsed,
-                    priority,
-                    bool(sensitive),
-                    None,
-                    origin,
-                )  # fmt: skip
-            )
-            facts[event_id] = (importance or 0, subject, pages or "")
-            totals[(month, day)] = total
+            event, facts[row[0]] = light_event(row, tag_lists)
+            by_day[(row[1], row[2])].append(event)
+            totals[(row[1], row[2])] = row[-1]
     finally:
         if gc_was_enabled:
             gc.enable()
     return by_day, facts, totals
+
+
+def light_event(row: tuple[Any, ...], tag_lists: dict[str, list[str]]) -> tuple[Event, LightFacts]:
+    """An event without its text and parts, and its light facts, from a row of
+    ``Store.light_events_on``; ``tag_lists``: the tag lists parsed so far, by their JSON."""
+    (event_id, month, day, year, tags, priority, sensitive, origin, importance,
+     subject, pages) = row[:11]  # fmt: skip
+    parsed = tag_lists.get(tags)
+    if parsed is None:
+        parsed = tag_lists[tags] = json.loads(tags)
+    date = AnniversaryDate(month, day, year)
+    event = Event(event_id, date, "", "", (), None, parsed, priority, bool(sensitive), None, origin)
+    return event, (importance or 0, subject, pages or "")
+
+
+def light_rows(
+    store: Store, days: Iterable[tuple[int, int]], important: int | None = None, top: int = 0
+) -> tuple[dict[tuple[int, int], list[tuple[Any, ...]]], dict[tuple[int, int], int]]:
+    """``light_events`` as the rows of ``Store.light_events_on``, by month and day, and the
+    number of events of each day: for a caller that makes events (``light_event``) of only
+    a few of them."""
+    by_day: dict[tuple[int, int], list[tuple[Any, ...]]] = defaultdict(list)
+    totals: dict[tuple[int, int], int] = {}
+    for row in store.light_events_on(days, important, top):
+        by_day[(row[1], row[2])].append(row)
+        totals[(row[1], row[2])] = row[-1]
+    return by_day, totals
 
 
 def light_anniversary_events(
