@@ -34,7 +34,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from bot.content import (
@@ -63,6 +63,30 @@ if TYPE_CHECKING:
 # the on-this-day kinds are how an item came, not what it is about: they do not balance
 KIND_TAG_NAMES = frozenset(KIND_POINTS)
 FALLBACKS = ("candidate", "none")
+
+
+@lru_cache(maxsize=8)
+def keywords_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern of every keyword, a group each (``k0``, ``k1``, ...): one search finds the
+    first keyword in the text. Kept per set of keywords: a preview of a year makes settings for
+    each day, and building the pattern each time cost more than the searches."""
+    patterns = []
+    firsts = set()
+    for index, keyword in enumerate(keywords):
+        word = keyword.strip().lower()
+        prefix = word.endswith("*")
+        words = word.rstrip("*").split()
+        if words:
+            firsts.add(words[0][0])
+            body = r"\s+".join(re.escape(w) for w in words)
+            tail = r"\w*" if prefix else r"\b"
+            patterns.append(rf"(?P<k{index}>{body}{tail})")
+    if not patterns:
+        return None
+    # each keyword starts a word: one test of the word start and its letter, not one a
+    # keyword, at each place of the text (several times faster on 57 keywords)
+    start = "".join(re.escape(letter) for letter in sorted(firsts))
+    return re.compile(rf"\b(?=[{start}])(?:{'|'.join(patterns)})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -116,27 +140,9 @@ class PickSettings:
             return years
         return None
 
-    @cached_property
+    @property
     def _keywords(self) -> re.Pattern[str] | None:
-        """One pattern of every keyword, a group each (``k0``, ``k1``, ...): one search finds
-        the first keyword in the text."""
-        patterns = []
-        firsts = set()
-        for index, keyword in enumerate(self.sensitive_keywords):
-            word = keyword.strip().lower()
-            prefix = word.endswith("*")
-            words = word.rstrip("*").split()
-            if words:
-                firsts.add(words[0][0])
-                body = r"\s+".join(re.escape(w) for w in words)
-                tail = r"\w*" if prefix else r"\b"
-                patterns.append(rf"(?P<k{index}>{body}{tail})")
-        if not patterns:
-            return None
-        # each keyword starts a word: one test of the word start and its letter, not one a
-        # keyword, at each place of the text (several times faster on 57 keywords)
-        start = "".join(re.escape(letter) for letter in sorted(firsts))
-        return re.compile(rf"\b(?=[{start}])(?:{'|'.join(patterns)})", re.IGNORECASE)
+        return keywords_pattern(self.sensitive_keywords)
 
     def sensitive_reason(self, event: Event) -> str | None:
         """Why ``event`` is sensitive (its flag, a tag, a keyword in title or lead), or None."""
