@@ -140,10 +140,6 @@ class PickSettings:
             return years
         return None
 
-    @property
-    def _keywords(self) -> re.Pattern[str] | None:
-        return keywords_pattern(self.sensitive_keywords)
-
     def sensitive_reason(self, event: Event) -> str | None:
         """Why ``event`` is sensitive (its flag, a tag, a keyword in title or lead), or None."""
         if event.sensitive:
@@ -151,7 +147,8 @@ class PickSettings:
         for tag in event.tags:
             if tag in self.sensitive_tags:
                 return f"tag {tag}"
-        found = self._keywords.search(f"{event.title} {event.lead}") if self._keywords else None
+        pattern = keywords_pattern(self.sensitive_keywords)
+        found = pattern.search(f"{event.title} {event.lead}") if pattern else None
         if found is None or found.lastgroup is None:
             return None
         keyword = self.sensitive_keywords[int(found.lastgroup[1:])]
