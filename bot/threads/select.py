@@ -52,17 +52,17 @@ def light_events(
     are chosen: ``Store.get_event``), by month and day; the light facts of each; the number
     of events of each day. With ``important`` and ``top``: only the events that can be a
     day's best (``Store.light_events_on``)."""
+    rows_by_day, totals = light_rows(store, days, important, top)
     by_day: dict[tuple[int, int], list[Event]] = defaultdict(list)
     facts: dict[str, LightFacts] = {}
-    totals: dict[tuple[int, int], int] = {}
     tag_lists: dict[str, list[str]] = {}  # a few distinct tag lists: parse each once
     gc_was_enabled = gc.isenabled()
     gc.disable()  # many small objects and no cycles: collecting while building costs half
     try:
-        for row in store.light_events_on(days, important, top):
-            event, facts[row[0]] = light_event(row, tag_lists)
-            by_day[(row[1], row[2])].append(event)
-            totals[(row[1], row[2])] = row[-1]
+        for key, rows in rows_by_day.items():
+            for row in rows:
+                event, facts[row[0]] = light_event(row, tag_lists)
+                by_day[key].append(event)
     finally:
         if gc_was_enabled:
             gc.enable()
