@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config.channel import Channel
-from bot.errors import BotError, EventRenderError, InputError
+from bot.errors import BotError, EventRenderError, InputError, RepeatedRecordError
 from bot.events.mentions import MentionDirectory
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.model import Event
@@ -56,7 +56,7 @@ def import_paths(
     files read, checked and written a piece at a time inside it (``progress``: their bytes;
     a bad record anywhere writes nothing). ``batch``: the files already read by
     ``bot.events.loader.load_files``."""
-    from bot.events.loader import load_files, wiki_record_pieces
+    from bot.events.loader import first_record_place, load_files, wiki_record_pieces
 
     batch = batch or load_files(paths)
 
@@ -68,15 +68,21 @@ def import_paths(
     # never an event of an event file
     taken: dict[str, str | None] = dict.fromkeys(batch.wiki_lines)
     taken.update((event_id, where.at(("id",))) for event_id, where in batch.locations.items())
-    result = store.import_events(
-        batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
-        derived_ids=batch.derived_ids, taken=taken,
-        # a store without records of the data set has none unchanged: their rows are made
-        # while the store writes (bot.events.loader.wiki_record_pieces)
-        pieces=wiki_record_pieces(
-            batch.wiki_files, progress, make_rows=not store.holds_source_digests()
-        ),
-    )  # fmt: skip
+    try:
+        result = store.import_events(
+            batch.events, batch.members, batch.lists, store_progress, rows=batch.wiki_rows,
+            derived_ids=batch.derived_ids, taken=taken,
+            # a store without records of the data set has none unchanged: their rows are
+            # made while the store writes (bot.events.loader.wiki_record_pieces)
+            pieces=wiki_record_pieces(
+                batch.wiki_files, progress, make_rows=not store.holds_source_digests()
+            ),
+        )  # fmt: skip
+    except RepeatedRecordError as error:
+        first = first_record_place(batch.wiki_files, error.event_id) or "an earlier line"
+        raise InputError(
+            f"{error.file}:{error.line}: duplicate record id {error.event_id!r}, also at {first}"
+        ) from None
     # curated events only: the data set's 133k records would cost an update each
     store.record_sources(
         {e.id: batch.locations[e.id].file for e in batch.events if e.id in batch.locations}

@@ -23,6 +23,16 @@ class InputError(BotError):
     exit_code = 2
 
 
+class RepeatedRecordError(InputError):
+    """A record of the data set whose id an earlier record of the same import has, with
+    another row; the earlier one's place is not known where this is found (the store keeps
+    no list of the lines it wrote): ``bot.app`` finds it and names both lines."""
+
+    def __init__(self, file: str, line: int, event_id: str) -> None:
+        super().__init__(f"{file}:{line}: duplicate record id {event_id!r}, also earlier")
+        self.file, self.line, self.event_id = file, line, event_id
+
+
 class ConfigError(InputError):
     """The configuration is invalid."""
 

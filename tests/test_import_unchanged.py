@@ -239,17 +239,23 @@ def test_a_repeat_found_while_a_second_process_reads_writes_nothing(
     assert _stored(db) == []
 
 
+def _die(*given: object) -> None:
+    """A worker process that dies while it checks a piece (module level: handed to it by name)."""
+    import os
+
+    os._exit(3)
+
+
 def test_a_second_process_that_dies_is_an_error_and_writes_nothing(
     tmp_path, cli_run, in_background, monkeypatch
 ):
-    import os
-
-    monkeypatch.setattr(bot.events.loader, "_make_pieces", lambda *given: os._exit(3))
+    monkeypatch.setattr(bot.events.loader, "_wiki_lines", _die)
     path = write(tmp_path / "d.jsonl", _lines(RECORDS))
     db = tmp_path / "s.db"
     Store(db).close()
     code, _, err = cli_run("--db", str(db), "import", str(path))
-    assert code != 0 and "the process reading the file stopped (exit code 3)" in err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: a process checking the file stopped: nothing was imported" in err
     assert _stored(db) == []
 
 
@@ -301,3 +307,103 @@ def test_an_import_into_an_empty_store_keeps_its_indexes_and_leaves_none_on_erro
     path = write(tmp_path / "d.jsonl", _lines(RECORDS))
     assert cli_run("--db", str(db), "import", str(path))[0] == 0
     assert _event_indexes(db) == indexes and len(_stored(db)) == 5
+
+
+def _statements_of_import(db, path) -> list[str]:
+    """The SQL statements an import of ``path`` into the store at ``db`` runs."""
+    from bot.app import import_paths
+
+    store = Store(db)
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        import_paths(store, [path])
+    finally:
+        store.close()
+    return statements
+
+
+def test_an_import_into_a_new_store_with_its_sample_builds_the_indexes_after_the_rows(
+    tmp_path, monkeypatch
+):
+    # a new store holds the bundled sample (391 events): its first import of the data set
+    # writes the rows without the indexes, then builds them (the same as before)
+    monkeypatch.setenv("ANNIVERSARY_BOT_SEED", "1")
+    from bot.app import open_store
+
+    db = tmp_path / "s.db"
+    open_store(db).close()
+    indexes = _event_indexes(db)
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+    statements = _statements_of_import(db, path)
+    assert any(statement.startswith("DROP INDEX") or statement.startswith("drop index")
+               for statement in statements), statements  # fmt: skip
+    assert _event_indexes(db) == indexes and len(_stored(db)) > 391
+
+
+def test_an_import_into_a_store_of_many_events_keeps_its_indexes(tmp_path, monkeypatch):
+    monkeypatch.setattr("bot.store.FEW_EVENTS", 3)
+    db = tmp_path / "s.db"
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+    Store(db).close()
+    _statements_of_import(db, path)
+    more = write(tmp_path / "e.jsonl", _lines([_record("Another event.")]))
+    statements = _statements_of_import(db, more)
+    assert not any("drop index" in statement.lower() for statement in statements)
+    assert len(_stored(db)) == 6
+
+
+def test_a_bad_record_before_an_unreadable_part_is_the_error_named(
+    tmp_path, cli_run, in_background
+):
+    # the workers check pieces while the file is read ahead of them: a bad record on line 6
+    # is the file's first problem, though the NUL byte of line 11 is read before it is checked
+    bad = '{"year": 1928, "month": 13, "day": 1, "kind": "event", "text": "x"}\n'
+    more = _lines([_record(f"A later event, number {n}.") for n in range(4)])
+    path = tmp_path / "d.jsonl"
+    path.write_bytes((_lines(RECORDS) + bad + more + "\x00\n").encode())
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}:6: month/day: " in err
+    assert _stored(db) == []
+
+
+def test_a_record_of_the_id_of_a_curated_event_stored_before_leaves_it(tmp_path, cli_run):
+    # the store holds no record of the data set, but a curated event under a record's id:
+    # the record leaves it as it is (m005: a curated event stays curated), as any import
+    # does, and the same record again is a repeat of it
+    from bot.events.loader import wiki_record_row
+
+    event_id = wiki_record_row(RECORDS[3])[0]
+    db = tmp_path / "s.db"
+    curated = write(
+        tmp_path / "e.yaml",
+        f"events:\n  - id: {event_id}\n    date: '1928-01-10'\n    title: A curated event\n"
+        "    lead: Its lead.\n    parts:\n      - blocks:\n          - type: text\n"
+        "            text: Its part.\n",
+    )
+    code, _, err = cli_run("--db", str(db), "import", str(curated))
+    assert code == 0, err
+    path = write(tmp_path / "d.jsonl", _lines([*RECORDS, RECORDS[3]]))
+    code, out, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 0, err
+    assert "(4 new, 0 updated, 1 unchanged, 1 identical duplicate merged)" in out
+    stored = {row[0]: row for row in _stored(db)}
+    assert stored[event_id][1] == "A curated event" and len(stored) == 5
+
+
+def test_a_record_again_in_a_later_piece_of_a_first_import_is_merged(
+    tmp_path, cli_run, in_background
+):
+    # pieces of two records: the repeat (the same record, written without spaces) is found
+    # by the stored row of the first, written three pieces before
+    again = json.dumps(RECORDS[1], separators=(",", ":"))
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS) + again + "\n")
+    db = tmp_path / "s.db"
+    Store(db).close()
+    code, out, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 0, err
+    assert "(5 new, 0 updated, 1 identical duplicate merged)" in out
+    assert len(_stored(db)) == 5

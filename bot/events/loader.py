@@ -63,7 +63,7 @@ WIKI_KINDS = ("event", "birth", "death")
 
 __all__ = [
     "TextLoader", "format_path", "load_files", "wiki_record_row", "wiki_record_to_event",
-    "wiki_record_pieces",
+    "wiki_record_pieces", "first_record_place",
 ]  # fmt: skip
 
 Path_ = tuple[str | int, ...]
@@ -467,9 +467,12 @@ def _wiki_record_problem(record: Any) -> str | None:
 # record is the decoded record, or its line (from a second process: a line is cheaper to
 # hand over than the record, and most are never decoded again)
 WikiRecord = tuple[int, str, int, dict[str, Any] | str | None, tuple[Any, ...] | None]
-# files of this many bytes or more are read and checked (and their rows made) in a second
-# process, while the store writes the pieces read before (the shared data set is 7 MB)
+# files of this many bytes or more are read and checked (and their rows made) by worker
+# processes, while the store writes the pieces read before (the shared data set is 7 MB)
 BACKGROUND_BYTES = 2 * 1024 * 1024
+# pieces handed to the workers ahead of the one the store writes, per worker: each worker has
+# the next piece waiting when it finishes one, and the memory stays that of a few pieces
+_AHEAD_PER_WORKER = 2
 
 
 def wiki_record_pieces(
@@ -480,20 +483,40 @@ def wiki_record_pieces(
     InputError naming its file and line; duplicates are the store's to find
     (``Store.import_events``), across pieces. The digest is of the line and of the code that
     makes its row (``source_digest``): the same digest, the same row. ``make_rows``: every
-    row made (for a store that holds none of them). Large files are read in a second
-    process, so that reading and writing take the time of the longer of the two."""
+    row made (for a store that holds none of them). Large files are checked by worker
+    processes, one per processor (at most 3), a few pieces ahead of the store, so that
+    reading and writing take the time of the longer of the two."""
     paths = list(paths)
-    if sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES and _can_fork():
-        yield from _pieces_made_in_background(paths, progress, make_rows)
+    workers = _worker_count()
+    if workers and sum(path.stat().st_size for path in paths) >= BACKGROUND_BYTES:
+        yield from _pieces_checked_by_workers(paths, progress, make_rows, workers)
         return
-    for path in paths:
-        yield from _wiki_pieces(path, progress, make_rows=make_rows)
+    for path, first, lines, done in _file_pieces(paths):
+        piece = _wiki_lines(lines, first, path, make_rows=make_rows)
+        if progress is not None:
+            progress(done)
+        if piece:
+            yield str(path), piece
 
 
-def _can_fork() -> bool:
-    # Linux only: macOS offers fork, but its system libraries are not safe in a forked child
-    # (why Python spawns there by default); Windows has no fork
-    return sys.platform.startswith("linux")
+def first_record_place(paths: Iterable[Path], event_id: str) -> str | None:
+    """Where the first record of id ``event_id`` is in JSON-lines files ("file:line"), read
+    again: for the message of a repeated id (an import keeps no list of the lines it read)."""
+    for path, first, lines, _ in _file_pieces(list(paths)):
+        for line, found, *_ in _wiki_lines(lines, first, path, keep_lines=True):
+            if found == event_id:
+                return f"{path}:{line}"
+    return None
+
+
+def _worker_count() -> int:
+    """How many worker processes check a large file: none where ``fork`` is not safe (macOS's
+    system libraries are not safe in a forked child, why Python spawns there by default;
+    Windows has no fork); one per processor this process may use, at most 3 (more would wait
+    for the store, which writes in this process)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    return min(3, len(os.sched_getaffinity(0)))
 
 
 def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ...]:
@@ -502,72 +525,70 @@ def wiki_entry_row(record: dict[str, Any] | str, event_id: str) -> tuple[Any, ..
     return wiki_record_row(json.loads(record) if isinstance(record, str) else record, event_id)
 
 
-def _pieces_made_in_background(
-    paths: list[Path], progress: Callable[[int], None] | None, make_rows: bool
+def _pieces_checked_by_workers(
+    paths: list[Path], progress: Callable[[int], None] | None, make_rows: bool, workers: int
 ) -> Iterator[tuple[str, list[WikiRecord]]]:
-    """``wiki_record_pieces``, read (and the rows made) by a child process a few pieces ahead
-    (a queue of 4: the memory of 4 pieces more); a record handed over as its line. Its
-    errors are this process's: the same InputError, raised where the piece would have been;
-    a child that dies is an error too, and a child still working when the import stops (an
-    error in the store) is stopped."""
+    """``wiki_record_pieces``: this process reads the files and cuts them into pieces of
+    lines; worker processes check them (and make their rows), a few pieces ahead; the pieces
+    come back in the order of the file. A record is handed back as its line (cheaper to hand
+    over than the record; most are never decoded again). A piece's error is raised here when
+    the store reaches that piece: the first bad line of the file, as read in one process;
+    a worker that dies is an error too. On any error the pieces not begun are dropped."""
     import multiprocessing
-    import queue
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    # fork, not spawn: the child starts at once, with this process's modules; it touches
-    # nothing but the files and the queue, and leaves by os._exit (no store closed twice)
-    context = multiprocessing.get_context("fork")
-    pieces: Any = context.Queue(maxsize=4)
-    child = context.Process(target=_make_pieces, args=(paths, pieces, make_rows), daemon=True)
-    child.start()
+    _row_code()  # worked out once here, before the workers are forked, not once by each
+    # fork, not spawn: a worker starts at once, with this process's modules; it touches only
+    # the lines it is given
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
+    )
+    pending: deque[tuple[Path, Future[list[WikiRecord]], int]] = deque()
+
+    def next_piece() -> tuple[str, list[WikiRecord]]:
+        path, checked, done = pending.popleft()
+        try:
+            piece = checked.result()
+        except BrokenProcessPool:
+            raise BotError(
+                f"{path}: a process checking the file stopped: nothing was imported"
+            ) from None
+        if progress is not None:
+            progress(done)
+        return str(path), piece
+
     try:
-        while True:
-            try:
-                kind, *item = pieces.get(timeout=1)
-            except queue.Empty:
-                if not child.is_alive():
-                    raise BotError(
-                        f"{paths[0]}: the process reading the file stopped "
-                        f"(exit code {child.exitcode}): nothing was imported"
-                    ) from None
-                continue
-            if kind == "error":
-                raise InputError(item[0])
-            if kind == "end":
-                if progress is not None and item[0]:
-                    progress(item[0])
-                break
-            file, records, read = item
-            if progress is not None and read:
-                progress(read)
-            yield file, records
+        try:
+            for path, first, lines, done in _file_pieces(paths):
+                pending.append(
+                    (path, pool.submit(_wiki_lines, lines, first, path, True, make_rows), done)
+                )
+                if len(pending) > workers * _AHEAD_PER_WORKER:
+                    file, piece = next_piece()
+                    if piece:
+                        yield file, piece
+        except InputError:
+            # the file is unreadable further on: a bad record in a piece read before it is
+            # the first problem of the file (as one process reading it would say)
+            while pending:
+                next_piece()
+            raise
+        while pending:
+            file, piece = next_piece()
+            if piece:
+                yield file, piece
     finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _make_pieces(paths: list[Path], pieces: Any, make_rows: bool) -> None:
-    """The child of ``_pieces_made_in_background``: every piece (with its rows) on ``pieces``,
-    with the bytes read since the piece before; then ("end", bytes), or ("error", message)."""
+def _ignore_interrupts() -> None:
+    """A worker's start: Ctrl-C stops the import in this process, which stops the workers;
+    no second traceback from each of them."""
     import signal
 
-    # Ctrl-C stops the import in the parent, which stops this child: no second traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    read = [0]
-
-    def count(done: int) -> None:
-        read[0] += done
-
-    try:
-        for path in paths:
-            for file, records in _wiki_pieces(path, count, not make_rows, make_rows):
-                pieces.put(("piece", file, records, read[0]))
-                read[0] = 0
-        pieces.put(("end", read[0]))
-    except InputError as error:
-        pieces.put(("error", str(error)))
-    pieces.close()
-    pieces.join_thread()  # every piece handed over before the child leaves
 
 
 def source_digest(line: str) -> int:
@@ -593,72 +614,68 @@ def _row_code() -> hashlib.blake2b:
     return hashlib.blake2b(digest_size=8, key=code.digest())
 
 
-def _wiki_pieces(
-    path: Path,
-    progress: Callable[[int], None] | None = None,
-    keep_lines: bool = False,
-    make_rows: bool = False,
-) -> Iterator[tuple[str, list[WikiRecord]]]:
-    line_number = 0
-    records = 0
-    reported = 0
+def _file_pieces(paths: list[Path]) -> Iterator[tuple[Path, int, list[str], int]]:
+    """The lines of JSON-lines files a piece at a time: (file, lines before the piece, its
+    lines, bytes of the file read since the piece before). What makes a whole file unreadable
+    (not gzip, not UTF-8, a NUL byte, a line too long, no record at all) raises InputError
+    here; a record's own problems are ``_wiki_lines``'s."""
+    for path in paths:
+        line_number = 0
+        reported = 0
+        records = False
 
-    def refuse(line: int, problem: str) -> InputError:
-        return InputError(f"{path}:{line}: {problem}")
+        def refuse(line: int, problem: str, path: Path = path) -> InputError:
+            return InputError(f"{path}:{line}: {problem}")
 
-    try:
-        with path.open("rb") as raw:
-            handle = gzip.GzipFile(fileobj=raw) if path.name.lower().endswith(".gz") else raw
-            carry = b""
-            while True:
-                chunk = handle.read(_CHUNK_BYTES)
-                data = carry + chunk if carry else chunk
-                if chunk:
-                    cut = data.rfind(b"\n") + 1
-                    data, carry = data[:cut], data[cut:]
-                    if len(carry) > MAX_LINE_BYTES:
+        try:
+            with path.open("rb") as raw:
+                handle = gzip.GzipFile(fileobj=raw) if path.name.lower().endswith(".gz") else raw
+                carry = b""
+                while True:
+                    chunk = handle.read(_CHUNK_BYTES)
+                    data = carry + chunk if carry else chunk
+                    if chunk:
+                        cut = data.rfind(b"\n") + 1
+                        data, carry = data[:cut], data[cut:]
+                        if len(carry) > MAX_LINE_BYTES:
+                            raise refuse(
+                                line_number + data.count(b"\n") + 1,
+                                f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected "
+                                "one JSON record per line",
+                            )
+                    else:
+                        carry = b""
+                    if b"\x00" in data:
+                        line = line_number + data.count(b"\n", 0, data.index(b"\x00")) + 1
+                        raise refuse(line, "not a text file (a NUL byte): expected JSON lines")
+                    try:
+                        # one decode per piece: json of str skips its per-line encoding sniffing
+                        text = data.decode("utf-8")
+                    except UnicodeDecodeError as error:
                         raise refuse(
-                            line_number + data.count(b"\n") + 1,
+                            line_number + data.count(b"\n", 0, error.start) + 1, "not UTF-8 text"
+                        ) from None
+                    lines = text.split("\n")
+                    if text.endswith("\n"):
+                        lines.pop()
+                    if lines and max(map(len, lines)) > MAX_LINE_BYTES:
+                        long = next(n for n, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
+                        raise refuse(
+                            line_number + long + 1,
                             f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one "
                             "JSON record per line",
                         )
-                else:
-                    carry = b""
-                if b"\x00" in data:
-                    line = line_number + data.count(b"\n", 0, data.index(b"\x00")) + 1
-                    raise refuse(line, "not a text file (a NUL byte): expected JSON lines")
-                try:
-                    # one decode per piece: json of str skips its per-line encoding sniffing
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise refuse(
-                        line_number + data.count(b"\n", 0, error.start) + 1, "not UTF-8 text"
-                    ) from None
-                lines = text.split("\n")
-                if text.endswith("\n"):
-                    lines.pop()
-                if lines and max(map(len, lines)) > MAX_LINE_BYTES:
-                    long = next(n for n, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
-                    raise refuse(
-                        line_number + long + 1,
-                        f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON "
-                        "record per line",
-                    )
-                piece = _wiki_lines(lines, line_number, path, keep_lines, make_rows)
-                records += len(piece)
-                if piece:
-                    yield str(path), piece
-                line_number += len(lines)
-                if progress is not None:
+                    records = records or any(line and not line.isspace() for line in lines)
                     done = raw.tell()  # in bytes of the file as given
-                    progress(done - reported)
+                    yield path, line_number, lines, done - reported
                     reported = done
-                if not chunk:
-                    break
-    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise InputError(f"{path}: cannot read the file: {error}") from None
-    if not records:
-        raise InputError(f"{path}: the file is empty: expected one JSON record per line")
+                    line_number += len(lines)
+                    if not chunk:
+                        break
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise InputError(f"{path}: cannot read the file: {error}") from None
+        if not records:
+            raise InputError(f"{path}: the file is empty: expected one JSON record per line")
 
 
 _RECORD = json.JSONDecoder()
