@@ -464,7 +464,7 @@ def _wiki_record_problem(record: Any) -> str | None:
 # a record of a JSON-lines file, checked: (line, event id, source digest, record, row); its
 # row is ``wiki_entry_row(record)``, made here when asked (``make_rows``: the record is then
 # None), else by the store only when it does not hold the record unchanged already. The
-# record is the decoded record, or its line (from a second process: a line is cheaper to
+# record is the decoded record, or its line (from a worker process: a line is cheaper to
 # hand over than the record, and most are never decoded again)
 WikiRecord = tuple[int, str, int, dict[str, Any] | str | None, tuple[Any, ...] | None]
 # files of this many bytes or more are read and checked (and their rows made) by worker

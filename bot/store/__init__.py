@@ -289,24 +289,25 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         duplicates merged). A record stored with the same source digest is unchanged: its row
         is not made again. An id given twice is merged when both rows are the same, else an
         error naming both lines; an id in ``taken`` (the import's other rows) is skipped for a
-        saved feed answer's richer row (None) or is an error naming where it is. The ids seen
-        so far are kept in a temporary table, not in memory: the import's memory stays that
-        of one piece however long the file. ``records_stored``: whether the store held a
-        record of the data set before this import (else no stored digest to look up: a
-        record repeated in this import is found by the temporary table). ``indexed``: the last
-        rowid ``_index_new_rows`` was given (the rows before are in the search index)."""
+        saved feed answer's richer row (None) or is an error naming where it is. Not in memory,
+        so that the import's memory stays that of a few pieces however long the file, the ids
+        seen so far are found in a temporary table when the store held records of the data set
+        before this import (``records_stored``: a record left unchanged is not written), else
+        through the events' primary key (every row is written: ``_settle_repeats``).
+        ``indexed``: the last rowid ``_index_new_rows`` was given."""
         from bot.events.loader import wiki_entry_row
 
         conn = self.conn
-        # keyed by the id's hash (an integer key is the cheapest to insert at random); the id
-        # beside it tells a collision of hashes from a repeat. A cache of 32 MB at most: the
-        # default 2 MB made every insert of the data set x10 a read of the temporary file
-        conn.execute("pragma temp.cache_size = -32768")
-        conn.execute(
-            "create temp table if not exists import_seen (key integer primary key, id text, "
-            "file integer, line integer, digest integer, row_hash integer)"
-        )
-        conn.execute("delete from temp.import_seen")
+        if records_stored:
+            # keyed by the id's hash (an integer key is the cheapest to insert at random); the
+            # id beside it tells a collision of hashes from a repeat. A cache of 32 MB at most:
+            # the default 2 MB made every insert of the data set x10 a read of the temporary file
+            conn.execute("pragma temp.cache_size = -32768")
+            conn.execute(
+                "create temp table if not exists import_seen (key integer primary key, "
+                "id text, file integer, line integer, digest integer, row_hash integer)"
+            )
+            conn.execute("delete from temp.import_seen")
         # rows of records new to the store; one already there stays for _settle_repeats
         new_sql = sql[: sql.index(" on conflict")] + " on conflict(id) do nothing"
         start_rowid = indexed
