@@ -28,7 +28,6 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.errors import BotError, InputError
-from bot.locks import describe, lock_path, named_in
 
 BUSY_TIMEOUT_SECONDS = 10.0
 READ_ONLY_COMMANDS = "preview, export, events list/show, history, status"
@@ -62,6 +61,8 @@ class StoreDatabase(Database):
 
 @dataclass
 class Connection:
+    """A store file opened: read-write, else read-only."""
+
     conn: sqlite3.Connection
     read_only: bool
 
@@ -251,6 +252,8 @@ def file_failure(path: str, error: OSError) -> BotError | None:
 def lock_holders(path: str) -> list[str]:
     """Who the lock files beside the store name, if that process is still alive:
     ``pid 123 (anniversary-bot post ...), per STORE.publishing.lock``."""
+    from bot.locks import describe, lock_path, named_in  # for this message only (start-up)
+
     found = []
     for lock in (lock_path(path, "publishing"), lock_path(path)):
         named = named_in(lock)
