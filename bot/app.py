@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config.channel import Channel
 from bot.errors import BotError, EventRenderError, InputError, RepeatedRecordError
-from bot.events.mentions import MentionDirectory
+from bot.events.directory import MentionDirectory
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.model import Event
 from bot.paths import data_dir, default_store_path

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 DEFAULT_LANGUAGE = "en"
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
-_LANGUAGE_FORM = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+# compiled when a config is validated (re.match), not by every command that imports this
+_LANGUAGE_FORM = r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 
 
 def N_(message: str) -> str:  # noqa: N802 (the name Babel's extractor looks for)
@@ -63,7 +64,7 @@ def catalog_file(language: str) -> Path | None:
 def check_language(value: str) -> str:
     """``value`` as the config keeps it, or a ValueError that says what is expected: a locale
     CLDR knows whose language has a catalog (or English)."""
-    if not isinstance(value, str) or not _LANGUAGE_FORM.match(value):
+    if not isinstance(value, str) or not re.match(_LANGUAGE_FORM, value):
         raise ValueError(f"expected a locale such as fr, de, es, ru or pt-BR, got {value!r}")
     if is_english(value):
         return value

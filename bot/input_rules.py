@@ -9,13 +9,16 @@ import re
 import unicodedata
 from typing import Any
 
+# the years the date code supports (its home is bot.model.dates; named here with the other
+# limits every way in applies)
+from bot.model.dates import MAX_YEAR as MAX_YEAR
+from bot.model.dates import MIN_YEAR as MIN_YEAR
+
 # the longest text one field may hold (the reference thread's excerpt is 74,000 characters)
 MAX_TEXT_CHARS = 200_000
 MAX_URL_CHARS = 2048
 # what SQLite stores in an INTEGER column
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# the years the date code supports (bot.model.dates: at most four digits, negative for BC)
-MIN_YEAR, MAX_YEAR = -9999, 9999
 
 # printable ASCII without space: the common case, checked without looking at each character
 # (a host must follow the "//": bot.urls.safe_url cannot print a link without one)

@@ -91,9 +91,9 @@ def mask(text: str) -> str:
     pattern = _known_pattern()
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    for applies, generic, replacement in _generic():
+    for applies, source, replacement in _GENERIC_SOURCES:
         if applies(text):
-            text = generic.sub(replacement, text)
+            text = _generic(source).sub(replacement, text)
     return text
 
 
@@ -286,9 +286,10 @@ _GENERIC_SOURCES: list[tuple[Callable[[str], bool], str, str]] = [
 
 
 @cache
-def _generic() -> list[tuple[Callable[[str], bool], re.Pattern[str], str]]:
-    """The credential-shaped patterns, compiled on first use (not at every start-up)."""
-    return [(applies, re.compile(source), repl) for applies, source, repl in _GENERIC_SOURCES]
+def _generic(source: str) -> re.Pattern[str]:
+    """A credential-shaped pattern, compiled the first time a text may hold it: not at every
+    start-up, and not at all in a process whose output never may (most hold no ``xox``)."""
+    return re.compile(source)
 
 
 # --- log lines ---------------------------------------------------------------------------------

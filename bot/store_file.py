@@ -21,14 +21,15 @@ import contextlib
 import errno
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from bot.errors import BotError, InputError
-from bot.locks import describe, lock_path, named_in
 
 BUSY_TIMEOUT_SECONDS = 10.0
 READ_ONLY_COMMANDS = "preview, export, events list/show, history, status"
@@ -60,8 +61,37 @@ class StoreDatabase(Database):
                 raise
 
 
+class StoreConnection(sqlite3.Connection):
+    """A connection to a store file, known to ``close_every_store`` while it is open.
+
+    A connection is a reference cycle (through its statement cache): one a store did not
+    close is closed, and its write-ahead log with it, only by the garbage collector."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _OPENED.add(self)
+
+
+_OPENED: weakref.WeakSet[StoreConnection] = weakref.WeakSet()
+
+
+def close_every_store() -> bool:
+    """Close every store connection this process opened and has not closed yet: when a
+    command ends (``bot.cli.main``). False when one is left open: one opened by another thread
+    (the daemon's worker) can be closed only there, or by the garbage collector."""
+    closed_all = True
+    for conn in list(_OPENED):
+        try:
+            conn.close()
+        except sqlite3.ProgrammingError:  # created in another thread
+            closed_all = False
+    return closed_all
+
+
 @dataclass
 class Connection:
+    """A store file opened: read-write, else read-only."""
+
     conn: sqlite3.Connection
     read_only: bool
 
@@ -69,12 +99,14 @@ class Connection:
 def _connect_file(target: str, timeout: float) -> sqlite3.Connection:
     # isolation_level IMMEDIATE: the transaction Python opens before a write takes the write
     # lock at once (see StoreDatabase)
-    return sqlite3.connect(target, timeout=timeout, isolation_level="IMMEDIATE")
+    return sqlite3.connect(
+        target, timeout=timeout, isolation_level="IMMEDIATE", factory=StoreConnection
+    )
 
 
 def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
     uri = path.resolve().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, factory=StoreConnection)
     try:
         conn.execute("select count(*) from sqlite_master").fetchone()
         return conn
@@ -84,7 +116,7 @@ def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
             raise
     # a WAL store needs its -shm, which a read-only folder cannot hold: nobody can write
     # there either, so the file cannot change under us and may be read as immutable
-    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout)
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout, factory=StoreConnection)
 
 
 def connect(path: str, timeout: float) -> Connection:
@@ -251,6 +283,8 @@ def file_failure(path: str, error: OSError) -> BotError | None:
 def lock_holders(path: str) -> list[str]:
     """Who the lock files beside the store name, if that process is still alive:
     ``pid 123 (anniversary-bot post ...), per STORE.publishing.lock``."""
+    from bot.locks import describe, lock_path, named_in  # for this message only (start-up)
+
     found = []
     for lock in (lock_path(path, "publishing"), lock_path(path)):
         named = named_in(lock)

@@ -140,6 +140,24 @@ def test_preview_loads_no_other_topic_and_no_publishing_machinery(tmp_path):
     assert not loaded & not_needed, sorted(loaded & not_needed)
 
 
+@pytest.mark.processes
+def test_preview_with_a_config_loads_no_member_admin_input_rules_locks_or_rows(tmp_path):
+    # issue 20: preview of a day at <= 1.3x the floor. A preview expands mention lists
+    # (bot.events.directory), never manages members (the CSV, the integrity rules); it writes
+    # no row of the publish log or the alerts (bot.store.rows), checks no event file's values
+    # (bot.input_rules), and takes no lock (bot.locks)
+    config = write_destinations_config(tmp_path)
+    db = tmp_path / "store.db"
+    Store(str(db)).close()
+    not_needed = {"bot.events.mentions", "bot.store.rows", "bot.input_rules", "bot.locks"}
+    command = ["--config", str(config), "--db", str(db), "preview", "--date", "01-10"]
+    modules_loaded_by(command, tmp_path)  # validates the config (bot.config.memo)
+    for destination in ("outbox", "forum", "social", "chat"):
+        loaded = modules_loaded_by([*command, "--to", destination], tmp_path)
+        assert "bot.events.directory" in loaded
+        assert not loaded & not_needed, (destination, sorted(loaded & not_needed))
+
+
 def write_destinations_config(tmp_path, more: str = ""):
     """A config of the benchmark's four destinations (secrets as unread references), and
     ``more`` lines of destinations."""

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("validation", ["bot.events.schema", "bot.events.list_schema", "bot.content", "bot.content.text",
                     "bot.content.importance", "bot.content.wording"]),
     ("files", ["bot.content.onthisday", "bot.events.loader"]),
-    ("members", ["bot.events.mentions"]),
+    ("members", ["bot.events.mentions", "bot.events.directory"]),
     ("store", ["bot.store_file", "bot.store"]),
     ("threads", ["bot.threads.select", "bot.threads.render", "bot.threads.fitting"]),
     ("pick", ["bot.content.pick"]),

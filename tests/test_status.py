@@ -155,7 +155,7 @@ def _steps_of_status(tmp_path, sent_rows: int) -> int:
     take on a store whose log has ``sent_rows`` sent posts over the years and one failed post."""
     from bot.config import default_config
     from bot.operations.publish_report import history_rows, status
-    from bot.store.publish_log import PlannedRow
+    from bot.store.rows import PlannedRow
 
     store = Store(str(tmp_path / f"log-{sent_rows}.db"))
     first = dt.date(2000, 1, 1)

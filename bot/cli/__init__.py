@@ -7,6 +7,7 @@ lists them all). A command parses its options, calls one library function, and p
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from bot.cli.base import BotGroup, Context, cli, pass_context
@@ -47,6 +48,22 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="anniversary-bot")
     except BrokenPipeError:
         sys.exit(0)
+    finally:
+        _leave_without_collecting()
+
+
+def _leave_without_collecting() -> None:
+    """The command has ended: close its stores, then leave the rest to the end of the process.
+
+    The interpreter's clean-up would trace every object of every module imported, to find the
+    few in reference cycles and finalise them: some 15 ms of a 150 ms ``preview``. Frozen, they
+    are freed all at once when the process ends. What needs finalising is done first: the
+    stores (each a reference cycle) are closed here, standard output and error are flushed by
+    the interpreter as always, and ``atexit`` handlers (logging's) still run. A store that
+    cannot be closed here (another thread's) is left to the clean-up, which then runs as ever."""
+    store_file = sys.modules.get("bot.store_file")  # not imported: no store was opened
+    if store_file is None or store_file.close_every_store():
+        gc.freeze()
 
 
 __all__ = ["BotGroup", "Context", "cli", "main", "pass_context"]

@@ -10,7 +10,6 @@ check its credentials, to read its live limits), and is masked wherever config i
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,11 +20,13 @@ from bot.paths import default_outbox_path, user_config_file
 from bot.secrets_filter import Secret, SecretRef
 
 MASK = "********"
-TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
 
 @dataclass
 class Destination:
+    """Where a day's threads go, when, and how: a destination of the config, its adapter's
+    settings holding its secrets as ``SecretRef`` until they are read."""
+
     name: str
     type: str
     format: str
@@ -104,6 +105,8 @@ class AlertSettings:
 
 @dataclass
 class Config:
+    """The config: from its file, validated, or the embedded default."""
+
     path: Path | None
     store: Path | None
     templates: Path | None

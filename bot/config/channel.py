@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Channel:
+    """A destination with its config and its adapter: what a day's functions take."""
+
     config: Config
     destination: Destination
     poster: Poster | type[Poster]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +20,6 @@ from pydantic import (
 )
 
 from bot.config import (
-    TIME_PATTERN,
     AlertEvent,
     AlertSettings,
     AlertUrl,
@@ -39,6 +39,9 @@ from bot.errors import ConfigError, InputError
 from bot.events.list_schema import MentionListIn
 from bot.input_rules import INT64_MAX, INT64_MIN, MAX_TEXT_CHARS, problem_in_words
 from bot.safe_load import Location, format_path, read_text, yaml_documents
+
+# a destination's ``time:``, HH:MM or HH:MM:SS
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
 
 class PickIn(BaseModel):

@@ -91,6 +91,8 @@ def derive_id(date: AnniversaryDate, title: str) -> str:
 
 @dataclass
 class Event:
+    """An event as the store keeps it: its date, its words and its parts' blocks."""
+
     id: str
     date: AnniversaryDate
     title: str
@@ -297,6 +299,9 @@ def _compact(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Member:
+    """A member a post can name: their handle on each platform, their tags, and the day they
+    opted out of being named, if they did."""
+
     id: str
     name: str
     handles: dict[str, str] = field(default_factory=dict, hash=False, compare=False)

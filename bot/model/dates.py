@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from bot.errors import InputError
 
+# the years the date code supports: at most four digits, negative for BC
+MIN_YEAR, MAX_YEAR = -9999, 9999
 MONTH_NAMES = list(calendar.month_name)  # locale-independent in the C locale Python starts in
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _FULL = re.compile(r"^(-?)(\d{1,4})-(\d{2})-(\d{2})$")

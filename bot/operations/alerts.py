@@ -34,7 +34,7 @@ from bot.publishing.log import FAILED, MISSED, SENT, UNCONFIRMED, retry_delay
 from bot.publishing.scheduler import scheduled_at
 from bot.secrets_filter import Secret, mask, shorten
 from bot.store import Store
-from bot.store.alerts import IncidentRow
+from bot.store.rows import IncidentRow
 
 log = logging.getLogger("bot.operations.alerts")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import PostError
-from bot.events.mentions import MentionDirectory
+from bot.events.directory import MentionDirectory
 from bot.model import Member
 from bot.posters import poster_class
 from bot.publishing.log import make_poster

@@ -88,7 +88,7 @@ def mention_listings(
 ) -> list[MentionListing]:
     """Every list (or those ``names``, each of which must exist) with the members it expands
     to."""
-    from bot.events.mentions import MentionDirectory
+    from bot.events.directory import MentionDirectory
 
     directory = MentionDirectory.from_store(store, config_lists)
     in_config = {x["name"] for x in config_lists}

@@ -36,6 +36,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Capabilities:
+    """What a platform takes in a thread: lengths, mentions, replies, titles, images."""
+
     max_length: int | None = None  # characters in one post, counted as the platform counts
     max_mentions: int | None = None  # live mentions in one post
     replies: bool = True  # posts after the lead can reply into the same thread
@@ -112,6 +114,8 @@ class OutgoingPost:
 
 @dataclass(frozen=True)
 class Published:
+    """A post the platform accepted: its id there, and its address when it has one."""
+
     remote_id: str
     url: str | None = None
     # accepted, but held for the platform's moderators (Discourse's review queue): not public

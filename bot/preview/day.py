@@ -19,6 +19,8 @@ from bot.threads.render import Thread
 
 @dataclass
 class DayPreview:
+    """A day as ``preview`` shows it: the threads, and their text."""
+
     threads: list[Thread]
     text: str  # the page, the JSON document, or the note that the day has no events
     # for an adapter that reads its platform's own limits when it posts: that this did not

@@ -231,7 +231,7 @@ class Builder:
     """Builds the views of a store's days, caching what several days share."""
 
     def __init__(self, store: Store, config: Config) -> None:
-        from bot.events.mentions import MentionDirectory
+        from bot.events.directory import MentionDirectory
 
         self.store = store
         self.config = config

@@ -54,7 +54,7 @@ from bot.publishing.log_reading import (
 )
 from bot.secrets_filter import PROGRESS_LOGGER, mask
 from bot.store import Store
-from bot.store.publish_log import PlannedRow
+from bot.store.rows import PlannedRow
 from bot.threads.render import Thread
 
 log = logging.getLogger("bot.publishing.log")

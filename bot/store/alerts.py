@@ -12,25 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.store.rows import IncidentRow
     from bot.store_file import StoreDatabase
-
-
-@dataclass(frozen=True)
-class IncidentRow:
-    """What an incident row holds about the problem (the delivery columns aside)."""
-
-    key: str
-    event: str
-    destination: str
-    day: str
-    event_id: str
-    post_key: str
-    reason: str
-    fix: str
 
 
 class AlertsTable:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.input_rules import INT64_MIN
 from bot.model import Event
 
 if TYPE_CHECKING:
@@ -49,6 +48,9 @@ class EventLookups:
         parts = [f"select rowid {day_is} and {condition}" for condition in
                  ("origin = 'curated'", "priority > 0", "priority < 0", "importance >= ?3")]  # fmt: skip
         if top > 0:
+            # imported here: only the daily pick asks for a top (start-up of the others)
+            from bot.input_rules import INT64_MIN
+
             parts.append(
                 f"select rowid {day_is} and importance >= coalesce((select importance {day_is} "
                 f"order by importance desc limit 1 offset ?4), {INT64_MIN})"

@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.store.rows import PlannedRow
     from bot.store_file import StoreDatabase
-
-
-@dataclass(frozen=True)
-class PlannedRow:
-    """What a "planned" row holds when it is first written."""
-
-    key: str
-    event_id: str
-    day: dt.date
-    number: int
-    title: str | None
-    body: str
 
 
 class PublishLogTable:

@@ -10,7 +10,7 @@ import datetime as dt
 from bot.app import event_thread, fresh_threads
 from bot.config.channel import Channel
 from bot.errors import EventRenderError
-from bot.events.mentions import MentionDirectory
+from bot.events.directory import MentionDirectory
 from bot.publishing.log import PublishLog
 from bot.store import Store
 from bot.threads.render import Thread

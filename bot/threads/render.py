@@ -24,9 +24,9 @@ from markupsafe import Markup
 
 from bot import i18n
 from bot.errors import BotError, EventRenderError
-from bot.events.mentions import Member, MentionDirectory
+from bot.events.directory import MentionDirectory
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.model import Event, dates, in_language, with_options
+from bot.model import Event, Member, dates, in_language, with_options
 from bot.neutralise import ZERO_WIDTH_SPACE, escape_markdown, neutralise_at
 from bot.paths import templates_dir
 from bot.posters import Poster, platform_rules
@@ -98,6 +98,8 @@ class Post:
 
 @dataclass
 class Thread:
+    """An event's thread for a day: its posts in order, and what rendering or fitting noted."""
+
     event_id: str
     date: dates.AnniversaryDate
     day: dt.date

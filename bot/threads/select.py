@@ -14,9 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from bot.content import CURATED
-from bot.input_rules import MAX_YEAR, MIN_YEAR
 from bot.model import Event
-from bot.model.dates import AnniversaryDate, years_between
+from bot.model.dates import MAX_YEAR, MIN_YEAR, AnniversaryDate, years_between
 from bot.store import Store
 
 MILESTONE_EVERY = 25
