@@ -295,8 +295,6 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         before this import (``records_stored``: a record left unchanged is not written), else
         through the events' primary key (every row is written: ``_settle_repeats``).
         ``indexed``: the last rowid ``_index_new_rows`` was given."""
-        from bot.events.loader import wiki_entry_row
-
         conn = self.conn
         if records_stored:
             # keyed by the id's hash (an integer key is the cheapest to insert at random); the
@@ -316,65 +314,106 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         for file, piece in pieces:
             if not files or files[-1] != file:
                 files.append(file)
-            records = []
-            for record in piece:
-                if record[1] in taken:
-                    where = taken[record[1]]
-                    if where is not None:
-                        raise InputError(
-                            f"{file}:{record[0]}: duplicate record id {record[1]!r}, also at "
-                            f"{where}"
-                        )
-                    merged += 1
-                else:
-                    records.append(record)
-            stored = self._source_digests([r[1] for r in records]) if records_stored else {}
-            made: list[_MadeRow] = [
-                (line, event_id, digest, None if stored.get(event_id) == digest
-                 else row or wiki_entry_row(record or {}, event_id))
-                for line, event_id, digest, record, row in records
-            ]  # fmt: skip
-            if not records_stored:
-                # a store that held no record before: every row is written, and a repeat
-                # is found by the events' primary key (a table of the ids seen cost more
-                # than the rows at ten times the data set: inserts at random places)
-                first_written = conn.executemany(
-                    new_sql, [(*(row or ()), digest, now) for _, _, digest, row in made]
-                ).rowcount
-                if first_written != len(made):  # an id met before: rare (3 in the data set)
-                    made, repeats, updated = self._settle_repeats(
-                        file, made, sql, now, start_rowid, indexed
-                    )
-                    merged, first_written = merged + repeats, first_written + updated
-                given, written = given + len(made), written + first_written
-                indexed = self._index_new_rows(indexed)
-                if progress is not None:
-                    progress(len(made))
-                continue
-            seen = conn.executemany(
-                "insert or ignore into temp.import_seen values (?, ?, ?, ?, ?, ?)",
-                [(hash(event_id), event_id, len(files) - 1, line, digest, row and hash(row))
-                 for line, event_id, digest, row in made],
-            ).rowcount  # fmt: skip
-            if seen != len(made):  # an id met before: rare (3 in the shared data set)
-                fresh = self._drop_repeats(files, made)
-                merged, made = merged + len(made) - len(fresh), fresh
-            given += len(made)
-            written += conn.executemany(
-                sql, [(*row, digest, now) for _, _, digest, row in made if row is not None]
-            ).rowcount
-            # a stored record of another digest (made by older code, or stored before digests
-            # were) whose row came out the same: its digest, so the next import skips it
-            conn.executemany(
-                "update events set source_digest = ? where id = ? and origin = 'wikipedia' "
-                "and source_digest is not ?",
-                [(digest, event_id, digest) for _, event_id, digest, row in made
-                 if row is not None and event_id in stored],
-            )  # fmt: skip
+            records = [record for record in piece if record[1] not in taken] if taken else piece
+            if len(records) != len(piece):
+                merged += self._taken_records(file, piece, taken)
+            if records_stored:
+                piece_given, piece_written, repeats = self._write_piece_over_records(
+                    files, records, sql, now
+                )
+            else:
+                piece_given, piece_written, repeats = self._write_new_piece(
+                    file, records, sql, new_sql, now, start_rowid, indexed
+                )
+            given, written = given + piece_given, written + piece_written
+            merged += repeats
             indexed = self._index_new_rows(indexed)
             if progress is not None:
-                progress(len(made))
+                progress(piece_given)
         return given, written, merged
+
+    def _write_piece_over_records(
+        self, files: list[str], records: list[WikiRecord], sql: str, now: str
+    ) -> tuple[int, int, int]:
+        """Write a piece of records into a store that held records of the data set before the
+        import (``_write_pieces``): a record stored with the same digest is unchanged (its row
+        not made, nothing written); an id met before is found in the temporary table of the
+        ids seen: (records given, rows written, repeats merged)."""
+        from bot.events.loader import wiki_entry_row
+
+        conn = self.conn
+        stored = self._source_digests([r[1] for r in records])
+        made: list[_MadeRow] = [
+            (line, event_id, digest, None if stored.get(event_id) == digest
+             else row or wiki_entry_row(record or {}, event_id))
+            for line, event_id, digest, record, row in records
+        ]  # fmt: skip
+        seen = conn.executemany(
+            "insert or ignore into temp.import_seen values (?, ?, ?, ?, ?, ?)",
+            [(hash(event_id), event_id, len(files) - 1, line, digest, row and hash(row))
+             for line, event_id, digest, row in made],
+        ).rowcount  # fmt: skip
+        repeats = 0
+        if seen != len(made):  # an id met before: rare (3 in the shared data set)
+            fresh = self._drop_repeats(files, made)
+            repeats, made = len(made) - len(fresh), fresh
+        written = conn.executemany(
+            sql, [(*row, digest, now) for _, _, digest, row in made if row is not None]
+        ).rowcount
+        # a stored record of another digest (made by older code, or stored before digests
+        # were) whose row came out the same: its digest, so the next import skips it
+        conn.executemany(
+            "update events set source_digest = ? where id = ? and origin = 'wikipedia' "
+            "and source_digest is not ?",
+            [(digest, event_id, digest) for _, event_id, digest, row in made
+             if row is not None and event_id in stored],
+        )  # fmt: skip
+        return len(made), written, repeats
+
+    @staticmethod
+    def _taken_records(file: str, piece: list[WikiRecord], taken: Mapping[str, str | None]) -> int:
+        """How many records of ``piece`` a saved feed answer of the import holds too (its
+        richer row stays); an id an event file of the import has is an error naming both."""
+        merged = 0
+        for line, event_id, *_ in piece:
+            if event_id in taken:
+                where = taken[event_id]
+                if where is not None:
+                    raise InputError(
+                        f"{file}:{line}: duplicate record id {event_id!r}, also at {where}"
+                    )
+                merged += 1
+        return merged
+
+    def _write_new_piece(
+        self,
+        file: str,
+        records: list[WikiRecord],
+        sql: str,
+        new_sql: str,
+        now: str,
+        start_rowid: int,
+        indexed: int,
+    ) -> tuple[int, int, int]:
+        """Write a piece of records into a store that held no record of the data set before
+        the import (``_write_pieces``): every row is written by ``new_sql`` (``on conflict do
+        nothing``), and an id met before is found by the events' primary key (a table of the
+        ids seen cost more than the rows at ten times the data set: inserts at random places):
+        (records given, rows written, repeats merged)."""
+        from bot.events.loader import wiki_entry_row
+
+        made: list[_MadeRow] = [
+            (line, event_id, digest, row or wiki_entry_row(record or {}, event_id))
+            for line, event_id, digest, record, row in records
+        ]
+        written = self.conn.executemany(
+            new_sql, [(*(row or ()), digest, now) for _, _, digest, row in made]
+        ).rowcount
+        if written == len(made):
+            return len(made), written, 0
+        # an id met before: rare (3 in the data set)
+        made, repeats, updated = self._settle_repeats(file, made, sql, now, start_rowid, indexed)
+        return len(made), written + updated, repeats
 
     def _settle_repeats(
         self, file: str, made: list[_MadeRow], sql: str, now: str, start_rowid: int, indexed: int
@@ -423,10 +462,13 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
 
     def _drop_event_indexes(self) -> list[str]:
         """Drop the indexes of the events table but its primary key's (every import looks
-        rows up by id); their ``create index`` statements, to build them again."""
+        rows up by id) and its partial ones (of the few events they hold, kept as the rows
+        come at the price of the same test per row; built again, each would read the whole
+        table once more); their ``create index`` statements, to build them again."""
         found = self.conn.execute(
-            "select name, sql from sqlite_master where type = 'index' and tbl_name = 'events' "
-            "and sql is not null order by rowid"
+            "select m.name, m.sql from sqlite_master m join pragma_index_list('events') l "
+            "on l.name = m.name where m.type = 'index' and m.tbl_name = 'events' "
+            "and m.sql is not null and not l.partial order by m.rowid"
         ).fetchall()
         for name, _ in found:
             self.conn.execute(f'drop index "{name}"')
