@@ -159,6 +159,34 @@ def test_search_index_is_built_for_a_store_an_older_version_wrote(tmp_path):
     assert [e.id for e in store.find_events(search="trotsky")] == ["old-event"]
 
 
+def test_search_keeps_no_column_sizes_and_finds_what_it_found_before_m015(tmp_path):
+    # m015 builds the search index again without the column sizes (never read): a store an
+    # older version wrote finds the same events, and keeps finding changed ones (m010's
+    # triggers)
+    from sqlite_utils import Database
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m015_search_without_column_sizes")
+    db.execute("pragma journal_mode = wal")
+    db.execute(
+        "insert into events (id, month, day, year, title, lead, parts, origin) values "
+        "('old-event', 1, 10, 1928, 'Trotsky exiled', 'The Soviet Union orders it.', "
+        "'[]', 'curated')"
+    )
+    db.execute("insert into events_search(rowid, title, lead) select rowid, title, lead "
+               "from events")  # fmt: skip
+    db.conn.commit()
+    db.close()
+    store = Store(path)
+    tables = {row[0] for row in store.conn.execute("select name from sqlite_master")}
+    assert "events_search_docsize" not in tables  # the column sizes FTS5 keeps by default
+    assert [e.id for e in store.find_events(search="soviet")] == ["old-event"]
+    store.conn.execute("update events set lead = 'Moscow orders it.' where id = 'old-event'")
+    assert store.find_events(search="soviet") == []
+    assert [e.id for e in store.find_events(search="moscow")] == ["old-event"]
+
+
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_export_writes_each_event_as_it_is_read(sample_store, fmt, monkeypatch):
     out = io.StringIO()
