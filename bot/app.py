@@ -79,10 +79,8 @@ def import_paths(
             ),
         )  # fmt: skip
     except RepeatedRecordError as error:
-        first = first_record_place(batch.wiki_files, error.event_id) or "an earlier line"
-        raise InputError(
-            f"{error.file}:{error.line}: duplicate record id {error.event_id!r}, also at {first}"
-        ) from None
+        first = error.first or first_record_place(batch.wiki_files, error.event_id)
+        raise RepeatedRecordError(error.file, error.line, error.event_id, first) from None
     # curated events only: the data set's 133k records would cost an update each
     store.record_sources(
         {e.id: batch.locations[e.id].file for e in batch.events if e.id in batch.locations}

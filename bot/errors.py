@@ -24,13 +24,14 @@ class InputError(BotError):
 
 
 class RepeatedRecordError(InputError):
-    """A record of the data set whose id an earlier record of the same import has, with
-    another row; the earlier one's place is not known where this is found (the store keeps
-    no list of the lines it wrote): ``bot.app`` finds it and names both lines."""
+    """A record of an import whose id an earlier record or event of the same import has, with
+    another content: one line naming both places. ``first`` is None where the earlier place is
+    not known (the store keeps no list of the lines it wrote): ``bot.app`` then finds it."""
 
-    def __init__(self, file: str, line: int, event_id: str) -> None:
-        super().__init__(f"{file}:{line}: duplicate record id {event_id!r}, also earlier")
-        self.file, self.line, self.event_id = file, line, event_id
+    def __init__(self, file: str, line: int, event_id: str, first: str | None = None) -> None:
+        where = first or "an earlier line"
+        super().__init__(f"{file}:{line}: duplicate record id {event_id!r}, also at {where}")
+        self.file, self.line, self.event_id, self.first = file, line, event_id, first
 
 
 class ConfigError(InputError):

@@ -303,6 +303,7 @@ def test_an_import_into_an_empty_store_keeps_its_indexes_and_leaves_none_on_erro
     path = write(tmp_path / "bad.jsonl", _lines([*RECORDS, other]))
     code, _, err = cli_run("--db", str(db), "import", str(path))
     assert code == 2 and "duplicate record id" in err
+    assert f"{path}:6: " in err and f"also at {path}:2" in err  # both in one piece
     assert _event_indexes(db) == indexes and _stored(db) == []
     path = write(tmp_path / "d.jsonl", _lines(RECORDS))
     assert cli_run("--db", str(db), "import", str(path))[0] == 0

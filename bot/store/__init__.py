@@ -379,9 +379,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             if event_id in taken:
                 where = taken[event_id]
                 if where is not None:
-                    raise InputError(
-                        f"{file}:{line}: duplicate record id {event_id!r}, also at {where}"
-                    )
+                    raise RepeatedRecordError(file, line, event_id, where)
                 merged += 1
         return merged
 
@@ -422,38 +420,28 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         that held no record before the import (``_write_pieces``) that did not write them all:
         (the piece without its repeats, repeats merged, rows updated). A record whose id this
         import wrote before (rowid above ``start_rowid``) with the same row is merged; with
-        another row it is an error naming both lines (``RepeatedRecordError`` when the first
-        was in an earlier piece, rowid up to ``indexed``). An event stored before the import
+        another row it is an error naming both lines (``bot.app`` finds the first when it was
+        in an earlier piece, rowid up to ``indexed``). An event stored before the import
         under the same id is updated by ``sql`` (the upsert), as any import updates it."""
-        ids = [event_id for _, event_id, _, _ in made]
-        rowids: dict[str, int] = {}
-        for start in range(0, len(ids), 5000):  # SQLite's limit of parameters: 32,766
-            some = ids[start : start + 5000]
-            rowids.update(
-                self.conn.execute(
-                    f"select id, rowid from events where id in ({', '.join('?' * len(some))})",
-                    some,
-                ).fetchall()
-            )
+        rowids: dict[str, int] = dict(
+            self._select_in("select id, rowid from events where id in ({})", [r[1] for r in made])
+        )
         kept: list[_MadeRow] = []
         first_here: dict[str, _MadeRow] = {}  # id: its first record in this piece
         repeats = updated = 0
         for entry in made:
             line, event_id, digest, row = entry
             rowid = rowids[event_id]
-            if event_id in first_here or start_rowid < rowid <= indexed:
-                first = first_here.get(event_id)
-                if first is not None and (first[2] == digest or first[3] == row):
-                    repeats += 1  # the same line again, or one that makes the same row
-                    continue
-                if first is None and row == self._stored_wiki_row(event_id):
+            first = first_here.get(event_id)
+            if first is not None or start_rowid < rowid <= indexed:
+                if first is None:  # first in an earlier piece: the row stored for it
+                    same = row == self._stored_wiki_row(event_id)
+                else:  # the same line again, or one that makes the same row
+                    same = first[2] == digest or first[3] == row
+                if same:
                     repeats += 1
                     continue
-                if first is None:  # first in an earlier piece
-                    raise RepeatedRecordError(file, line, event_id)
-                raise InputError(
-                    f"{file}:{line}: duplicate record id {event_id!r}, also at {file}:{first[0]}"
-                )
+                raise RepeatedRecordError(file, line, event_id, first and f"{file}:{first[0]}")
             first_here[event_id] = entry
             if rowid <= start_rowid:  # an event stored before the import: updated
                 updated += self.conn.execute(sql, (*(row or ()), digest, now)).rowcount
@@ -477,17 +465,21 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
     def _source_digests(self, ids: list[str]) -> dict[str, int | None]:
         """The source digest of each of ``ids`` stored as a record of the data set (origin
         "wikipedia"; None: stored without one); an id not stored, or curated, is left out."""
-        digests: dict[str, int | None] = {}
-        for start in range(0, len(ids), 5000):  # SQLite's limit of parameters: 32,766
-            some = ids[start : start + 5000]
-            digests.update(
-                self.conn.execute(
-                    "select id, source_digest from events where origin = 'wikipedia' and "
-                    f"id in ({', '.join('?' * len(some))})",
-                    some,
-                ).fetchall()
+        return dict(
+            self._select_in(
+                "select id, source_digest from events where origin = 'wikipedia' and id in ({})",
+                ids,
             )
-        return digests
+        )
+
+    def _select_in(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql``, whose ``{}`` is the placeholders of an ``in`` list, for every
+        one of ``values``: asked 5,000 at a time (SQLite's limit of parameters: 32,766)."""
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), 5000):
+            some = values[start : start + 5000]
+            found += self.conn.execute(sql.format(", ".join("?" * len(some))), some).fetchall()
+        return found
 
     def _holds_records(self) -> bool:
         """Whether the store holds a record of the data set (origin "wikipedia")."""
@@ -507,15 +499,11 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         repeat: kept. A record left unchanged (no row made) has its row in the store: nothing
         this import wrote changed it. ``files``: the files read so far, the last the one
         ``made`` is of."""
-        first: dict[int, tuple[str, int, int, int, int | None]] = {}
-        for start in range(0, len(made), 5000):  # SQLite's limit of parameters: 32,766
-            keys = [hash(event_id) for _, event_id, _, _ in made[start : start + 5000]]
-            found = self.conn.execute(
-                "select key, id, file, line, digest, row_hash from temp.import_seen "
-                f"where key in ({', '.join('?' * len(keys))})",
-                keys,
-            )
-            first.update((key, tuple(rest)) for key, *rest in found)
+        found = self._select_in(
+            "select key, id, file, line, digest, row_hash from temp.import_seen where key in ({})",
+            [hash(event_id) for _, event_id, _, _ in made],
+        )
+        first = {key: tuple(rest) for key, *rest in found}
         kept, file = [], len(files) - 1
         for entry in made:
             line, event_id, digest, row = entry
@@ -528,9 +516,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             if first_hash is None:
                 first_hash = hash(self._stored_wiki_row(event_id))
             if hash(row or self._stored_wiki_row(event_id)) != first_hash:
-                raise InputError(
-                    f"{files[file]}:{line}: duplicate record id {event_id!r}, also at "
-                    f"{files[first_file]}:{first_line}"
+                raise RepeatedRecordError(
+                    files[file], line, event_id, f"{files[first_file]}:{first_line}"
                 )
         return kept
 
