@@ -627,6 +627,13 @@ def _file_pieces(paths: list[Path]) -> Iterator[tuple[Path, int, list[str], int]
         def refuse(line: int, problem: str, path: Path = path) -> InputError:
             return InputError(f"{path}:{line}: {problem}")
 
+        def too_long(line: int) -> InputError:
+            return refuse(
+                line,
+                f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one JSON record "
+                "per line",
+            )
+
         try:
             with path.open("rb") as raw:
                 handle = gzip.GzipFile(fileobj=raw) if path.name.lower().endswith(".gz") else raw
@@ -638,11 +645,7 @@ def _file_pieces(paths: list[Path]) -> Iterator[tuple[Path, int, list[str], int]
                         cut = data.rfind(b"\n") + 1
                         data, carry = data[:cut], data[cut:]
                         if len(carry) > MAX_LINE_BYTES:
-                            raise refuse(
-                                line_number + data.count(b"\n") + 1,
-                                f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected "
-                                "one JSON record per line",
-                            )
+                            raise too_long(line_number + data.count(b"\n") + 1)
                     else:
                         carry = b""
                     if b"\x00" in data:
@@ -660,11 +663,7 @@ def _file_pieces(paths: list[Path]) -> Iterator[tuple[Path, int, list[str], int]
                         lines.pop()
                     if lines and max(map(len, lines)) > MAX_LINE_BYTES:
                         long = next(n for n, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
-                        raise refuse(
-                            line_number + long + 1,
-                            f"a line of more than {MAX_LINE_BYTES // 2**20} MB: expected one "
-                            "JSON record per line",
-                        )
+                        raise too_long(line_number + long + 1)
                     records = records or any(line and not line.isspace() for line in lines)
                     done = raw.tell()  # in bytes of the file as given
                     yield path, line_number, lines, done - reported
