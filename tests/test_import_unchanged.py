@@ -49,6 +49,17 @@ def _stored(db) -> list[tuple]:
         store.close()
 
 
+def _refused(tmp_path, cli_run, path, code: int = 2) -> str:
+    """The error of an import of ``path`` into a new, empty store: exit ``code``, one line,
+    nothing stored."""
+    db = tmp_path / "s.db"
+    Store(db).close()
+    exit_code, _, err = cli_run("--db", str(db), "import", str(path))
+    assert exit_code == code and len(err.strip().splitlines()) == 1, err
+    assert _stored(db) == []
+    return err
+
+
 RECORDS = [
     _record(f"Event number {n} of the day.", links=[
         {"title": f"Page {n}", "url": f"https://en.wikipedia.org/wiki/Page_{n}"}])
@@ -218,12 +229,8 @@ def test_a_bad_record_read_in_a_second_process_names_its_line(tmp_path, cli_run,
         _lines(RECORDS) + '{"year": 1928, "month": 13, "day": 1, "kind": "event", "text": "x"}\n'
     )
     path = write(tmp_path / "d.jsonl", lines + _lines(RECORDS[:1]))
-    db = tmp_path / "s.db"
-    Store(db).close()
-    code, _, err = cli_run("--db", str(db), "import", str(path))
-    assert code == 2 and len(err.strip().splitlines()) == 1
+    err = _refused(tmp_path, cli_run, path)
     assert f"{path}:6: month/day: " in err
-    assert _stored(db) == []
 
 
 def test_a_repeat_found_while_a_second_process_reads_writes_nothing(
@@ -231,12 +238,8 @@ def test_a_repeat_found_while_a_second_process_reads_writes_nothing(
 ):
     other = {**RECORDS[1], "source": "https://en.wikipedia.org/wiki/January_10"}
     path = write(tmp_path / "d.jsonl", _lines([*RECORDS, other, *RECORDS[2:]]))
-    db = tmp_path / "s.db"
-    Store(db).close()
-    code, _, err = cli_run("--db", str(db), "import", str(path))
-    assert code == 2 and len(err.strip().splitlines()) == 1
+    err = _refused(tmp_path, cli_run, path)
     assert f"{path}:6: duplicate record id '1928-01-10-event-" in err and f"{path}:2" in err
-    assert _stored(db) == []
 
 
 def _die(*given: object) -> None:
@@ -251,12 +254,8 @@ def test_a_second_process_that_dies_is_an_error_and_writes_nothing(
 ):
     monkeypatch.setattr(bot.events.loader, "_wiki_lines", _die)
     path = write(tmp_path / "d.jsonl", _lines(RECORDS))
-    db = tmp_path / "s.db"
-    Store(db).close()
-    code, _, err = cli_run("--db", str(db), "import", str(path))
-    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    err = _refused(tmp_path, cli_run, path, code=1)
     assert f"{path}: a process checking the file stopped: nothing was imported" in err
-    assert _stored(db) == []
 
 
 def test_records_read_in_a_second_process_are_made_here_when_changed(
@@ -363,12 +362,8 @@ def test_a_bad_record_before_an_unreadable_part_is_the_error_named(
     more = _lines([_record(f"A later event, number {n}.") for n in range(4)])
     path = tmp_path / "d.jsonl"
     path.write_bytes((_lines(RECORDS) + bad + more + "\x00\n").encode())
-    db = tmp_path / "s.db"
-    Store(db).close()
-    code, _, err = cli_run("--db", str(db), "import", str(path))
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    err = _refused(tmp_path, cli_run, path)
     assert f"{path}:6: month/day: " in err
-    assert _stored(db) == []
 
 
 def test_a_record_of_the_id_of_a_curated_event_stored_before_leaves_it(tmp_path, cli_run):
