@@ -137,6 +137,18 @@ def connect(path: str, timeout: float) -> Connection:
     return Connection(_connect_read_only(target, timeout), read_only=True)
 
 
+def use_wal(conn: sqlite3.Connection) -> bool:
+    """Put the store in write-ahead-log mode (readers never wait for a writer; a writer waits
+    only for another writer), if it is not already: False when another process holds it
+    locked meanwhile (the next connection to open it tries again)."""
+    if conn.execute("pragma journal_mode").fetchone()[0] == "wal":
+        return True
+    try:
+        return conn.execute("pragma journal_mode = wal").fetchone()[0] == "wal"
+    except sqlite3.OperationalError:
+        return False
+
+
 def check_ours(path: str, conn: sqlite3.Connection, migration_set: str, table: str) -> None:
     """Refuse a database that is not an anniversary-bot store (before anything writes to it)."""
     tables = [
@@ -188,7 +200,7 @@ def create(
         db = StoreDatabase(_connect_file(str(temporary), BUSY_TIMEOUT_SECONDS),
                            execute_plugins=False)  # fmt: skip
         try:
-            db.enable_wal()
+            use_wal(db.conn)
             build(db)
             if initialise is not None:
                 initialise(db)

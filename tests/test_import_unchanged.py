@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -403,3 +407,107 @@ def test_a_record_again_in_a_later_piece_of_a_first_import_is_merged(
     assert code == 0, err
     assert "(5 new, 0 updated, 1 identical duplicate merged)" in out
     assert len(_stored(db)) == 5
+
+
+def _journal_mode(db) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("pragma journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_first_import_writes_without_the_log_and_leaves_the_store_with_it(tmp_path):
+    # no other connection: the rows are written once, into the file (no write-ahead log
+    # for the import), and the log is back after it
+    db = tmp_path / "s.db"
+    Store(db).close()
+    assert _journal_mode(db) == "wal"
+    statements = [s.lower() for s in _statements_of_import(db, write(
+        tmp_path / "d.jsonl", _lines(RECORDS)))]  # fmt: skip
+    out_of_wal = statements.index("pragma journal_mode = delete")
+    back = statements.index("pragma journal_mode = wal")
+    assert out_of_wal < statements.index("begin immediate") < back
+    assert _journal_mode(db) == "wal" and len(_stored(db)) == 5
+
+
+def test_a_first_import_keeps_the_log_while_another_connection_reads_the_store(tmp_path):
+    # SQLite refuses to leave WAL mode while another connection has the store open: the
+    # import goes on with the log, and the reader reads the store as it was meanwhile
+    db = tmp_path / "s.db"
+    Store(db).close()
+    reader = sqlite3.connect(db)
+    try:
+        assert reader.execute("select count(*) from events").fetchone() == (0,)
+        reader.execute("begin")
+        reader.execute("select count(*) from events").fetchone()  # a read transaction open
+        _statements_of_import(db, write(tmp_path / "d.jsonl", _lines(RECORDS)))
+        assert reader.execute("select count(*) from events").fetchone() == (0,)
+        reader.execute("commit")
+        assert reader.execute("select count(*) from events").fetchone() == (5,)
+    finally:
+        reader.close()
+    assert _journal_mode(db) == "wal"
+
+
+def test_a_store_without_its_log_gets_it_back_when_opened(tmp_path):
+    db = tmp_path / "s.db"
+    Store(db).close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("pragma journal_mode = delete").fetchone() == ("delete",)
+    conn.close()
+    Store(db).close()
+    assert _journal_mode(db) == "wal"
+
+
+def test_a_first_import_killed_half_way_leaves_the_store_as_it_was(tmp_path):
+    # the import's process is killed after its last piece, before its transaction ends: the
+    # store holds what it held, and has its write-ahead log again once opened
+    db = tmp_path / "s.db"
+    store = Store(db)
+    store.import_events([], rows=[bot.events.loader.wiki_record_row(_record("Stored before."))])
+    store.close()
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+    script = (
+        "import os, signal, sys\n"
+        "import bot.events.loader as loader\n"
+        "from bot.app import import_paths\n"
+        "from bot.store import Store\n"
+        "pieces = loader.wiki_record_pieces\n"
+        "def dying(*args, **kwargs):\n"
+        "    yield from pieces(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "loader.wiki_record_pieces = dying\n"
+        "import_paths(Store(sys.argv[1]), [sys.argv[2]])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(db), str(path)], check=False)
+    assert done.returncode == -signal.SIGKILL
+    assert (tmp_path / "s.db-journal").exists()  # it wrote without the log
+    assert [row[1] for row in _stored(db)] == ["Stored before"]
+    assert _journal_mode(db) == "wal" and not (tmp_path / "s.db-journal").exists()
+
+
+def test_the_search_index_merges_as_before_after_an_import(tmp_path, cli_run):
+    # an import has FTS5 merge the index's segments only when it is over: the option is
+    # back to its default after it, and after an import that fails
+    db = tmp_path / "s.db"
+    Store(db).close()
+
+    def automerge() -> list[tuple]:
+        conn = sqlite3.connect(db)
+        try:
+            return conn.execute(
+                "select v from events_search_config where k = 'automerge'"
+            ).fetchall()
+        finally:
+            conn.close()
+
+    assert automerge() in ([], [(4,)])
+    path = write(tmp_path / "d.jsonl", _lines(RECORDS))
+    assert cli_run("--db", str(db), "import", str(path))[0] == 0
+    assert automerge() == [(4,)]
+    bad = write(tmp_path / "bad.jsonl", _lines([_record("Fine."), {"year": 1}]))
+    assert cli_run("--db", str(db), "import", str(bad))[0] == 2
+    assert automerge() == [(4,)]
+    code, out, _ = cli_run("--db", str(db), "events", "list", "--search", "number")
+    assert code == 0 and out.count("Event number") == 5

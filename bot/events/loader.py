@@ -461,11 +461,12 @@ def _wiki_record_problem(record: Any) -> str | None:
     return None
 
 
-# a record of a JSON-lines file, checked: (line, event id, source digest, record, row); its
-# row is ``wiki_entry_row(record)``, made here when asked (``make_rows``: the record is then
-# None), else by the store only when it does not hold the record unchanged already. The
-# record is the decoded record, or its line (from a worker process: a line is cheaper to
-# hand over than the record, and most are never decoded again)
+# a record of a JSON-lines file, checked: (line, event id, source digest, record, values);
+# its values are its row (``wiki_entry_row(record)``) and digest, as the store writes them,
+# made here when asked (``make_rows``: the record is then None), else the row is made by the
+# store only when it does not hold the record unchanged already. The record is the decoded
+# record, or its line (from a worker process: a line is cheaper to hand over than the
+# record, and most are never decoded again)
 WikiRecord = tuple[int, str, int, dict[str, Any] | str | None, tuple[Any, ...] | None]
 # files of this many bytes or more are read and checked (and their rows made) by worker
 # processes, while the store writes the pieces read before (the shared data set is 7 MB)
@@ -479,7 +480,7 @@ def wiki_record_pieces(
     paths: Iterable[Path], progress: Callable[[int], None] | None = None, make_rows: bool = False
 ) -> Iterator[tuple[str, list[WikiRecord]]]:
     """The records of JSON-lines files (``.gz`` too; each line one record), checked, a piece
-    of a file at a time: (file, [(line, id, digest, record, row), ...]). A bad record raises
+    of a file at a time: (file, [(line, id, digest, record, values), ...]). A bad record raises
     InputError naming its file and line; duplicates are the store's to find
     (``Store.import_events``), across pieces. The digest is of the line and of the code that
     makes its row (``source_digest``): the same digest, the same row. ``make_rows``: every
@@ -784,8 +785,9 @@ def _wiki_lines(
             one_line(record["text"]),
         )  # fmt: skip
         if make_rows:
+            digest = source_digest(raw)
             rows.append(
-                (line_number, event_id, source_digest(raw), None, wiki_record_row(record, event_id))
+                (line_number, event_id, digest, None, (*wiki_record_row(record, event_id), digest))
             )
         else:
             rows.append(

@@ -38,6 +38,13 @@ migrations = Migrations("anniversary-bot")
 # them again after its rows (see Store.import_events): rebuilding them for the events held
 # costs at most some tens of milliseconds
 FEW_EVENTS = 10_000
+# FTS5's default: the search index merges its segments four at a time as rows are written
+_SEARCH_AUTOMERGE = 4
+
+
+def _sql_text(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 @migrations()
@@ -122,6 +129,10 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                 store_file.check_ours(
                     self.path, self.conn, migrations.name, migrations.migrations_table
                 )
+                if not self.read_only:
+                    # one a first import left when it was killed has no write-ahead log (see
+                    # _written_once): it gets it back before it is read or written
+                    store_file.use_wal(self.conn)
                 self._upgrade()
             except BaseException:
                 self.db.close()
@@ -153,7 +164,6 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                 f"{self.path}: the store was written by an older version and must be upgraded, "
                 "which needs write access: open it once with write permission"
             )
-        self.db.enable_wal()  # readers never wait for the daemon
         with self.db.atomic():  # BEGIN IMMEDIATE: one process upgrades, the others wait
             if migrations.pending(self.db):
                 migrations.apply(self.db)
@@ -217,10 +227,15 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             f"updated_at = excluded.updated_at where {changed}"
         )
         chunk = 5000
-        with self.db.atomic(), self._import_cache():
+        first = self._holds_few_events()
+        with self._written_once(first), self.db.atomic(), self._import_cache():
             # counted, not looked up: a set of every stored id would grow with the store; the
             # upsert writes only a new or changed row, and an import never removes one
             before, written = self.count_events(), 0
+            # the search index's segments merged when the import is over (FTS5's crisis merges
+            # still keep their number down meanwhile), not a little after each piece: a fifth
+            # of the index's cost. Set back below, in this transaction
+            self._search_merges(0)
             last_rowid = self.conn.execute("select max(rowid) from events").fetchone()[0] or 0
             # into a store with few events (a new one holds the bundled sample): the indexes
             # built once after the rows (a sort), not row by row, which also has SQLite keep
@@ -241,6 +256,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             given, written = given + len(all_rows), written + streamed
             for index in indexes:
                 self.conn.execute(index)
+            self._search_merges(_SEARCH_AUTOMERGE)
             from bot.events.mentions import merged_records
 
             merged_members, merged_lists = merged_records(self, list(members), list(lists))
@@ -306,8 +322,11 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                 "id text, file integer, line integer, digest integer, row_hash integer)"
             )
             conn.execute("delete from temp.import_seen")
-        # rows of records new to the store; one already there stays for _settle_repeats
-        new_sql = sql[: sql.index(" on conflict")] + " on conflict(id) do nothing"
+        # rows of records new to the store, the time written in the statement: a record's
+        # values come whole from the worker process, not made again here (one tuple less per
+        # row in the process every other waits for); one already there stays for
+        # _settle_repeats
+        new_sql = sql[: sql.rindex(", ?)")] + f", {_sql_text(now)}) on conflict(id) do nothing"
         start_rowid = indexed
         given = written = merged = 0
         files: list[str] = []  # the table names a file by its place here: a smaller row
@@ -345,8 +364,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         stored = self._source_digests([r[1] for r in records])
         made: list[_MadeRow] = [
             (line, event_id, digest, None if stored.get(event_id) == digest
-             else row or wiki_entry_row(record or {}, event_id))
-            for line, event_id, digest, record, row in records
+             else wiki_entry_row(record or {}, event_id) if values is None else values[:-1])
+            for line, event_id, digest, record, values in records
         ]  # fmt: skip
         seen = conn.executemany(
             "insert or ignore into temp.import_seen values (?, ?, ?, ?, ?, ?)",
@@ -400,18 +419,18 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         (records given, rows written, repeats merged)."""
         from bot.events.loader import wiki_entry_row
 
-        # the statement's parameters made straight from the records (the hot path); the
-        # records with their rows only for the rare piece that did not write them all
+        # the statement's values as the records bring them (the hot path); the records with
+        # their rows only for the rare piece that did not write them all
         values = [
-            (*(row or wiki_entry_row(record or {}, event_id)), digest, now)
-            for _, event_id, digest, record, row in records
+            (*wiki_entry_row(record or {}, event_id), digest) if ready is None else ready
+            for _, event_id, digest, record, ready in records
         ]
         written = self.conn.executemany(new_sql, values).rowcount
         if written == len(records):
             return len(records), written, 0
         # an id met before: rare (3 in the data set)
         made: list[_MadeRow] = [
-            (line, event_id, digest, value[:-2])
+            (line, event_id, digest, value[:-1])
             for (line, event_id, digest, _, _), value in zip(records, values, strict=True)
         ]
         made, repeats, updated = self._settle_repeats(file, made, sql, now, start_rowid, indexed)
@@ -451,6 +470,46 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
                 updated += self.conn.execute(sql, (*(row or ()), digest, now)).rowcount
             kept.append(entry)
         return kept, repeats, updated
+
+    def _holds_few_events(self) -> bool:
+        """Whether the store holds fewer than ``FEW_EVENTS`` events (a new store holds the
+        bundled sample), counted no further than that."""
+        (held,) = self.conn.execute(
+            "select count(*) from (select 1 from events limit ?)", [FEW_EVENTS]
+        ).fetchone()
+        return held < FEW_EVENTS
+
+    @contextlib.contextmanager
+    def _written_once(self, first: bool) -> Iterator[None]:
+        """A first import (into a store of few events: a new one) writes its pages once, into
+        the file, instead of into the write-ahead log and then again into the file (ten times
+        the data set: a gigabyte twice, 3 s of some 45), when no other connection has the
+        store open: the store is taken out of WAL mode for the import (SQLite refuses, at
+        once, while another connection is open; the store then stays in WAL mode). A process
+        that opens the store meanwhile waits for the import (up to the busy timeout) instead
+        of reading the store as it was. The log is back when the import ends, or, after a
+        crash, when the store is next opened (``bot.store_file.connect``)."""
+        from bot import store_file
+
+        if not first or self.path == ":memory:":
+            yield
+            return
+        try:
+            self.conn.execute("pragma journal_mode = delete")
+        except sqlite3.OperationalError:  # another connection has the store open
+            yield
+            return
+        try:
+            yield
+        finally:
+            store_file.use_wal(self.conn)
+
+    def _search_merges(self, automerge: int) -> None:
+        """How many segments of a level of the search index FTS5 merges as rows are written
+        (its ``automerge`` option; 0: none, until a level has too many)."""
+        self.conn.execute(
+            "insert into events_search(events_search, rank) values ('automerge', ?)", [automerge]
+        )
 
     def _drop_event_indexes(self) -> list[str]:
         """Drop the indexes of the events table but its primary key's (every import looks
