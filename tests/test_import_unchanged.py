@@ -511,3 +511,40 @@ def test_the_search_index_merges_as_before_after_an_import(tmp_path, cli_run):
     assert automerge() == [(4,)]
     code, out, _ = cli_run("--db", str(db), "events", "list", "--search", "number")
     assert code == 0 and out.count("Event number") == 5
+
+
+def test_the_calendar_counts_of_a_first_import_are_those_of_its_events(
+    tmp_path, cli_run, in_background
+):
+    # the pieces written whole are counted from their rows, one with a repeat from the store
+    # (both ways must agree with the events stored); days, kinds and a curated event apart
+    records = [
+        *RECORDS,
+        _record("A birth.", kind="birth", month=3, day=1),
+        _record("A death.", kind="death", month=3, day=1),
+        RECORDS[0],  # a repeat, two pieces on
+        _record("Another day.", month=12, day=31),
+    ]
+    db = tmp_path / "s.db"
+    curated = write(
+        tmp_path / "e.yaml",
+        "events:\n  - id: curated-one\n    date: '1928-01-10'\n    title: A curated event\n"
+        "    lead: Its lead.\n    parts:\n      - blocks:\n          - type: text\n"
+        "            text: Its part.\n",
+    )
+    assert cli_run("--db", str(db), "import", str(curated))[0] == 0
+    path = write(tmp_path / "d.jsonl", _lines(records))
+    code, out, err = cli_run("--db", str(db), "import", str(path))
+    assert code == 0 and "1 identical duplicate merged" in out, err
+    conn = sqlite3.connect(db)
+    try:
+        counts = conn.execute(
+            "select month, day, origin, tags, events from event_day_counts order by 1, 2, 3, 4"
+        ).fetchall()
+        events = conn.execute(
+            "select month, day, origin, coalesce(tags, '[]'), count(*) from events "
+            "group by 1, 2, 3, 4 order by 1, 2, 3, 4"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert counts == events and sum(row[-1] for row in counts) == 9
