@@ -460,6 +460,7 @@ def test_a_store_without_its_log_gets_it_back_when_opened(tmp_path):
     assert _journal_mode(db) == "wal"
 
 
+@pytest.mark.processes
 def test_a_first_import_killed_half_way_leaves_the_store_as_it_was(tmp_path):
     # the import's process is killed after its last piece, before its transaction ends: the
     # store holds what it held, and has its write-ahead log again once opened

@@ -510,18 +510,17 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         crash, when the store is next opened (``bot.store_file.connect``)."""
         from bot import store_file
 
-        if not first or self.path == ":memory:":
-            yield
-            return
-        try:
-            self.conn.execute("pragma journal_mode = delete")
-        except sqlite3.OperationalError:  # another connection has the store open
-            yield
-            return
+        alone = first and self.path != ":memory:"
+        if alone:
+            try:
+                self.conn.execute("pragma journal_mode = delete")
+            except sqlite3.OperationalError:  # another connection has the store open
+                alone = False
         try:
             yield
         finally:
-            store_file.use_wal(self.conn)
+            if alone:
+                store_file.use_wal(self.conn)
 
     def _search_merges(self, automerge: int) -> None:
         """How many segments of a level of the search index FTS5 merges as rows are written
