@@ -141,3 +141,25 @@ def test_a_relative_path_read_from_another_folder_is_validated_there(tmp_path, m
     from_inside = load_config("bot.yaml")
     assert Path(from_inside.destinations["outbox"].settings["path"]) == Path("out")
     assert Path(from_above.destinations["outbox"].settings["path"]) == Path("a/out")
+
+
+def test_a_process_lists_the_bot_s_files_once(tmp_path, validations, monkeypatch):
+    # a changed config: the key is worked out when the memo is read (another key: a miss) and
+    # again when the new one is kept; the bot's files are listed once for every key
+    import bot.config.memo as memo
+
+    listed = []
+    scan = memo._scan
+    top = str(Path(memo.__file__).resolve().parent.parent)
+
+    def counted(folder, found):
+        listed.extend([folder] if folder == top else [])
+        scan(folder, found)
+
+    monkeypatch.setattr(memo, "_scan", counted)
+    memo._code_fingerprint.cache_clear()
+    path = write_config(tmp_path / "bot.yaml", FOUR_DESTINATIONS)
+    load_config(path)
+    write_config(path, FOUR_DESTINATIONS.replace("category: 1", "category: 2"))
+    load_config(path)
+    assert len(validations) == 2 and len(entries()) == 1 and listed == [top]

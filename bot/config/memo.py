@@ -20,6 +20,7 @@ references until a destination reads them. The entry is written with permissions
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -105,10 +106,13 @@ def _entry_path(path: Path) -> Path:
     return user_cache_dir() / "configs" / f"{name}.json"
 
 
-def _code_fingerprint() -> list[tuple[str, int, int]]:
+@functools.cache
+def _code_fingerprint() -> tuple[tuple[str, int, int], ...]:
     """(file, modification time, size) of the bot's modules and catalogs, and of the first
     module of each package its validation runs: a changed rule changes the key (an edit of the
-    bot, or an installation, which writes every file of a package anew)."""
+    bot, or an installation, which writes every file of a package anew). Once per process: a
+    command that misses reads and keeps the memo with the same key, and a process goes on
+    running the code it started with, whatever is written over its files meanwhile."""
     from importlib.util import find_spec
 
     found: list[tuple[str, int, int]] = []
@@ -118,7 +122,7 @@ def _code_fingerprint() -> list[tuple[str, int, int]]:
         if spec is not None and spec.origin:
             stat = os.stat(spec.origin)
             found.append((spec.origin, stat.st_mtime_ns, stat.st_size))
-    return found
+    return tuple(found)
 
 
 def _scan(folder: str, found: list[tuple[str, int, int]]) -> None:
