@@ -507,7 +507,7 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         once, while another connection is open; the store then stays in WAL mode). A process
         that opens the store meanwhile waits for the import (up to the busy timeout) instead
         of reading the store as it was. The log is back when the import ends, or, after a
-        crash, when the store is next opened (``bot.store_file.connect``)."""
+        crash, when the store is next opened (``Store.__init__``)."""
         from bot import store_file
 
         alone = first and self.path != ":memory:"
