@@ -233,6 +233,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             f"updated_at = excluded.updated_at where {changed}"
         )
         chunk = 5000
+        # a first import: into a store of few events (a new one holds the bundled sample),
+        # asked once, before the transaction, for both of its ways of writing (below)
         first = self._holds_few_events()
         with self._written_once(first), self.db.atomic(), self._import_cache():
             # counted, not looked up: a set of every stored id would grow with the store; the
@@ -243,11 +245,10 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
             # of the index's cost. Set back below, in this transaction
             self._search_merges(0)
             last_rowid = self.conn.execute("select max(rowid) from events").fetchone()[0] or 0
-            # into a store with few events (a new one holds the bundled sample): the indexes
-            # built once after the rows (a sort), not row by row, which also has SQLite keep
-            # each row's pages for its undo (a statement journal); in this transaction, so an
-            # error leaves them as they were
-            indexes = self._drop_event_indexes() if before < FEW_EVENTS else []
+            # a first import: the indexes built once after the rows (a sort), not row by row,
+            # which also has SQLite keep each row's pages for its undo (a statement journal);
+            # in this transaction, so an error leaves them as they were
+            indexes = self._drop_event_indexes() if first else []
             # no record of the data set stored yet: none to look up as unchanged
             records_stored = self._holds_records()
             for start in range(0, len(all_rows), chunk):
