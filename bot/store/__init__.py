@@ -313,8 +313,8 @@ class Store(EventLookups, PublishLogTable, DraftsTable, AlertsTable, AuditTable)
         pieces: Iterable[tuple[str, list[WikiRecord]]],
         taken: Mapping[str, str | None],
         progress: Callable[[int], None] | None,
-        records_stored: bool = True,
-        indexed: int = 0,
+        records_stored: bool,
+        indexed: int,
     ) -> tuple[int, int, int]:
         """Write the rows of records read a piece of a file at a time
         (``bot.events.loader.wiki_record_pieces``): (rows given, rows written, identical
